@@ -1,0 +1,189 @@
+"""``python -m comparator``: convert and summarise judged side-by-side files.
+
+    python -m comparator convert IN [--format F] [--questions Q] -o OUT
+                                 [--to native|llm-comparator|csv]
+    python -m comparator stats IN [--format F] [--questions Q] [--by FIELD]
+                               [--tie-threshold T] [--json]
+
+Exit codes: 0 ok, 2 bad input or usage (one line on stderr naming file, line and field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from comparator.io import FORMATS, InputError, Loaded, LoadOptions, load, save
+from comparator.io.labels import DEFAULT_TIE_THRESHOLD
+from comparator.io.tabular import parse_mapping
+
+
+def _add_input(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", type=Path, help="a judged file (any supported format)")
+    p.add_argument("--format", choices=sorted(FORMATS), help="skip auto-detection")
+    p.add_argument("--questions", type=Path,
+                   help="MT-Bench question.jsonl (categories, prompts, references)")
+    p.add_argument("--pair", help="MODEL_A,MODEL_B: keep and orient one pair of a multi-pair file")
+    p.add_argument("--map", action="append", metavar="NAME=COLUMN",
+                   help="column mapping for tables, e.g. prompt=question,response_a=ans1")
+    p.add_argument("--model-a", help="name of model A when the file does not say")
+    p.add_argument("--model-b", help="name of model B when the file does not say")
+
+
+def _options(args: argparse.Namespace) -> LoadOptions:
+    pair = None
+    if args.pair:
+        parts = [x.strip() for x in args.pair.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"--pair takes MODEL_A,MODEL_B, got {args.pair!r}")
+        pair = (parts[0], parts[1])
+    if args.questions and not args.questions.exists():
+        raise InputError(args.questions, "no such file (--questions)")
+    return LoadOptions(questions=args.questions, pair=pair, mapping=parse_mapping(args.map),
+                       model_a=args.model_a, model_b=args.model_b)
+
+
+def _load(args: argparse.Namespace) -> Loaded:
+    loaded = load(args.input, args.format, _options(args))
+    for w in loaded.warnings[:20]:
+        print(f"note: {w}", file=sys.stderr)
+    if len(loaded.warnings) > 20:
+        print(f"note: ... and {len(loaded.warnings) - 20} more", file=sys.stderr)
+    return loaded
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe: NaN -> null, numpy scalars -> Python."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item"):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: str,
+               judge: str | None) -> dict[str, Any]:
+    from comparator.slices import agreement, slice_table, summary
+    from comparator.slices.stats import default_judges
+
+    comp = loaded.comparison
+    judges = frozenset(judge.split(",")) if judge else default_judges(comp)
+    names = comp.judges()
+    if judge and not any(j in names or j.split(":")[0] in names for j in judges):
+        raise ValueError(f"--judge {judge!r}: the file's judges are {names}")
+    head = summary(comp, tie_threshold, judges, ci_method)
+    out: dict[str, Any] = {
+        "model_a": comp.model_a, "model_b": comp.model_b, "format": loaded.format,
+        **head, "tie_threshold": tie_threshold, "ci_method": ci_method,
+        "judges": names, "score_judges": sorted(judges) if judges else names,
+    }
+    out["slices"] = [row for field in by
+                     for row in slice_table(comp, field, tie_threshold, judges, ci_method)]
+    others = [n for n in names if n != "human"]
+    out["human_agreement"] = ({n: agreement(comp, n, "human", tie_threshold) for n in others}
+                              if "human" in names and others else None)
+    return _clean(out)
+
+
+def _fmt_rate(r: dict) -> str:
+    if r["win_rate_a"] is None:
+        return "n/a"
+    lo, hi = r["win_rate_a_ci95"]
+    return f"{100 * r['win_rate_a']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def print_stats(s: dict[str, Any]) -> None:
+    print(f"{s['model_a']} (A) vs {s['model_b']} (B) — {s['n']} examples, format {s['format']}")
+    print(f"A wins {s['a_wins']}, ties {s['ties']}, B wins {s['b_wins']}, unscored "
+          f"{s['unscored']}  (tie threshold ±{s['tie_threshold']})")
+    print(f"win rate of A: {_fmt_rate(s)}  (95% {s['ci_method']} interval)")
+    if s.get("mean_score") is not None:
+        ci = s.get("mean_score_ci95")
+        extra = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
+        print(f"mean score: {s['mean_score']:+.3f}{extra}")
+    if s["position_consistency"] is not None:
+        print(f"position consistency: {100 * s['position_consistency']:.1f}% of "
+              f"{s['position_consistency_n']} examples judged in both orders")
+    for name, a in (s.get("human_agreement") or {}).items():
+        if a["agreement"] is not None:
+            wt = a["agreement_without_ties"]
+            print(f"{name} vs human: agreement {100 * a['agreement']:.1f}% with ties, "
+                  f"{'n/a' if wt is None else f'{100 * wt:.1f}%'} without, "
+                  f"kappa {a['cohen_kappa']:.3f} (n={a['n']})")
+    if s["slices"]:
+        width = max(len(str(r["value"])) for r in s["slices"])
+        print(f"\n{'slice':<{width}}  {'n':>6} {'A':>5} {'tie':>5} {'B':>5}  win rate of A")
+        for r in s["slices"]:
+            flag = " *" if r["significant"] else ("  (small n)" if r["small_n"] else "")
+            print(f"{r['value']:<{width}}  {r['n']:>6} {r['a_wins']:>5} {r['ties']:>5} "
+                  f"{r['b_wins']:>5}  {_fmt_rate(r)}{flag}")
+        print("* 95% interval excludes 50%")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m comparator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    conv = sub.add_parser("convert", help="convert a judged file to native / LLM Comparator / CSV")
+    _add_input(conv)
+    conv.add_argument("-o", "--output", type=Path, required=True)
+    conv.add_argument("--to", choices=["native", "llm-comparator", "csv"],
+                      help="output format (default: from the extension)")
+    conv.add_argument("--tie-threshold", type=float, default=DEFAULT_TIE_THRESHOLD,
+                      help="for the CSV winner column")
+    st = sub.add_parser("stats", help="win rates, intervals, slices, consistency, agreement")
+    _add_input(st)
+    st.add_argument("--by", action="append", default=[], metavar="FIELD",
+                    help="slice by category, tags, judge, or a metadata field (repeatable)")
+    st.add_argument("--tie-threshold", type=float, default=DEFAULT_TIE_THRESHOLD)
+    st.add_argument("--ci", choices=["wilson", "bootstrap"], default="wilson",
+                    help="win-rate interval (default: Wilson score)")
+    st.add_argument("--judge", help="score with these judges only (comma-separated names)")
+    st.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.tie_threshold <= 1.5:
+        raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
+    loaded = _load(args)
+    if args.command == "convert":
+        fmt = save(loaded.comparison, args.output, args.to, args.tie_threshold)
+        print(f"wrote {len(loaded.comparison.examples)} examples to {args.output} ({fmt})",
+              file=sys.stderr)
+        return 0
+    s = stats_dict(loaded, args.by, args.tie_threshold, args.ci, args.judge)
+    if args.json:
+        print(json.dumps(s, ensure_ascii=False))
+    else:
+        print_stats(s)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+    except (ValueError, KeyError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"error: {msg}", file=sys.stderr)
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+    except Exception as e:  # a bug, not bad input: still one line unless asked
+        if os.environ.get("COMPARATOR_DEBUG"):
+            raise
+        print(f"internal error: {type(e).__name__}: {e} (set COMPARATOR_DEBUG=1 for the "
+              "traceback, and please report it)", file=sys.stderr)
+        return 1
+    return 2

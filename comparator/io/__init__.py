@@ -1,0 +1,153 @@
+"""Import and export of comparisons: one ``load`` for every format, auto-detected.
+
+Formats (``--format`` names): native, table (CSV/TSV/JSONL/JSON with a column mapping),
+llm-comparator, mt-bench, arena, alpaca-eval, llmbar, pandalm.
+Exports: native (.jsonl), llm-comparator (.json), csv (.csv).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from comparator.io.alpaca_eval import read_alpaca_eval
+from comparator.io.common import LoadOptions, Source
+from comparator.io.errors import InputError
+from comparator.io.fastchat import read_arena, read_mt_bench_pairs
+from comparator.io.human import read_llmbar, read_pandalm
+from comparator.io.labels import DEFAULT_TIE_THRESHOLD
+from comparator.io.llm_comparator import read_llm_comparator, write_llm_comparator
+from comparator.io.native import is_header, read_native, write_native
+from comparator.io.schema import Comparison
+from comparator.io.tabular import read_table, write_csv
+
+__all__ = ["FORMATS", "EXPORTS", "InputError", "LoadOptions", "Loaded", "detect_format", "load",
+           "save", "Comparison"]
+
+Reader = Callable[[Source, LoadOptions], tuple[Comparison, list[str]]]
+
+
+def _native(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
+    return read_native(src.path, src.data), []
+
+
+FORMATS: dict[str, Reader] = {
+    "native": _native,
+    "table": read_table,
+    "llm-comparator": read_llm_comparator,
+    "mt-bench": read_mt_bench_pairs,
+    "arena": read_arena,
+    "alpaca-eval": read_alpaca_eval,
+    "llmbar": read_llmbar,
+    "pandalm": read_pandalm,
+}
+ALIASES = {"csv": "table", "jsonl": "table", "llmc": "llm-comparator", "fastchat": "mt-bench",
+           "alpacaeval": "alpaca-eval", "alpaca_eval": "alpaca-eval", "mt_bench": "mt-bench"}
+EXPORTS = {"native": ".jsonl", "llm-comparator": ".json", "csv": ".csv"}
+
+
+@dataclass
+class Loaded:
+    comparison: Comparison
+    format: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def _sniff_keys(keys: set[str]) -> str | None:
+    if {"g1_winner", "g2_winner", "model_1", "model_2"} <= keys:
+        return "mt-bench"
+    if {"model_a", "model_b", "winner"} <= keys and (
+            {"conversation_a", "conversation_b"} & keys):
+        return "arena"
+    if {"output_1", "output_2"} <= keys and ({"preference", "annotator", "generator_1"} & keys):
+        return "alpaca-eval"
+    if {"input", "output_1", "output_2", "label"} <= keys:
+        return "llmbar"
+    if {"response1", "response2"} <= keys and any(k.startswith("annotator") for k in keys):
+        return "pandalm"
+    if {"id", "response_a", "response_b"} <= keys and ("prompt" in keys or "messages" in keys):
+        return "native"
+    return None
+
+
+def detect_format(src: Source) -> str:
+    """The format of a file, from its content (the extension only separates CSV/TSV)."""
+    suffix = src.path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return "table"
+    head = src.data.lstrip()[:1]
+    if head == b"{":
+        first = src.data.lstrip().split(b"\n", 1)[0]
+        try:
+            import orjson
+
+            obj = orjson.loads(first)
+            if is_header(obj):
+                return "native"
+            one_line_doc = src.data.strip().count(b"\n") == 0
+            if not one_line_doc or suffix == ".jsonl":
+                return _sniff_keys(set(obj)) or "table"
+        except Exception:
+            pass
+        doc = src.json
+        if isinstance(doc, dict) and "examples" in doc:
+            return "llm-comparator"
+        if isinstance(doc, dict):
+            return _sniff_keys(set(doc)) or "table"
+    if head == b"[":
+        doc = src.json
+        if isinstance(doc, list) and doc and isinstance(doc[0], dict):
+            return _sniff_keys(set(doc[0])) or "table"
+    if suffix == ".jsonl":
+        return "table"
+    raise InputError(src.path, "cannot tell the format; name it with --format "
+                     f"({', '.join(FORMATS)})")
+
+
+def load(path: str | Path, format: str | None = None, options: LoadOptions | None = None,
+         data: bytes | None = None) -> Loaded:
+    """Load any supported file into a validated Comparison (raises InputError)."""
+    path = Path(path)
+    if data is None:
+        if not path.exists():
+            raise InputError(path, "no such file")
+        if path.is_dir():
+            raise InputError(path, "is a folder; give a file")
+    src = Source(path, data)
+    if not src.data.strip():
+        raise InputError(path, "the file is empty")
+    name = ALIASES.get(format, format) if format else detect_format(src)
+    if name not in FORMATS:
+        raise InputError(path, f"unknown format {format!r}; one of {', '.join(FORMATS)}")
+    comp, warnings = FORMATS[name](src, options or LoadOptions())
+    if not comp.examples:
+        warnings.append("no examples")
+    return Loaded(comp, name, warnings)
+
+
+def export_format(path: str | Path, to: str | None = None) -> str:
+    if to:
+        to = {"llmc": "llm-comparator", "jsonl": "native", "table": "csv"}.get(to, to)
+        if to not in EXPORTS:
+            raise ValueError(f"--to must be one of {', '.join(EXPORTS)}")
+        return to
+    suffix = Path(path).suffix.lower()
+    for name, ext in EXPORTS.items():
+        if suffix == ext:
+            return name
+    raise ValueError(f"cannot tell the output format from {Path(path).name!r}: use .jsonl "
+                     "(native), .json (llm-comparator), .csv, or --to")
+
+
+def save(comp: Comparison, path: str | Path, to: str | None = None,
+         tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> str:
+    """Write ``comp`` (atomically) in the format named by ``to`` or the extension."""
+    fmt = export_format(path, to)
+    if fmt == "native":
+        write_native(comp, path)
+    elif fmt == "llm-comparator":
+        write_llm_comparator(comp, path)
+    else:
+        write_csv(comp, path, tie_threshold)
+    return fmt

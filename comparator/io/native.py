@@ -1,0 +1,216 @@
+"""Our native format: JSONL, a header line then one example per line.
+
+Header (first line, or a sidecar ``NAME.meta.json`` beside a header-less file)::
+
+    {"kind": "comparator.comparison", "schema_version": 2, "model_a": "...", "model_b": "...",
+     "source_format": "...", "metadata": {...}}
+
+Reading validates every line with pydantic in one pass and names the line and field of the
+first problem. Files written by an older schema version are upgraded on read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from comparator.io.errors import InputError
+from comparator.io.labels import label_to_score
+from comparator.io.schema import EXAMPLE, SCHEMA_VERSION, Comparison, Example
+
+HEADER_KIND = "comparator.comparison"
+
+
+def is_header(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("kind") == HEADER_KIND
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".meta.json")
+
+
+def _loc_to_field(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _validation_error(path: Path, err: ValidationError, line: int) -> InputError:
+    first = err.errors()[0]
+    if first.get("type") == "json_invalid":
+        return InputError(path, f"not valid JSON ({first.get('ctx', {}).get('error', '')})",
+                          line=line)
+    # pydantic names union members in the location ('str', 'list[str]'): hide those
+    loc = tuple(p for p in first.get("loc", ()) if p not in _UNION_PARTS)
+    msg = first.get("msg", "invalid value")
+    if "input" in first and first.get("type") != "missing":
+        shown = repr(first["input"])
+        msg += f" (got {shown[:60]}{'...' if len(shown) > 60 else ''})"
+    return InputError(path, msg, line=line, field=_loc_to_field(loc) or None)
+
+
+_UNION_PARTS = {"str", "list[str]", "float", "none", "constrained-float"}
+
+
+def _check_statuses(path: Path, examples: list[Example], line_of) -> None:
+    for i, ex in enumerate(examples):
+        for k, j in enumerate(ex.get("judgments", ())):
+            status = j.get("status", "ok")
+            if (status == "ok") != (j.get("score") is not None):
+                need = "needs a score" if status == "ok" else "must not have a score"
+                raise InputError(
+                    path, f"a judgment with status '{status}' {need}",
+                    line=line_of[i], field=f"judgments[{k}].score",
+                )
+
+
+def _upgrade_v1(header: dict, rows: list[dict]) -> tuple[dict, list[dict]]:
+    """Schema 1 (0.0.x drafts): ``models: [a, b]`` in the header, and judgments carrying a
+    ``winner`` (A/B/tie/null) instead of a score and status."""
+    header = dict(header)
+    models = header.pop("models", None) or ["A", "B"]
+    header.setdefault("model_a", models[0])
+    header.setdefault("model_b", models[1])
+    for row in rows:
+        for j in row.get("judgments", []):
+            if "winner" in j:
+                winner = j.pop("winner")
+                score = label_to_score(winner)
+                j["label"] = winner
+                if score is None:
+                    j["status"] = "unscored"
+                else:
+                    j["score"] = score
+    header["schema_version"] = 2
+    return header, rows
+
+
+_UPGRADES = {1: _upgrade_v1}
+
+
+def _split(path: Path, data: bytes) -> tuple[dict | None, list[bytes], list[int]]:
+    """Header (if the first non-blank line is one), the body lines and their line numbers."""
+    header: dict | None = None
+    body: list[bytes] = []
+    line_of: list[int] = []
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        if header is None and not body:
+            try:
+                first = orjson.loads(raw)
+            except orjson.JSONDecodeError as e:
+                raise InputError(path, f"not valid JSON ({e})", line=n) from None
+            if is_header(first):
+                header = first
+                continue
+        body.append(raw)
+        line_of.append(n)
+    return header, body, line_of
+
+
+def _read_header(path: Path, header: dict | None) -> dict:
+    if header is not None:
+        return header
+    side = sidecar_path(path)
+    if not side.exists():
+        raise InputError(
+            path,
+            "no header line and no sidecar: the first line must be "
+            f'{{"kind": "{HEADER_KIND}", "model_a": ..., "model_b": ...}} or a file '
+            f"{side.name} must sit beside it; for other JSONL use --format table",
+            line=1,
+        )
+    try:
+        return orjson.loads(side.read_bytes())
+    except orjson.JSONDecodeError as e:
+        raise InputError(side, f"not valid JSON ({e})") from None
+
+
+def read_native(path: str | Path, data: bytes | None = None) -> Comparison:
+    path = Path(path)
+    if data is None:
+        data = path.read_bytes()
+    header, body, line_of = _split(path, data)
+    del data
+    header = _read_header(path, header)
+    version = header.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise InputError(
+            path, f"schema_version {version!r} is newer than this comparator reads "
+            f"({SCHEMA_VERSION}); upgrade comparator", line=1, field="schema_version",
+        )
+    if version < SCHEMA_VERSION:
+        rows = []
+        for raw, n in zip(body, line_of):
+            try:
+                rows.append(orjson.loads(raw))
+            except orjson.JSONDecodeError as e:
+                raise InputError(path, f"not valid JSON ({e})", line=n) from None
+        while version < SCHEMA_VERSION:
+            header, rows = _UPGRADES[version](header, rows)
+            version = header["schema_version"]
+        body = [orjson.dumps(r) for r in rows]
+    validate = EXAMPLE.validate_json
+    examples: list[Example] = []
+    append = examples.append
+    for raw, n in zip(body, line_of):
+        try:
+            append(validate(raw))
+        except ValidationError as err:
+            raise _validation_error(path, err, n) from None
+    del body
+    _check_statuses(path, examples, line_of)
+    _check_unique_ids(path, examples, line_of)
+    head = {k: v for k, v in header.items() if k not in ("kind", "examples")}
+    head["schema_version"] = SCHEMA_VERSION
+    try:
+        comp = Comparison(examples=[], **head)
+    except ValidationError as err:
+        raise _validation_error(path, err, 1) from None
+    comp.examples = examples
+    return comp
+
+
+def _check_unique_ids(path: Path, examples: list[Example], line_of) -> None:
+    seen: dict[str, int] = {}
+    for ex, n in zip(examples, line_of):
+        if ex["id"] in seen:
+            raise InputError(
+                path, f"duplicate id {ex['id']!r} (first on line {seen[ex['id']]})", line=n,
+                field="id",
+            )
+        seen[ex["id"]] = n
+
+
+def header_of(comp: Comparison) -> dict:
+    return {
+        "kind": HEADER_KIND,
+        "schema_version": SCHEMA_VERSION,
+        "model_a": comp.model_a,
+        "model_b": comp.model_b,
+        "source_format": comp.source_format,
+        "metadata": comp.metadata,
+    }
+
+
+def dump_example(ex: Example) -> bytes:
+    return orjson.dumps(ex)
+
+
+def write_native(comp: Comparison, path: str | Path) -> None:
+    """Write atomically (temp file, then rename) so a crash never leaves half a file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(orjson.dumps(header_of(comp)) + b"\n")
+        for ex in comp.examples:
+            f.write(dump_example(ex) + b"\n")
+    tmp.replace(path)

@@ -1,0 +1,56 @@
+"""Agreement between two judges on the same examples (e.g. an LLM judge vs ``human``).
+
+Each judge's verdict on an example is the winner of the mean of its ok scores there (same tie
+threshold as everywhere). Over the examples both judges scored: agreement rate with ties (three
+classes A / tie / B), agreement without ties (only examples where neither says tie, as in the
+MT-Bench paper), Cohen's kappa on the three classes, and the confusion matrix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from comparator.io.labels import DEFAULT_TIE_THRESHOLD
+from comparator.io.schema import Comparison
+from comparator.slices.stats import OUTCOMES, derive, outcomes
+
+
+def cohen_kappa(x: np.ndarray, y: np.ndarray, k: int = 3) -> float | None:
+    if len(x) == 0:
+        return None
+    m = np.bincount(x * k + y, minlength=k * k).reshape(k, k).astype(float)
+    n = m.sum()
+    po = np.trace(m) / n
+    pe = float((m.sum(1) * m.sum(0)).sum()) / (n * n)
+    if pe == 1.0:
+        return 1.0 if po == 1.0 else 0.0
+    return float((po - pe) / (1 - pe))
+
+
+def agreement(comp: Comparison, judge_x: str, judge_y: str,
+              tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+              mask: np.ndarray | None = None) -> dict[str, Any]:
+    """Agreement of ``judge_x`` with ``judge_y`` (names as in the file's ``judge``, or
+    ``judge:rater`` for one of several annotators)."""
+    dx = derive(comp, frozenset([judge_x]))
+    dy = derive(comp, frozenset([judge_y]))
+    both = ~np.isnan(dx.score) & ~np.isnan(dy.score)
+    if mask is not None:
+        both &= mask
+    x = outcomes(dx.score[both], tie_threshold).astype(np.int64)
+    y = outcomes(dy.score[both], tie_threshold).astype(np.int64)
+    n = len(x)
+    no_tie = (x != 1) & (y != 1)
+    m = np.bincount(x * 3 + y, minlength=9).reshape(3, 3) if n else np.zeros((3, 3), int)
+    labels = list(OUTCOMES[:3])
+    return {
+        "judge_x": judge_x, "judge_y": judge_y, "n": n,
+        "agreement": float((x == y).mean()) if n else None,
+        "n_without_ties": int(no_tie.sum()),
+        "agreement_without_ties": float((x[no_tie] == y[no_tie]).mean()) if no_tie.any() else None,
+        "cohen_kappa": cohen_kappa(x, y),
+        "confusion": {"labels": labels, "rows": judge_x, "cols": judge_y,
+                      "matrix": m.tolist()},
+    }

@@ -1,0 +1,275 @@
+"""Win/tie/loss counts, win rates with 95% intervals, slices, position consistency.
+
+Conventions (documented for users in the README):
+- example score = mean of its ``ok`` judgment scores (of the selected judges); unscored when none;
+- winner: A if score > t, B if score < -t, tie otherwise (t = tie threshold, default 0.25);
+- win rate of A = (A + ties / 2) / (A + B + ties); unscored examples are left out, never ties;
+- its 95% interval is the **Wilson score interval** on n = A + B + ties by default. A tie counts
+  half, so the true variance is at most p(1 - p): the interval is valid and conservative when
+  there are ties. ``ci_method="bootstrap"`` gives a percentile bootstrap over examples instead
+  (2,000 resamples of the example outcomes, seeded);
+- mean score with a Student-t 95% interval over scored examples.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from comparator.io.labels import DEFAULT_TIE_THRESHOLD
+from comparator.io.schema import Comparison, Judgment, is_ok
+
+Z95 = 1.959963984540054
+OUTCOMES = ("A", "tie", "B", "unscored")  # codes 0..3
+SMALL_N = 10
+
+
+def _selected(j: Judgment, judges: frozenset[str] | None) -> bool:
+    if judges is None:
+        return True
+    name = j.get("judge") or "unknown"
+    return name in judges or f"{name}:{j.get('rater')}" in judges
+
+
+def default_judges(comp: Comparison) -> frozenset[str] | None:
+    """Which judgments make an example's score when none are named: all of them, except that a
+    file with both human labels and model judges is scored by its model judges (the humans are
+    then the reference for ``agreement``)."""
+    names = comp.judges()
+    models = [n for n in names if n != "human"]
+    if models and "human" in names:
+        return frozenset(models)
+    return None
+
+
+@dataclass
+class Derived:
+    """Per-example arrays for one judge selection (NaN = no ok judgment)."""
+
+    score: np.ndarray
+    score_unflipped: np.ndarray
+    score_flipped: np.ndarray
+    n_ok: np.ndarray
+    n_unscored: np.ndarray
+    judges: frozenset[str] | None
+
+
+def derive(comp: Comparison, judges: frozenset[str] | None | str = "auto") -> Derived:
+    """The per-example arrays, computed once per judge selection and cached on ``comp``."""
+    if judges == "auto":
+        judges = default_judges(comp)
+    key = ("derived", judges)
+    hit = comp._derived.get(key)
+    if hit is not None:
+        return hit
+    n = len(comp.examples)
+    score = np.full(n, np.nan)
+    unf = np.full(n, np.nan)
+    fl = np.full(n, np.nan)
+    n_ok = np.zeros(n, dtype=np.int32)
+    n_bad = np.zeros(n, dtype=np.int32)
+    for i, ex in enumerate(comp.examples):
+        js = ex.get("judgments")
+        if not js:
+            if judges is None and ex.get("reported_score") is not None:
+                score[i] = ex["reported_score"]
+            continue
+        tot = cnt = tu = cu = tf = cf = 0.0
+        for j in js:
+            if not _selected(j, judges):
+                continue
+            if not is_ok(j):
+                n_bad[i] += 1
+                continue
+            s = j["score"]
+            tot += s
+            cnt += 1
+            flipped = j.get("flipped")
+            if flipped is True:
+                tf += s
+                cf += 1
+            elif flipped is False:
+                tu += s
+                cu += 1
+        if cnt:
+            score[i] = tot / cnt
+            n_ok[i] = cnt
+        if cu:
+            unf[i] = tu / cu
+        if cf:
+            fl[i] = tf / cf
+    out = Derived(score, unf, fl, n_ok, n_bad, judges)
+    comp._derived[key] = out
+    return out
+
+
+def outcomes(score: np.ndarray, tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> np.ndarray:
+    """Outcome codes 0 = A, 1 = tie, 2 = B, 3 = unscored."""
+    code = np.full(score.shape, 1, dtype=np.int8)
+    code[score > tie_threshold] = 0
+    code[score < -tie_threshold] = 2
+    code[np.isnan(score)] = 3
+    return code
+
+
+def wilson(p: float, n: float, z: float = Z95) -> tuple[float, float]:
+    if n <= 0:
+        return (math.nan, math.nan)
+    denom = 1 + z * z / n
+    center = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, center - half), min(1.0, center + half))
+
+
+def bootstrap_win_rate(a: int, t: int, b: int, reps: int = 2000, seed: int = 0
+                       ) -> tuple[float, float]:
+    """Percentile bootstrap over examples: resampling n examples with replacement is a
+    multinomial draw of the (A, tie, B) counts, so this costs O(reps), not O(reps * n)."""
+    n = a + t + b
+    if n == 0:
+        return (math.nan, math.nan)
+    draws = np.random.default_rng(seed).multinomial(n, [a / n, t / n, b / n], size=reps)
+    rates = (draws[:, 0] + 0.5 * draws[:, 1]) / n
+    lo, hi = np.percentile(rates, [2.5, 97.5])
+    return (float(lo), float(hi))
+
+
+def t_interval(values: np.ndarray) -> tuple[float | None, list[float] | None]:
+    """Mean with a Student-t 95% interval (None when n < 2)."""
+    return _mean_ci(len(values), float(values.sum()), float((values**2).sum()))
+
+
+def summarize(a: int, t: int, b: int, unscored: int, scores: np.ndarray | None = None,
+              ci_method: str = "wilson") -> dict[str, Any]:
+    """Counts -> the summary fields of ``stats --json`` (one slice or the whole file)."""
+    n_scored = a + t + b
+    rate = (a + 0.5 * t) / n_scored if n_scored else None
+    if rate is None:
+        ci = None
+    elif ci_method == "bootstrap":
+        ci = list(bootstrap_win_rate(a, t, b))
+    elif ci_method == "wilson":
+        ci = list(wilson(rate, n_scored))
+    else:
+        raise ValueError(f"ci_method must be 'wilson' or 'bootstrap', got {ci_method!r}")
+    out: dict[str, Any] = {
+        "n": n_scored + unscored, "a_wins": a, "b_wins": b, "ties": t, "unscored": unscored,
+        "win_rate_a": rate, "win_rate_a_ci95": ci,
+    }
+    if scores is not None:
+        out["mean_score"], out["mean_score_ci95"] = t_interval(scores)
+    out["significant"] = bool(ci is not None and (ci[0] > 0.5 or ci[1] < 0.5))
+    out["small_n"] = n_scored < SMALL_N
+    return out
+
+
+def position_consistency(d: Derived, tie_threshold: float = DEFAULT_TIE_THRESHOLD
+                         ) -> tuple[float | None, int]:
+    """Share of examples whose verdict in the shown order equals the verdict in the swapped
+    order, over the examples judged (ok) in both orders; None when there are none."""
+    both = ~np.isnan(d.score_unflipped) & ~np.isnan(d.score_flipped)
+    n = int(both.sum())
+    if n == 0:
+        return None, 0
+    agree = outcomes(d.score_unflipped[both], tie_threshold) == outcomes(
+        d.score_flipped[both], tie_threshold)
+    return float(agree.mean()), n
+
+
+def summary(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+            judges: frozenset[str] | None | str = "auto", ci_method: str = "wilson",
+            mask: np.ndarray | None = None) -> dict[str, Any]:
+    """Headline statistics of a comparison (or of the examples in ``mask``)."""
+    d = derive(comp, judges)
+    score = d.score if mask is None else d.score[mask]
+    counts = np.bincount(outcomes(score, tie_threshold), minlength=4)
+    out = summarize(int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]),
+                    score[~np.isnan(score)], ci_method)
+    pc, pc_n = position_consistency(d, tie_threshold) if mask is None else (None, 0)
+    out.update(position_consistency=pc, position_consistency_n=pc_n)
+    return out
+
+
+def _values(v: Any) -> list[str]:
+    if v is None or v == "" or v == []:
+        return ["(none)"]
+    if isinstance(v, list):
+        return list(dict.fromkeys(str(x) for x in v)) or ["(none)"]
+    if isinstance(v, bool):
+        return [str(v).lower()]
+    return [str(v)]
+
+
+def slice_values(comp: Comparison, field: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(example index, value code, value names) pairs for a field: ``category``, ``tags``,
+    ``metadata.KEY`` (or a bare metadata key), ``judge``. An example with several values
+    (tags, list fields) appears once per value. Cached per field."""
+    key = ("slice", field)
+    hit = comp._derived.get(key)
+    if hit is not None:
+        return hit
+    if field in ("category", "tags"):
+        get = (lambda ex: ex.get(field))  # noqa: E731
+    elif field == "judge":
+        get = (lambda ex: [j.get("judge") or "unknown" for j in ex.get("judgments") or []])  # noqa: E731
+    else:
+        name = field.removeprefix("metadata.")
+        if not any(name in (ex.get("metadata") or {}) for ex in comp.examples):
+            known = sorted({k for ex in comp.examples for k in ex.get("metadata") or {}})
+            raise KeyError(f"no field {field!r}; slice by category, tags, judge or one of "
+                           f"{known}")
+        get = (lambda ex: (ex.get("metadata") or {}).get(name))  # noqa: E731
+    codes: dict[str, int] = {}
+    idx: list[int] = []
+    code: list[int] = []
+    for i, ex in enumerate(comp.examples):
+        for v in _values(get(ex)):
+            idx.append(i)
+            code.append(codes.setdefault(v, len(codes)))
+    out = (np.asarray(idx, dtype=np.int64), np.asarray(code, dtype=np.int64), list(codes))
+    comp._derived[key] = out
+    return out
+
+
+def slice_table(comp: Comparison, field: str, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+                judges: frozenset[str] | None | str = "auto", ci_method: str = "wilson",
+                mask: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """The summary of every value of ``field`` (largest slices first)."""
+    d = derive(comp, judges)
+    idx, code, names = slice_values(comp, field)
+    if mask is not None:
+        keep = mask[idx]
+        idx, code = idx[keep], code[keep]
+    oc = outcomes(d.score, tie_threshold)[idx]
+    counts = np.bincount(code * 4 + oc, minlength=4 * len(names)).reshape(len(names), 4)
+    score = d.score[idx]
+    ok = ~np.isnan(score)
+    n_ok = np.bincount(code[ok], minlength=len(names))
+    sums = np.bincount(code[ok], weights=score[ok], minlength=len(names))
+    sq = np.bincount(code[ok], weights=score[ok] ** 2, minlength=len(names))
+    rows = []
+    for c, value in enumerate(names):
+        a, t, b, u = (int(x) for x in counts[c])
+        if a + t + b + u == 0:
+            continue
+        row = {"field": field, "value": value, **summarize(a, t, b, u, None, ci_method)}
+        row["mean_score"], row["mean_score_ci95"] = _mean_ci(int(n_ok[c]), sums[c], sq[c])
+        rows.append(row)
+    rows.sort(key=lambda r: (-r["n"], r["value"]))
+    return rows
+
+
+def _mean_ci(n: int, s: float, sq: float) -> tuple[float | None, list[float] | None]:
+    if n == 0:
+        return None, None
+    mean = float(s / n)
+    if n < 2:
+        return mean, None
+    var = max(0.0, (sq - n * mean * mean) / (n - 1))
+    from scipy.stats import t as student_t
+
+    half = float(student_t.ppf(0.975, n - 1) * math.sqrt(var / n))
+    return mean, [mean - half, mean + half]
