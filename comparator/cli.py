@@ -86,8 +86,12 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
         **head, "tie_threshold": tie_threshold, "ci_method": ci_method,
         "judges": names, "score_judges": sorted(judges) if judges else names,
     }
-    out["slices"] = [row for field in by
-                     for row in slice_table(comp, field, tie_threshold, judges, ci_method)]
+    out["slices"] = []
+    for field in by:
+        try:
+            out["slices"] += slice_table(comp, field, tie_threshold, judges, ci_method)
+        except KeyError as e:
+            raise InputError(loaded.path, e.args[0], field=field) from None
     others = [n for n in names if n != "human"]
     out["human_agreement"] = ({n: agreement(comp, n, "human", tie_threshold) for n in others}
                               if "human" in names and others else None)

@@ -52,6 +52,7 @@ class Loaded:
     comparison: Comparison
     format: str
     warnings: list[str] = field(default_factory=list)
+    path: Path | None = None
 
 
 def _sniff_keys(keys: set[str]) -> str | None:
@@ -123,7 +124,7 @@ def load(path: str | Path, format: str | None = None, options: LoadOptions | Non
     comp, warnings = FORMATS[name](src, options or LoadOptions())
     if not comp.examples:
         warnings.append("no examples")
-    return Loaded(comp, name, warnings)
+    return Loaded(comp, name, warnings, path)
 
 
 def export_format(path: str | Path, to: str | None = None) -> str:

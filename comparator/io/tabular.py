@@ -202,7 +202,11 @@ def read_table(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
         if prompt is None or str(prompt) == "":
             raise InputError(path, "empty prompt", field=cols["prompt"], **kw)
         ex_id = row.get(cols["id"]) if "id" in cols else None
-        ex_id = text_id(str(prompt)) if ex_id in (None, "") else str(ex_id).strip()
+        if ex_id in (None, ""):  # no id: identical (prompt, A, B) rows are repeated judgments
+            ex_id = text_id(str(prompt), str(row.get(cols["response_a"])),
+                            str(row.get(cols["response_b"])))
+        else:
+            ex_id = str(ex_id).strip()
         ex = groups.get(ex_id)
         if ex is None:
             ex = groups[ex_id] = {

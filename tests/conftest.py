@@ -1,0 +1,52 @@
+"""Shared fixtures: the real public data beside the repo, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+MT_JUDGMENTS = SHARED / "mt_bench/model_judgment/gpt-4_pair_phi-3_vs_phi-3-dpo.jsonl"
+MT_QUESTIONS = SHARED / "mt_bench/question.jsonl"
+ALPACA_COT = (SHARED / "alpaca_eval/claude-2.1_vs_gpt4_1106_preview"
+              ".cot_gpt4_turbo_fn.annotations.json")
+ALPACA_WEIGHTED = (SHARED / "alpaca_eval/gpt-3.5-turbo-1106_verbose_vs_gpt4_1106_preview"
+                   ".weighted_gpt4_turbo.annotations.json")
+LLMBAR = SHARED / "llmbar_mtbench_human/dataset.json"
+LLMBAR_GPT4 = SHARED / "llmbar_mtbench_human/gpt-4_vanilla_both_orders.result.json"
+PANDALM = SHARED / "pandalm/testset-v1.json"
+LLMC_TINY = SHARED / "llm_comparator/example_tiny.json"
+
+ALL_JUDGED = [MT_JUDGMENTS, ALPACA_COT, ALPACA_WEIGHTED, LLMBAR, LLMBAR_GPT4, PANDALM, LLMC_TINY]
+
+
+def pytest_configure(config):
+    if not SHARED.is_dir():
+        raise pytest.UsageError(f"the real test data is missing: expected {SHARED}")
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def winner(score: float | None, t: float = 0.25) -> str:
+    """Independent re-statement of the winner rule for the tests."""
+    if score is None:
+        return "unscored"
+    return "A" if score > t else "B" if score < -t else "tie"
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "comparator", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd or ROOT, timeout=120)
