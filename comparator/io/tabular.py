@@ -91,6 +91,20 @@ def _rows(src: Source) -> tuple[list[tuple[int, dict]], bool]:
     return src.jsonl, True
 
 
+def peek_columns(src: Source) -> list[str]:
+    """The column names of a table (for a mapping form), reading as little as possible."""
+    suffix = src.path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        head = src.data[:65536].decode("utf-8-sig", errors="replace").splitlines()[:1]
+        if not head:
+            return []
+        delim = "\t" if suffix == ".tsv" else (
+            csv.Sniffer().sniff(head[0], ",;\t").delimiter if head[0] else ",")
+        return next(csv.reader(head, delimiter=delim))
+    rows, _ = _rows(src)
+    return list(dict.fromkeys(k for _, r in rows[:1000] for k in r))
+
+
 def resolve_columns(columns: list[str], mapping: dict[str, str]) -> dict[str, str]:
     lower = {c.lower().strip(): c for c in columns}
     out: dict[str, str] = {}

@@ -54,3 +54,28 @@ def agreement(comp: Comparison, judge_x: str, judge_y: str,
         "confusion": {"labels": labels, "rows": judge_x, "cols": judge_y,
                       "matrix": m.tolist()},
     }
+
+
+def raters(comp: Comparison, judge: str = "human") -> list[str]:
+    """``judge:rater`` selectors of the individual annotators of ``judge`` (e.g. PandaLM's
+    three humans), for annotator-vs-annotator agreement."""
+    return sorted({f"{judge}:{j['rater']}" for ex in comp.examples
+                   for j in ex.get("judgments") or []
+                   if j.get("rater") and (j.get("judge") or "unknown") == judge})
+
+
+def pairwise_table(comp: Comparison, selectors: list[str],
+                   tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+                   mask: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Agreement and kappa for every pair of selectors."""
+    from itertools import combinations
+
+    rows = []
+    for x, y in combinations(selectors, 2):
+        a = agreement(comp, x, y, tie_threshold, mask)
+        rows.append({"annotator": x, "with": y, "n": a["n"],
+                     "agreement %": None if a["agreement"] is None else
+                     round(100 * a["agreement"], 1),
+                     "Cohen's κ": None if a["cohen_kappa"] is None else
+                     round(a["cohen_kappa"], 3)})
+    return rows

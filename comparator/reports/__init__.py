@@ -1,0 +1,1 @@
+"""Presentation that needs no Streamlit: plotly figures and word-level text diffs."""

@@ -1,0 +1,71 @@
+"""Plotly figures of the dashboard, built from statistics (no Streamlit here).
+
+Each clickable figure carries ``customdata`` so a click names what to filter on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from comparator.io.labels import SCORE_MAX, SCORE_MIN
+
+COLOR_A, COLOR_B, COLOR_TIE = "#1f77b4", "#ff7f0e", "#9e9e9e"
+
+
+def score_histogram(scores: np.ndarray, tie_threshold: float, bins: int = 24,
+                    model_a: str = "A", model_b: str = "B") -> go.Figure:
+    """Pre-binned histogram (bars carry [lo, hi] in customdata) with the tie band shaded."""
+    s = scores[~np.isnan(scores)]
+    edges = np.linspace(SCORE_MIN, SCORE_MAX, bins + 1)
+    counts, _ = np.histogram(s, bins=edges)
+    mids = (edges[:-1] + edges[1:]) / 2
+    colors = [COLOR_A if m > tie_threshold else COLOR_B if m < -tie_threshold else COLOR_TIE
+              for m in mids]
+    fig = go.Figure(go.Bar(
+        x=mids, y=counts, width=np.diff(edges) * 0.95, marker_color=colors,
+        customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+        hovertemplate="score %{customdata[0]:+.2f} … %{customdata[1]:+.2f}<br>%{y} examples"
+                      "<extra></extra>"))
+    fig.add_vrect(x0=-tie_threshold, x1=tie_threshold, fillcolor=COLOR_TIE, opacity=0.15,
+                  line_width=0, annotation_text="tie band", annotation_position="top left")
+    fig.update_layout(
+        height=300, margin=dict(l=10, r=10, t=30, b=10), bargap=0.02,
+        xaxis=dict(title=f"← {model_b} better      score      {model_a} better →",
+                   range=[SCORE_MIN - 0.05, SCORE_MAX + 0.05]),
+        yaxis_title="examples", clickmode="event+select", dragmode=False)
+    return fig
+
+
+def slice_bars(rows: list[dict[str, Any]], title: str = "") -> go.Figure:
+    """Win rate of A per slice with its 95% interval; significant slices marked ★, small ones
+    in a lighter colour. Bars carry the slice value in customdata."""
+    rows = [r for r in rows if r["win_rate_a"] is not None]
+    labels = [f"{'★ ' if r['significant'] else ''}{r['value']} (n={r['n']})" for r in rows]
+    rate = np.array([r["win_rate_a"] for r in rows]) * 100
+    lo = np.array([r["win_rate_a_ci95"][0] for r in rows]) * 100
+    hi = np.array([r["win_rate_a_ci95"][1] for r in rows]) * 100
+    colors = [("#9ecae1" if r["small_n"] else COLOR_A) if r["win_rate_a"] >= 0.5 else
+              ("#fdd0a2" if r["small_n"] else COLOR_B) for r in rows]
+    fig = go.Figure(go.Bar(
+        y=labels, x=rate, orientation="h", marker_color=colors,
+        error_x=dict(type="data", symmetric=False, array=hi - rate, arrayminus=rate - lo),
+        customdata=[r["value"] for r in rows],
+        hovertemplate="%{y}<br>win rate of A %{x:.1f}%<extra></extra>"))
+    fig.add_vline(x=50, line_dash="dot", line_color="#555")
+    fig.update_layout(
+        title=title, height=max(220, 28 * len(rows) + 80), margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(title="win rate of A (%), 95% interval", range=[0, 100]),
+        yaxis=dict(autorange="reversed"), clickmode="event+select", dragmode=False)
+    return fig
+
+
+def confusion_heatmap(matrix: list[list[int]], labels: list[str], rows: str, cols: str
+                      ) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues",
+                               text=matrix, texttemplate="%{text}", showscale=False))
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10),
+                      xaxis_title=cols, yaxis=dict(title=rows, autorange="reversed"))
+    return fig

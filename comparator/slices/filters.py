@@ -1,0 +1,145 @@
+"""Example filters shared by the dashboard pages and the reports: a boolean mask per filter.
+
+Pure functions over a Comparison (cached arrays), fast on 100k examples: a slice or winner
+change is a numpy operation; a text search scans prompt and responses once per query.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from comparator.io.labels import DEFAULT_TIE_THRESHOLD
+from comparator.io.schema import Comparison, prompt_text, response_text
+from comparator.slices.stats import OUTCOMES, derive, outcomes, slice_values
+
+
+@dataclass
+class Filters:
+    """What the user narrowed the examples to. Empty fields filter nothing."""
+
+    slice_field: str | None = None
+    slice_value: str | None = None
+    winners: list[str] = field(default_factory=list)  # subset of A, tie, B, unscored
+    score_min: float | None = None
+    score_max: float | None = None
+    search: str = ""
+    regex: bool = False
+
+    def describe(self) -> str:
+        parts = []
+        if self.slice_field and self.slice_value is not None:
+            parts.append(f"{self.slice_field} = {self.slice_value}")
+        if self.winners:
+            parts.append("winner in " + ", ".join(self.winners))
+        if self.score_min is not None or self.score_max is not None:
+            lo = "-1.5" if self.score_min is None else f"{self.score_min:+.2f}"
+            hi = "+1.5" if self.score_max is None else f"{self.score_max:+.2f}"
+            parts.append(f"score in [{lo}, {hi}]")
+        if self.search:
+            parts.append(f"{'regex' if self.regex else 'text'} {self.search!r}")
+        return "; ".join(parts) or "all examples"
+
+
+def slice_mask(comp: Comparison, slice_field: str, value: str) -> np.ndarray:
+    idx, code, names = slice_values(comp, slice_field)
+    mask = np.zeros(len(comp.examples), dtype=bool)
+    if value in names:
+        mask[idx[code == names.index(value)]] = True
+    return mask
+
+
+def _haystack(comp: Comparison, lower: bool) -> list[str]:
+    key = ("haystack", lower)
+    hit = comp._derived.get(key)
+    if hit is None:
+        hit = [f"{prompt_text(ex)}\n{response_text(ex['response_a'])}\n"
+               f"{response_text(ex['response_b'])}" for ex in comp.examples]
+        if lower:
+            hit = [h.lower() for h in hit]
+        comp._derived[key] = hit
+    return hit
+
+
+def search_mask(comp: Comparison, query: str, regex: bool = False) -> np.ndarray:
+    """Examples whose prompt or responses contain ``query`` (case-insensitive), or match it as
+    a regular expression. Raises ``re.error`` for a bad one; the caller shows the message."""
+    key = ("search", query, regex)
+    hit = comp._derived.get(key)
+    if hit is not None:
+        return hit
+    n = len(comp.examples)
+    if regex:
+        search = re.compile(query, re.IGNORECASE).search
+        hit = np.fromiter((search(s) is not None for s in _haystack(comp, False)), bool, n)
+    else:
+        q = query.lower()
+        hit = np.fromiter((q in s for s in _haystack(comp, True)), bool, n)
+    comp._derived[key] = hit
+    return hit
+
+
+def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+          judges="auto") -> np.ndarray:
+    """The mask of examples passing every filter (raises re.error for a bad regex)."""
+    d = derive(comp, judges)
+    mask = np.ones(len(comp.examples), dtype=bool)
+    if f.slice_field and f.slice_value is not None:
+        mask &= slice_mask(comp, f.slice_field, f.slice_value)
+    if f.winners and set(f.winners) != set(OUTCOMES):
+        codes = [OUTCOMES.index(w) for w in f.winners]
+        mask &= np.isin(outcomes(d.score, tie_threshold), codes)
+    if f.score_min is not None:
+        mask &= d.score >= f.score_min
+    if f.score_max is not None:
+        mask &= d.score <= f.score_max
+    if f.search:
+        mask &= search_mask(comp, f.search, f.regex)
+    return mask
+
+
+def _short(text: str, n: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def table(comp: Comparison, rows: np.ndarray, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+          judges="auto") -> pd.DataFrame:
+    """Display rows (example indices) as a table: texts truncated, score, winner, category."""
+    d = derive(comp, judges)
+    oc = outcomes(d.score, tie_threshold)
+    recs = []
+    for i in rows:
+        ex = comp.examples[int(i)]
+        recs.append({
+            "#": int(i), "id": ex["id"], "category": ex.get("category") or ", ".join(
+                ex.get("tags") or []),
+            "prompt": _short(prompt_text(ex)),
+            "response A": _short(response_text(ex["response_a"])),
+            "response B": _short(response_text(ex["response_b"])),
+            "score": None if np.isnan(d.score[i]) else round(float(d.score[i]), 3),
+            "winner": OUTCOMES[oc[i]], "judgments": len(ex.get("judgments") or []),
+        })
+    return pd.DataFrame.from_records(recs, columns=["#", "id", "category", "prompt", "response A",
+                                                    "response B", "score", "winner", "judgments"])
+
+
+SORTS = {"file order": None, "score (A best first)": "score_desc",
+         "score (B best first)": "score_asc", "judge disagreement": "spread"}
+
+
+def order(comp: Comparison, mask: np.ndarray, sort: str | None, judges="auto") -> np.ndarray:
+    """Indices of the masked examples in the chosen order (unscored last)."""
+    rows = np.flatnonzero(mask)
+    if not sort:
+        return rows
+    d = derive(comp, judges)
+    if sort == "spread":
+        key = -np.nan_to_num(np.abs(d.score_unflipped - d.score_flipped), nan=-1.0)[rows]
+    else:
+        s = d.score[rows]
+        key = np.where(np.isnan(s), np.inf, -s if sort == "score_desc" else s)
+    return rows[np.argsort(key, kind="stable")]

@@ -1,0 +1,203 @@
+"""Session state of the dashboard: which comparison is open, the tie threshold, the filters.
+
+Every key lives here. Filter values are kept under ``flt_*`` keys; ``persist()`` (called by
+app.py on every run) keeps them when a page that owns the widget is not shown, and the selected
+slice is mirrored in the URL (``?slice=field:value&data=demo``) so a view can be shared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from comparator.io import InputError, Loaded, LoadOptions, load
+from comparator.io.labels import DEFAULT_TIE_THRESHOLD
+from comparator.slices.filters import Filters, apply
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = ROOT / "data"
+
+SOURCE = "source"  # ("demo", file name) | ("upload", digest) | ("path", path)
+UPLOADED = "uploaded"  # {digest: Loaded}
+TIE = "tie_threshold"
+F_FIELD, F_VALUE, F_WINNERS = "flt_slice_field", "flt_slice_value", "flt_winners"
+F_SCORE, F_SEARCH, F_REGEX = "flt_score", "flt_search", "flt_regex"
+F_SORT, F_PAGE, SELECTED = "flt_sort", "flt_page", "selected_example"
+_QP_READ = "_query_params_read"
+FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE)
+
+
+def demos() -> dict[str, Path]:
+    """Bundled demo comparisons: label -> file."""
+    labels = {
+        "alpaca_eval_gpt4-1106_vs_claude-2.1.jsonl":
+            "AlpacaEval: gpt4_1106_preview vs claude-2.1 (805, GPT-4-turbo judge, rationales)",
+        "mt_bench_phi-3_vs_phi-3-dpo.jsonl":
+            "MT-Bench: phi-3 vs phi-3-dpo (75, GPT-4 judge in both orders)",
+        "llmbar_gpt-4_vs_human.jsonl": "LLMBar: GPT-4 judge vs human experts (200 pairs)",
+    }
+    return {labels.get(p.name, p.stem): p for p in sorted(DATA_DIR.glob("*.jsonl"),
+            key=lambda p: list(labels).index(p.name) if p.name in labels else 99)}
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading…")
+def _load_file(path: str, mtime: float) -> Loaded:
+    return load(path)
+
+
+def persist() -> None:
+    """Keep filter values across page switches (widgets drop theirs when not rendered), and
+    read the URL query string once per session."""
+    for k in (*FILTER_KEYS, TIE):
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
+    if not st.session_state.get(_QP_READ):
+        st.session_state[_QP_READ] = True
+        qp = st.query_params
+        if "data" in qp:
+            for label, p in demos().items():
+                if p.stem == qp["data"]:
+                    st.session_state[SOURCE] = ("demo", label)
+        if "slice" in qp and ":" in qp["slice"]:
+            field, value = qp["slice"].split(":", 1)
+            st.session_state[F_FIELD], st.session_state[F_VALUE] = field, value
+        if "path" in qp and Path(qp["path"]).is_file():  # a local file, for scripted runs
+            st.session_state[SOURCE] = ("path", qp["path"])
+
+
+def current() -> Loaded | None:
+    """The open comparison (the first demo by default); None if it cannot be loaded (an
+    error is shown)."""
+    src = st.session_state.get(SOURCE)
+    try:
+        if src and src[0] == "upload":
+            return st.session_state.get(UPLOADED, {}).get(src[1])
+        if src and src[0] == "path":
+            p = Path(src[1])
+            return _load_file(str(p), p.stat().st_mtime)
+        all_demos = demos()
+        label = src[1] if src and src[0] == "demo" and src[1] in all_demos else next(
+            iter(all_demos))
+        p = all_demos[label]
+        return _load_file(str(p), p.stat().st_mtime)
+    except (InputError, OSError) as e:
+        st.error(f"Could not open the comparison: {e}")
+        return None
+
+
+def source_label() -> str:
+    src = st.session_state.get(SOURCE)
+    if not src:
+        return next(iter(demos()))
+    return src[1] if src[0] != "upload" else st.session_state.get("upload_name", "upload")
+
+
+def open_demo(label: str) -> None:
+    st.session_state[SOURCE] = ("demo", label)
+    st.query_params["data"] = demos()[label].stem
+    clear_filters()
+
+
+def open_upload(name: str, data: bytes, fmt: str | None, options: LoadOptions) -> Loaded:
+    """Load uploaded bytes (raises InputError) and make them the open comparison."""
+    digest = hashlib.sha1(data).hexdigest()[:16] + (fmt or "") + repr(sorted(
+        options.mapping.items())) + repr(options.pair)
+    loaded = load(Path(name), fmt, options, data=data)
+    st.session_state.setdefault(UPLOADED, {}).clear()  # keep one upload in memory
+    st.session_state[UPLOADED][digest] = loaded
+    st.session_state[SOURCE] = ("upload", digest)
+    st.session_state["upload_name"] = name
+    st.query_params.pop("data", None)
+    clear_filters()
+    return loaded
+
+
+def tie_threshold() -> float:
+    return float(st.session_state.get(TIE, DEFAULT_TIE_THRESHOLD))
+
+
+def filters() -> Filters:
+    lo, hi = st.session_state.get(F_SCORE, (-1.5, 1.5))
+    return Filters(
+        slice_field=st.session_state.get(F_FIELD) or None,
+        slice_value=st.session_state.get(F_VALUE),
+        winners=list(st.session_state.get(F_WINNERS) or []),
+        score_min=None if lo <= -1.5 else lo, score_max=None if hi >= 1.5 else hi,
+        search=(st.session_state.get(F_SEARCH) or "").strip(),
+        regex=bool(st.session_state.get(F_REGEX)),
+    )
+
+
+W_FIELD, W_VALUE = "w_slice_field", "w_slice_value"
+NO_FIELD, ALL_VALUES = "(none)", "(all)"
+
+
+def set_slice(field: str | None, value: str | None) -> None:
+    """Select a slice. Call from a widget callback (or before the sidebar is drawn): it also
+    moves the sidebar's slice widgets."""
+    st.session_state[F_FIELD], st.session_state[F_VALUE] = field, value
+    st.session_state[W_FIELD] = field or NO_FIELD
+    st.session_state[W_VALUE] = ALL_VALUES if value is None else value
+    st.session_state[F_PAGE] = 1
+    st.session_state.pop(SELECTED, None)
+    if field and value is not None:
+        st.query_params["slice"] = f"{field}:{value}"
+    else:
+        st.query_params.pop("slice", None)
+
+
+def set_score_range(lo: float, hi: float) -> None:
+    st.session_state[F_SCORE] = (float(lo), float(hi))
+    st.session_state[F_PAGE] = 1
+
+
+def clear_filters() -> None:
+    for k in (*FILTER_KEYS, SELECTED, W_FIELD, W_VALUE):
+        st.session_state.pop(k, None)
+    st.query_params.pop("slice", None)
+
+
+def on_field_change() -> None:
+    field = st.session_state.get(W_FIELD)
+    set_slice(None if field in (None, NO_FIELD) else field, None)
+
+
+def on_value_change() -> None:
+    value = st.session_state.get(W_VALUE)
+    set_slice(st.session_state.get(F_FIELD), None if value in (None, ALL_VALUES) else value)
+
+
+def on_bar_click(chart_key: str, field: str) -> None:
+    from comparator.ui.widgets import selected_point
+
+    value = selected_point(st.session_state.get(chart_key))
+    if value is not None:
+        set_slice(field, str(value))
+
+
+def on_bin_click(chart_key: str) -> None:
+    from comparator.ui.widgets import selected_point
+
+    edges = selected_point(st.session_state.get(chart_key))
+    if edges:
+        set_score_range(*edges)
+
+
+def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:
+    """The filtered examples and an error message (bad regex), never an exception."""
+    import re
+
+    f = filters()
+    try:
+        return apply(loaded.comparison, f, tie_threshold()), None
+    except re.error as e:
+        f.search = ""
+        return apply(loaded.comparison, f, tie_threshold()), f"Invalid regular expression: {e}"
+    except KeyError:  # a slice field this file lacks (e.g. from a shared URL): drop it
+        set_slice(None, None)
+        f.slice_field = f.slice_value = None
+        return mask(loaded) if f.search else (apply(loaded.comparison, f, tie_threshold()),
+                                              None)

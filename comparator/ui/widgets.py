@@ -1,0 +1,217 @@
+"""Reusable dashboard pieces. Text from files is always shown as text: every user string goes
+through ``md_text`` (Markdown punctuation escaped, so nothing is interpreted, let alone run);
+no ``unsafe_allow_html`` anywhere."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from comparator.io import Loaded
+from comparator.io.labels import winner_of
+from comparator.io.schema import Comparison, example_score, prompt_text, response_text
+from comparator.reports.textdiff import word_diff
+from comparator.slices.stats import OUTCOMES, slice_values
+from comparator.ui import state
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&^=\"'])")
+
+
+def md_text(text: str) -> str:
+    """``text`` escaped for st.markdown: shown literally, line breaks kept."""
+    return "  \n".join(_MD_SPECIAL.sub(r"\\\1", line) for line in text.split("\n"))
+
+
+def diff_markdown(segments: list[tuple[str, bool]], color: str) -> str:
+    out = []
+    for seg, differs in segments:
+        if differs:
+            # highlight line by line: a directive cannot span a line break
+            out.append("\n".join(f":{color}-background[{md_text(p)}]" if p.strip() else p
+                                 for p in seg.split("\n")))
+        else:
+            out.append(md_text(seg))
+    return "".join(out).replace("\n", "  \n")
+
+
+def slice_fields(comp: Comparison) -> list[str]:
+    """Fields worth slicing by: category, tags, judge (if several), low-cardinality metadata."""
+    key = ("slice_fields",)
+    hit = comp._derived.get(key)
+    if hit is not None:
+        return hit
+    fields = []
+    if any(ex.get("category") for ex in comp.examples):
+        fields.append("category")
+    if any(ex.get("tags") for ex in comp.examples):
+        fields.append("tags")
+    if len(comp.judges()) > 1:
+        fields.append("judge")
+    meta: dict[str, set] = {}
+    for ex in comp.examples[:5000]:
+        for k, v in (ex.get("metadata") or {}).items():
+            vals = v if isinstance(v, list) else [v]
+            meta.setdefault(k, set()).update(str(x) for x in vals if not isinstance(x, dict))
+    fields += [k for k, vals in meta.items() if 1 < len(vals) <= 50]
+    comp._derived[key] = fields
+    return fields
+
+
+def sidebar(loaded: Loaded) -> None:
+    """The shared filters, in the sidebar of every analysis page."""
+    comp = loaded.comparison
+    sb = st.sidebar
+    sb.caption(f"**{md_text(comp.model_a)}** (A) vs **{md_text(comp.model_b)}** (B) · "
+               f"{len(comp.examples):,} examples")
+    fields = slice_fields(comp)
+    options = [state.NO_FIELD, *fields]
+    cur = st.session_state.get(state.F_FIELD)
+    if cur and cur not in options:
+        options.append(cur)
+    sb.selectbox("Slice by", options, key=state.W_FIELD, on_change=state.on_field_change,
+                 **_index(state.W_FIELD, options, cur or state.NO_FIELD))
+    if cur:
+        try:
+            names = slice_values(comp, cur)[2]
+        except KeyError:
+            names = []
+        vals = [state.ALL_VALUES, *names]
+        cur_v = st.session_state.get(state.F_VALUE)
+        sb.selectbox("Slice value", vals, key=state.W_VALUE, on_change=state.on_value_change,
+                     **_index(state.W_VALUE, vals, cur_v if cur_v in vals else state.ALL_VALUES))
+    sb.multiselect("Winner", list(OUTCOMES), key=state.F_WINNERS)
+    sb.slider("Score range", -1.5, 1.5, step=0.05, key=state.F_SCORE,
+              **_default(state.F_SCORE, (-1.5, 1.5)))
+    sb.text_input("Search prompt and responses", key=state.F_SEARCH,
+                  placeholder="text, or a regular expression")
+    sb.checkbox("regular expression", key=state.F_REGEX)
+    sb.slider("Tie threshold t (|score| ≤ t is a tie)", 0.0, 1.5, step=0.05, key=state.TIE,
+              **_default(state.TIE, state.tie_threshold()))
+    sb.button("Clear filters", on_click=state.clear_filters)
+
+
+def shown_caption(loaded: Loaded, mask: np.ndarray) -> None:
+    st.sidebar.caption(f"{int(mask.sum()):,} of {len(loaded.comparison.examples):,} examples · "
+                       f"{md_text(state.filters().describe())}")
+
+
+def _index(key: str, options: list, value) -> dict:
+    """``index=`` only for a widget whose key is not in the session yet."""
+    if key in st.session_state and st.session_state[key] in options:
+        return {}
+    st.session_state.pop(key, None)
+    return {"index": options.index(value) if value in options else 0}
+
+
+def _default(key: str, value) -> dict:
+    """``value=`` only for a widget whose key is not in the session yet (Streamlit warns
+    when both are given)."""
+    return {} if key in st.session_state else {"value": value}
+
+
+def column_mapping(columns: list[str], guess: dict[str, str]) -> dict[str, str]:
+    """A form row per canonical column; returns {canonical: column} for the chosen ones."""
+    from comparator.io.tabular import CANONICAL
+
+    st.caption("Map your columns (prompt, response_a and response_b are required; a score on "
+               "the +1.5 … −1.5 scale or a label such as A / B / tie gives the judgment).")
+    out = {}
+    cols = st.columns(4)
+    for k, name in enumerate(CANONICAL):
+        opts = ["—", *columns]
+        index = opts.index(guess[name]) if guess.get(name) in opts else 0
+        pick = cols[k % 4].selectbox(name, opts, key=f"map_{name}", index=index)
+        if pick != "—":
+            out[name] = pick
+    return out
+
+
+def _response_columns(a: str, b: str, model_a: str, model_b: str) -> None:
+    ca, cb = st.columns(2)
+    diff = word_diff(a, b)
+    ca.markdown(f"**A · {md_text(model_a)}**")
+    cb.markdown(f"**B · {md_text(model_b)}**")
+    if diff is None:
+        ca.text(a)
+        cb.text(b)
+    else:
+        ca.markdown(diff_markdown(diff[0], "blue") or "_(empty)_")
+        cb.markdown(diff_markdown(diff[1], "orange") or "_(empty)_")
+
+
+def side_by_side(comp: Comparison, i: int, tie_threshold: float) -> None:
+    """One example: the prompt, both responses (words not shared highlighted), every turn of a
+    multi-turn conversation, and every judgment with its rationale."""
+    ex = comp.examples[i]
+    score = example_score(ex)
+    st.markdown(f"#### Example `{md_text(ex['id'])}` · winner **{winner_of(score, tie_threshold)}**"
+                + ("" if score is None else f" · score {score:+.2f}"))
+    meta = {"category": ex.get("category"), "tags": ", ".join(ex.get("tags") or []) or None,
+            **(ex.get("metadata") or {})}
+    st.caption(" · ".join(f"{md_text(str(k))}: {md_text(str(v))}" for k, v in meta.items()
+                          if v not in (None, "")))
+    turns_a, turns_b = ex["response_a"], ex["response_b"]
+    if ex.get("messages"):
+        users = [m["content"] for m in ex["messages"] if m["role"] == "user"]
+        for t, q in enumerate(users):
+            st.markdown(f"**User, turn {t + 1}**")
+            st.markdown(md_text(q))
+            ra = turns_a[t] if isinstance(turns_a, list) and t < len(turns_a) else ""
+            rb = turns_b[t] if isinstance(turns_b, list) and t < len(turns_b) else ""
+            _response_columns(ra, rb, comp.model_a, comp.model_b)
+    else:
+        st.markdown("**Prompt**")
+        st.markdown(md_text(prompt_text(ex)))
+        _response_columns(response_text(turns_a), response_text(turns_b), comp.model_a,
+                          comp.model_b)
+    if ex.get("reference"):
+        with st.expander("Reference answer"):
+            st.markdown(md_text(response_text(ex["reference"])))
+    judgments = ex.get("judgments") or []
+    st.markdown(f"**Judgments ({len(judgments)})** — scores in A's orientation "
+                "(+1.5 A much better … −1.5 B much better)")
+    if not judgments:
+        st.caption("No individual judgments in the file.")
+    for k, j in enumerate(judgments):
+        status = j.get("status", "ok")
+        head = (f"{k + 1}. {j.get('judge') or 'judge'}"
+                + (f" ({j['rater']})" if j.get("rater") else "")
+                + (f" · score {j['score']:+.2f}" if status == "ok" else f" · {status}")
+                + (f" · label {j['label']}" if j.get("label") else "")
+                + (" · order swapped (B shown first)" if j.get("flipped") else
+                   " · order A, B" if j.get("flipped") is False else ""))
+        with st.expander(head, expanded=len(judgments) <= 2):
+            text = j.get("rationale") or j.get("raw") or ""
+            st.markdown(md_text(text) if text else "_(no rationale)_")
+
+
+def counts_table(rows: list[dict]) -> pd.DataFrame:
+    def pct(x):
+        return None if x is None else round(100 * x, 1)
+
+    return pd.DataFrame([{
+        "slice": r["value"], "n": r["n"], "A": r["a_wins"], "tie": r["ties"], "B": r["b_wins"],
+        "unscored": r["unscored"], "win rate A %": pct(r["win_rate_a"]),
+        "95% CI": None if r["win_rate_a_ci95"] is None else
+        f"[{pct(r['win_rate_a_ci95'][0])}, {pct(r['win_rate_a_ci95'][1])}]",
+        "mean score": None if r["mean_score"] is None else round(r["mean_score"], 3),
+        "significant": "★" if r["significant"] else "",
+        "small n": "⚠" if r["small_n"] else "",
+    } for r in rows])
+
+
+def selected_point(event, key: str = "customdata"):
+    """The customdata of the first clicked point of a plotly selection event, else None."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    if not points:
+        return None
+    value = points[0].get(key)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list(value)
+    return value

@@ -1,0 +1,84 @@
+"""Data: choose a bundled demo or upload a judged file; see its validation report."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from comparator.io import FORMATS, InputError, LoadOptions, detect_format
+from comparator.io.common import Source
+from comparator.io.tabular import peek_columns, resolve_columns
+from comparator.ui import state, widgets
+
+st.title("Data")
+demos = state.demos()
+st.subheader("Bundled demos")
+labels = list(demos)
+cur = state.source_label()
+choice = st.radio("Open a demo", labels, index=labels.index(cur) if cur in labels else None,
+                  key="demo_choice")
+if choice and choice != cur and st.session_state.get(state.SOURCE, ("demo",))[0] == "demo":
+    state.open_demo(choice)
+    st.rerun()
+if choice and st.button("Open this demo", disabled=choice == cur):
+    state.open_demo(choice)
+    st.rerun()
+
+st.subheader("Upload a judged file")
+st.caption("Native JSONL, LLM Comparator JSON, FastChat MT-Bench judgments, Arena battles, "
+           "AlpacaEval annotations, LLMBar, PandaLM, or any CSV/TSV/JSONL table with a column "
+           "mapping. The format is detected from the content.")
+up = st.file_uploader("File", type=["jsonl", "json", "csv", "tsv"], key="upload")
+if up is not None:
+    data = up.getvalue()
+    fmt = st.selectbox("Format", ["auto-detect", *FORMATS], key="upload_format")
+    fmt = None if fmt == "auto-detect" else fmt
+    options = LoadOptions()
+    src = Source(Path(up.name), data)
+    try:
+        detected = fmt or detect_format(src)
+    except InputError:
+        detected = "table"
+    if detected == "table":
+        try:
+            columns = peek_columns(src)
+        except InputError as e:
+            columns = []
+            st.error(str(e))
+        options.mapping = widgets.column_mapping(columns, resolve_columns(columns, {}))
+    if detected == "mt-bench":
+        q = st.file_uploader("MT-Bench question.jsonl (categories; optional)", type=["jsonl"],
+                             key="questions")
+        if q is not None:
+            qpath = state.ROOT / ".comparator" / "questions.jsonl"
+            qpath.parent.mkdir(exist_ok=True)
+            qpath.write_bytes(q.getvalue())
+            options.questions = qpath
+    pair = st.text_input("Model pair for multi-pair files (A,B; optional)", key="upload_pair")
+    if pair and len(pair.split(",")) == 2:
+        options.pair = tuple(x.strip() for x in pair.split(","))
+    if st.button("Load", type="primary"):
+        try:
+            state.open_upload(up.name, data, fmt, options)
+            st.success(f"Loaded {up.name}.")
+        except InputError as e:
+            st.error(f"Could not load: {e}")
+        except ValueError as e:
+            st.error(f"Could not load {up.name}: {e}")
+
+loaded = state.current()
+if loaded is not None:
+    comp = loaded.comparison
+    st.subheader("Validation report")
+    judgments = [j for ex in comp.examples for j in ex.get("judgments") or []]
+    by_status = {k: sum(1 for j in judgments if j.get("status", "ok") == k)
+                 for k in ("ok", "unscored", "error")}
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Examples", f"{len(comp.examples):,}")
+    c2.metric("Judgments ok", f"{by_status['ok']:,}")
+    c3.metric("Unscored", f"{by_status['unscored']:,}")
+    c4.metric("Errors", f"{by_status['error']:,}")
+    st.caption(f"{widgets.md_text(comp.model_a)} (A) vs {widgets.md_text(comp.model_b)} (B) · "
+               f"format {loaded.format} · judges: "
+               f"{widgets.md_text(', '.join(comp.judges()) or 'none')}")
+    for w in loaded.warnings[:50]:
+        st.warning(w)

@@ -1,0 +1,83 @@
+"""Overview: headline win rate, score histogram, win rate by slice (clicks filter)."""
+
+from functools import partial
+
+import numpy as np
+import streamlit as st
+
+from comparator.reports.charts import score_histogram, slice_bars
+from comparator.slices import slice_table, summary
+from comparator.slices.stats import derive
+from comparator.ui import state, widgets
+
+loaded = state.current()
+if loaded is None:
+    st.stop()
+comp = loaded.comparison
+widgets.sidebar(loaded)
+mask, error = state.mask(loaded)
+widgets.shown_caption(loaded, mask)
+t = state.tie_threshold()
+filtered = not mask.all()
+
+st.title(f"{comp.model_a} vs {comp.model_b}")
+st.caption(f"{state.source_label()} · format {loaded.format} · "
+           + ("all examples" if not filtered else f"filtered: {state.filters().describe()}"))
+if error:
+    st.warning(error)
+s = summary(comp, t, mask=mask if filtered else None)
+whole = summary(comp, t) if filtered else s
+c1, c2, c3, c4 = st.columns(4)
+if s["win_rate_a"] is None:
+    c1.metric("Win rate of A", "n/a")
+else:
+    lo, hi = s["win_rate_a_ci95"]
+    c1.metric("Win rate of A", f"{100 * s['win_rate_a']:.1f}%",
+              help="(A + ties/2) / (A + B + ties); 95% Wilson score interval")
+    c1.caption(f"95% CI [{100 * lo:.1f}, {100 * hi:.1f}]"
+               + (" · significant" if s["significant"] else " · not significant"))
+c2.metric("A / tie / B", f"{s['a_wins']} / {s['ties']} / {s['b_wins']}",
+          help=f"tie when |score| ≤ {t}; unscored examples are never ties")
+c2.caption(f"{s['unscored']} unscored of {s['n']}")
+c3.metric("Mean score", "n/a" if s["mean_score"] is None else f"{s['mean_score']:+.3f}",
+          help="+1.5 A much better … −1.5 B much better")
+if s.get("mean_score_ci95"):
+    c3.caption(f"95% CI [{s['mean_score_ci95'][0]:+.3f}, {s['mean_score_ci95'][1]:+.3f}]")
+pc = whole["position_consistency"]
+c4.metric("Position consistency", "n/a" if pc is None else f"{100 * pc:.1f}%",
+          help="share of examples whose verdicts agree when the order is swapped")
+if pc is not None:
+    c4.caption(f"{whole['position_consistency_n']} examples judged in both orders")
+
+st.subheader("Score distribution")
+d = derive(comp)
+st.plotly_chart(score_histogram(d.score[mask], t, model_a=comp.model_a, model_b=comp.model_b),
+                on_select=partial(state.on_bin_click, "hist"), selection_mode="points",
+                key="hist")
+st.caption("Click a bar to keep only the examples with scores in that bin.")
+
+st.subheader("Win rate by slice")
+fields = widgets.slice_fields(comp)
+if not fields:
+    st.info("This file has no category, tags or metadata to slice by.")
+else:
+    field = st.selectbox("Slice field", fields, key="overview_field",
+                         index=fields.index(st.session_state.get(state.F_FIELD))
+                         if st.session_state.get(state.F_FIELD) in fields else 0)
+    base = state.filters()
+    base.slice_field = base.slice_value = None
+    from comparator.slices.filters import apply
+
+    try:
+        others = apply(comp, base, t)
+    except Exception:  # bad regex: already reported above
+        others = np.ones(len(comp.examples), bool)
+    rows = slice_table(comp, field, t, mask=None if others.all() else others)
+    st.plotly_chart(slice_bars(rows, f"by {field} — click a bar to filter"),
+                    on_select=partial(state.on_bar_click, f"bars_{field}", field),
+                    selection_mode="points", key=f"bars_{field}")
+    st.dataframe(widgets.counts_table(rows), hide_index=True)
+    st.caption("★: the 95% interval excludes 50%. ⚠: fewer than 10 scored examples.")
+if filtered:
+    st.page_link("pages/examples.py", label=f"Show the {int(mask.sum()):,} filtered examples →",
+                 icon="🔍")

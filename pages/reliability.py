@@ -1,0 +1,61 @@
+"""Judge reliability: position consistency and agreement with human labels."""
+
+import streamlit as st
+
+from comparator.reports.charts import confusion_heatmap
+from comparator.slices import agreement, summary
+from comparator.slices.agreement import pairwise_table, raters
+from comparator.ui import state, widgets
+
+loaded = state.current()
+if loaded is None:
+    st.stop()
+comp = loaded.comparison
+widgets.sidebar(loaded)
+mask, error = state.mask(loaded)
+widgets.shown_caption(loaded, mask)
+t = state.tie_threshold()
+m = None if mask.all() else mask
+
+st.title("Judge reliability")
+s = summary(comp, t)
+shown = False
+if s["position_consistency"] is not None:
+    shown = True
+    st.subheader("Position consistency")
+    st.metric("Verdicts that survive swapping A and B",
+              f"{100 * s['position_consistency']:.1f}%",
+              help="share of examples judged in both orders whose two verdicts agree")
+    st.caption(f"over {s['position_consistency_n']} examples judged in both orders (all "
+               "examples; filters do not apply)")
+
+judges = comp.judges()
+models = [j for j in judges if j != "human"]
+if "human" in judges and models:
+    shown = True
+    st.subheader("Agreement with human labels")
+    for name in models:
+        a = agreement(comp, name, "human", t, mask=m)
+        if not a["n"]:
+            continue
+        c1, c2, c3 = st.columns(3)
+        c1.metric(f"{name} vs human, with ties", f"{100 * a['agreement']:.1f}%")
+        c2.metric("without ties", "n/a" if a["agreement_without_ties"] is None
+                  else f"{100 * a['agreement_without_ties']:.1f}%")
+        c3.metric("Cohen's κ", "n/a" if a["cohen_kappa"] is None else f"{a['cohen_kappa']:.3f}")
+        st.caption(f"{a['n']} examples scored by both; {a['n_without_ties']} where neither says "
+                   "tie. Rows: the judge; columns: the human label.")
+        cm = a["confusion"]
+        st.plotly_chart(confusion_heatmap(cm["matrix"], cm["labels"], name, "human"),
+                        key=f"cm_{name}")
+
+annotators = raters(comp)
+if len(annotators) > 1:
+    shown = True
+    st.subheader("Agreement between annotators")
+    st.dataframe(pairwise_table(comp, annotators, t, m), hide_index=True)
+
+if not shown:
+    st.info("Nothing to measure here: reliability needs judgments in both orders (position "
+            "consistency) or human labels beside a model judge (agreement). Try the MT-Bench or "
+            "LLMBar demo on the Data page.")
