@@ -4,11 +4,11 @@ import streamlit as st
 
 from comparator.ui import state
 
-st.set_page_config(page_title="comparator", page_icon="⚖️", layout="wide")
+st.set_page_config(page_title="comparator", page_icon=":material/compare:", layout="wide")
 state.persist()
 st.navigation([
-    st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-    st.Page("pages/examples.py", title="Examples", icon="🔍"),
-    st.Page("pages/reliability.py", title="Judge reliability", icon="⚖️"),
-    st.Page("pages/data.py", title="Data", icon="📂"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/bar_chart:", default=True),
+    st.Page("pages/examples.py", title="Examples", icon=":material/table_rows:"),
+    st.Page("pages/reliability.py", title="Judge reliability", icon=":material/balance:"),
+    st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
 ]).run()

@@ -21,7 +21,7 @@ t = state.tie_threshold()
 filtered = not mask.all()
 
 st.title(f"{comp.model_a} vs {comp.model_b}")
-st.caption(f"{state.source_label()} · format {loaded.format} · "
+st.caption(f"{state.source_label()} · from {comp.source_format or loaded.format} · "
            + ("all examples" if not filtered else f"filtered: {state.filters().describe()}"))
 if error:
     st.warning(error)
@@ -80,4 +80,4 @@ else:
     st.caption("★: the 95% interval excludes 50%. ⚠: fewer than 10 scored examples.")
 if filtered:
     st.page_link("pages/examples.py", label=f"Show the {int(mask.sum()):,} filtered examples →",
-                 icon="🔍")
+                 icon=":material/table_rows:")

@@ -103,12 +103,15 @@ class Comparison(BaseModel):
         self._derived.clear()
 
     def judges(self) -> list[str]:
-        """Every judge named in the file, in first-seen order."""
-        seen: dict[str, None] = {}
-        for ex in self.examples:
-            for j in ex.get("judgments", ()):
-                seen.setdefault(judge_key(j), None)
-        return list(seen)
+        """Every judge named in the file, in first-seen order (cached)."""
+        hit = self._derived.get("judges")
+        if hit is None:
+            seen: dict[str, None] = {}
+            for ex in self.examples:
+                for j in ex.get("judgments", ()):
+                    seen.setdefault(judge_key(j), None)
+            hit = self._derived["judges"] = list(seen)
+        return list(hit)
 
 
 def judge_key(j: Judgment) -> str:

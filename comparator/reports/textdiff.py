@@ -15,7 +15,7 @@ def tokens(text: str) -> list[str]:
 
 def word_diff(a: str, b: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]] | None:
     """Each text as (segment, differs) pairs: True where the words are not shared with the
-    other response. Whitespace never counts as a difference. None when too long to diff."""
+    other response (a replaced run keeps its inner spaces). None when too long to diff."""
     ta, tb = tokens(a), tokens(b)
     if len(ta) > MAX_TOKENS or len(tb) > MAX_TOKENS:
         return None
@@ -31,7 +31,7 @@ def word_diff(a: str, b: str) -> tuple[list[tuple[str, bool]], list[tuple[str, b
 
 def _extend(out: list[tuple[str, bool]], toks: list[str], differs: bool) -> None:
     for t in toks:
-        d = differs and not t.isspace()
+        d = differs
         if out and out[-1][1] == d:
             out[-1] = (out[-1][0] + t, d)
         else:

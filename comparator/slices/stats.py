@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -269,7 +270,12 @@ def _mean_ci(n: int, s: float, sq: float) -> tuple[float | None, list[float] | N
     if n < 2:
         return mean, None
     var = max(0.0, (sq - n * mean * mean) / (n - 1))
+    half = _t975(n - 1) * math.sqrt(var / n)
+    return mean, [mean - half, mean + half]
+
+
+@lru_cache(maxsize=4096)
+def _t975(df: int) -> float:
     from scipy.stats import t as student_t
 
-    half = float(student_t.ppf(0.975, n - 1) * math.sqrt(var / n))
-    return mean, [mean - half, mean + half]
+    return float(student_t.ppf(0.975, df))
