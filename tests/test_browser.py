@@ -69,7 +69,7 @@ def page(server):
 
 def _upload(page, server, path):
     page.goto(server)
-    page.get_by_role("link", name="Data").click()
+    page.get_by_role("link", name="Data", exact=True).click()
     page.wait_for_selector("text=Upload a judged file", timeout=60_000)
     page.locator("input[type=file]").first.set_input_files(str(path))
     page.get_by_role("button", name="Load", exact=True).click()
@@ -81,7 +81,7 @@ def _sidebar_count(page) -> str:
 
 
 def _open_first_example(page):
-    page.get_by_role("link", name="Examples").click()
+    page.get_by_role("link", name="Examples", exact=True).click()
     page.wait_for_selector("[data-testid=stDataFrame]", timeout=60_000)
     grid = page.locator("[data-testid=stDataFrame]").first
     box = grid.bounding_box()
@@ -92,7 +92,7 @@ def _open_first_example(page):
 
 def test_upload_click_slice_open_example(page, server, tmp_path):
     _upload(page, server, ALPACA_COT)
-    page.get_by_role("link", name="Overview").click()
+    page.get_by_role("link", name="Overview", exact=True).click()
     page.wait_for_selector("text=Win rate by slice", timeout=60_000)
     before = _sidebar_count(page)
     assert before.startswith("805 of 805")

@@ -184,6 +184,11 @@ def side_by_side(comp: Comparison, i: int, tie_threshold: float) -> None:
                 + (" · order swapped (B shown first)" if j.get("flipped") else
                    " · order A, B" if j.get("flipped") is False else ""))
         with st.expander(head, expanded=len(judgments) <= 2):
+            refs = (j.get("extra") or {}).get("referenced_models")
+            if isinstance(refs, dict):  # AlpacaEval names the outputs by letters
+                side = {"output_1": "A", "output_2": "B"}
+                st.caption("In this rationale: " + ", ".join(
+                    f"{md_text(k)} = {side.get(v, md_text(str(v)))}" for k, v in refs.items()))
             text = j.get("rationale") or j.get("raw") or ""
             st.markdown(md_text(text) if text else "_(no rationale)_")
 
