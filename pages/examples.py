@@ -9,32 +9,23 @@ from comparator.ui import state, widgets
 
 PAGE_SIZE = 50
 
-loaded = state.current()
-if loaded is None:
-    st.stop()
-comp = loaded.comparison
-widgets.sidebar(loaded)
-mask, error = state.mask(loaded)
-widgets.shown_caption(loaded, mask)
-t = state.tie_threshold()
-
-st.title("Examples")
-st.caption(f"{int(mask.sum()):,} of {len(comp.examples):,} · {state.filters().describe()}")
-if error:
-    st.warning(error)
+page = widgets.analysis_page("Examples")
+comp, mask, t = page.comp, page.mask, page.t
+st.caption(f"{int(mask.sum()):,} of {len(comp.examples):,} · "
+           f"{widgets.md_text(state.filters().describe())}")
 c1, c2 = st.columns([3, 1])
 sort = c1.selectbox("Sort", list(SORTS), key=state.F_SORT)
 rows = order(comp, mask, SORTS[sort])
 pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
 if st.session_state.get(state.F_PAGE, 1) > pages:
     st.session_state[state.F_PAGE] = 1
-page = c2.number_input(f"Page (of {pages})", 1, pages, key=state.F_PAGE)
-shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+number = c2.number_input(f"Page (of {pages})", 1, pages, key=state.F_PAGE)
+shown = rows[(number - 1) * PAGE_SIZE: number * PAGE_SIZE]
 if not len(shown):
     st.info("No example matches the filters.")
     st.stop()
 event = st.dataframe(table(comp, shown, t), hide_index=True, on_select="rerun",
-                     selection_mode="single-row", key=f"table_{page}_{sort}",
+                     selection_mode="single-row", key=f"table_{number}_{sort}",
                      column_config={"#": None})
 picked = event.selection.rows if event else []
 if picked:

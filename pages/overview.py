@@ -11,20 +11,13 @@ from comparator.slices.stats import derive
 from comparator.ui import state, widgets
 
 loaded = state.current()
-if loaded is None:
-    st.stop()
-comp = loaded.comparison
-widgets.sidebar(loaded)
-mask, error = state.mask(loaded)
-widgets.shown_caption(loaded, mask)
-t = state.tie_threshold()
+page = widgets.analysis_page(f"{loaded.comparison.model_a} vs {loaded.comparison.model_b}"
+                             if loaded else "Overview")
+comp, mask, t = page.comp, page.mask, page.t
 filtered = not mask.all()
-
-st.title(f"{comp.model_a} vs {comp.model_b}")
-st.caption(f"{state.source_label()} · from {comp.source_format or loaded.format} · "
-           + ("all examples" if not filtered else f"filtered: {state.filters().describe()}"))
-if error:
-    st.warning(error)
+st.caption(widgets.md_text(f"{state.source_label()} · from {comp.source_format or loaded.format}"
+                           " · " + ("all examples" if not filtered else
+                                    f"filtered: {state.filters().describe()}")))
 s = summary(comp, t, mask=mask if filtered else None)
 whole = summary(comp, t) if filtered else s
 c1, c2, c3, c4 = st.columns(4)

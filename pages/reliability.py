@@ -5,19 +5,11 @@ import streamlit as st
 from comparator.reports.charts import confusion_heatmap
 from comparator.slices import agreement, summary
 from comparator.slices.agreement import pairwise_table, raters
-from comparator.ui import state, widgets
+from comparator.ui import widgets
 
-loaded = state.current()
-if loaded is None:
-    st.stop()
-comp = loaded.comparison
-widgets.sidebar(loaded)
-mask, error = state.mask(loaded)
-widgets.shown_caption(loaded, mask)
-t = state.tie_threshold()
-m = None if mask.all() else mask
-
-st.title("Judge reliability")
+page = widgets.analysis_page("Judge reliability")
+comp, t = page.comp, page.t
+m = None if page.mask.all() else page.mask
 s = summary(comp, t)
 shown = False
 if s["position_consistency"] is not None:

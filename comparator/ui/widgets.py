@@ -5,6 +5,7 @@ no ``unsafe_allow_html`` anywhere."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,31 @@ def sidebar(loaded: Loaded) -> None:
     sb.slider("Tie threshold t (|score| ≤ t is a tie)", 0.0, 1.5, step=0.05, key=state.TIE,
               **_default(state.TIE, state.tie_threshold()))
     sb.button("Clear filters", on_click=state.clear_filters)
+
+
+@dataclass
+class Page:
+    """What every analysis page starts from."""
+
+    loaded: Loaded
+    comp: Comparison
+    mask: np.ndarray  # the examples passing the shared filters
+    error: str | None  # e.g. a bad regular expression, shown as a warning
+    t: float  # tie threshold
+
+
+def analysis_page(title: str) -> Page:
+    """Open comparison, sidebar filters, filtered mask; stops the page if nothing is open."""
+    loaded = state.current()
+    if loaded is None:
+        st.stop()
+    sidebar(loaded)
+    mask, error = state.mask(loaded)
+    shown_caption(loaded, mask)
+    st.title(title)
+    if error:
+        st.warning(error)
+    return Page(loaded, loaded.comparison, mask, error, state.tie_threshold())
 
 
 def shown_caption(loaded: Loaded, mask: np.ndarray) -> None:
