@@ -11,4 +11,5 @@ st.navigation([
     st.Page("pages/examples.py", title="Examples", icon=":material/table_rows:"),
     st.Page("pages/reliability.py", title="Judge reliability", icon=":material/balance:"),
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
+    st.Page("pages/generate.py", title="Generate", icon=":material/play_arrow:"),
 ]).run()

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from comparator.generation.command import add_generate_parser, run_generate
 from comparator.io import FORMATS, InputError, Loaded, LoadOptions, load, save
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.tabular import parse_mapping
@@ -153,10 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="win-rate interval (default: Wilson score)")
     st.add_argument("--judge", help="score with these judges only (comma-separated names)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
+    add_generate_parser(sub)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "generate":
+        return run_generate(args)
     if not 0 <= args.tie_threshold <= 1.5:
         raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
     loaded = _load(args)

@@ -26,6 +26,52 @@ LLMC_TINY = SHARED / "llm_comparator/example_tiny.json"
 ALL_JUDGED = [MT_JUDGMENTS, ALPACA_COT, ALPACA_WEIGHTED, LLMBAR, LLMBAR_GPT4, PANDALM, LLMC_TINY]
 
 
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random Llama with its tokenizer, built offline (see tiny_llm.py)."""
+    from tiny_llm import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model):
+    """`transformers serve` of the tiny model on 127.0.0.1: a real OpenAI-compatible server."""
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    exe = shutil.which("transformers")
+    assert exe, "the `transformers` CLI is missing: pip install 'transformers[serving]'"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tiny_model.parent / "serve.log"
+    proc = subprocess.Popen([exe, "serve", str(tiny_model), "--host", "127.0.0.1", "--port",
+                             str(port)], stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("transformers serve exited: " + log.read_text()[-2000:])
+        try:
+            urllib.request.urlopen(url + "/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("transformers serve did not start: " + log.read_text()[-2000:])
+    yield {"url": url + "/v1", "model": str(tiny_model)}
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def pytest_configure(config):
     if not SHARED.is_dir():
         raise pytest.UsageError(f"the real test data is missing: expected {SHARED}")

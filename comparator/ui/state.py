@@ -101,6 +101,13 @@ def open_demo(label: str) -> None:
     clear_filters()
 
 
+def open_path(path: str | Path) -> None:
+    """Open a comparison file on this machine (e.g. a finished generation run)."""
+    st.session_state[SOURCE] = ("path", str(path))
+    st.query_params.pop("data", None)
+    clear_filters()
+
+
 def open_upload(name: str, data: bytes, fmt: str | None, options: LoadOptions) -> Loaded:
     """Load uploaded bytes (raises InputError) and make them the open comparison."""
     digest = hashlib.sha1(data).hexdigest()[:16] + (fmt or "") + repr(sorted(

@@ -1,0 +1,208 @@
+"""Generate paired responses A and B for a prompt set, into our native JSONL.
+
+Each finished example is appended (and flushed) as soon as both models answered every turn, so
+a crash loses nothing finished. Rerunning the same command resumes: finished examples are kept,
+failed ones are retried, none is written twice, and every reply already paid for comes from the
+content-addressed cache. Per response: latency, time to first token, token counts, tokens/s and
+finish reason become metadata (``a_latency_s`` ...) that the dashboard can slice and compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from comparator.generation.base import Backend, GenResult, SamplingParams, conversation
+from comparator.generation.cache import ResponseCache, cache_key
+from comparator.generation.promptsets import PromptItem
+from comparator.io.errors import InputError
+from comparator.io.native import HEADER_KIND, is_header
+from comparator.io.schema import SCHEMA_VERSION
+
+
+@dataclass
+class Side:
+    name: str
+    backend: Backend
+    params: SamplingParams
+    info: dict = field(default_factory=dict)  # recorded in the header (never keys)
+
+
+@dataclass
+class Progress:
+    total: int
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0  # already in the output from an earlier run
+    cache_hits: int = 0
+    calls: int = 0
+
+
+def _header(a: Side, b: Side, prompts: str) -> dict:
+    gen = {s: {"spec": side.backend.spec, "params": side.params.key(), **side.info}
+           for s, side in (("a", a), ("b", b))}
+    return {"kind": HEADER_KIND, "schema_version": SCHEMA_VERSION, "model_a": a.name,
+            "model_b": b.name, "source_format": "generation",
+            "metadata": {"generation": gen, "prompts": prompts}}
+
+
+def _resume(out: Path, header: dict) -> set[str]:
+    """Keep the finished examples of an earlier run (rewriting the file without failed or
+    half-written lines); return their ids."""
+    if not out.exists() or out.stat().st_size == 0:
+        out.write_bytes(orjson.dumps(header) + b"\n")
+        return set()
+    lines = out.read_bytes().split(b"\n")
+    try:
+        old = orjson.loads(lines[0])
+    except orjson.JSONDecodeError:
+        old = None
+    if not is_header(old):
+        raise InputError(out, "exists and is not a comparator file; choose another -o",
+                         line=1)
+    for key in ("model_a", "model_b"):
+        if old.get(key) != header[key]:
+            raise InputError(out, f"was written for {old.get(key)!r}, not {header[key]!r}; "
+                             "choose another -o to start a new run", line=1, field=key)
+    if old["metadata"].get("generation") != header["metadata"]["generation"]:
+        raise InputError(out, "was written with other models or sampling parameters; choose "
+                         "another -o to start a new run", line=1, field="metadata.generation")
+    keep, done = [orjson.dumps(old)], set()
+    for raw in lines[1:]:
+        if not raw.strip():
+            continue
+        try:
+            ex = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue  # the half-written last line of a killed run
+        if ex.get("metadata", {}).get("gen_status") == "ok" and ex["id"] not in done:
+            done.add(ex["id"])
+            keep.append(raw)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(b"\n".join(keep) + b"\n")
+    tmp.replace(out)
+    return done
+
+
+def _metrics(prefix: str, results: list[GenResult]) -> dict:
+    ok = [r for r in results if r.status == "ok"]
+    m: dict = {f"{prefix}_cached": bool(ok) and all(r.cached for r in ok)}
+    if ok:
+        lat = [r.latency_s for r in ok if r.latency_s is not None]
+        m[f"{prefix}_latency_s"] = round(sum(lat), 4) if lat else None
+        m[f"{prefix}_ttft_s"] = None if ok[0].ttft_s is None else round(ok[0].ttft_s, 4)
+        toks = [r.completion_tokens for r in ok]
+        m[f"{prefix}_completion_tokens"] = sum(toks) if all(t is not None for t in toks) else None
+        ptoks = [r.prompt_tokens for r in ok]
+        m[f"{prefix}_prompt_tokens"] = ptoks[-1] if ptoks[-1] is not None else None
+        tps = [r.tokens_per_s for r in ok if r.tokens_per_s]
+        m[f"{prefix}_tokens_per_s"] = round(sum(tps) / len(tps), 2) if tps else None
+        m[f"{prefix}_finish_reason"] = ok[-1].finish_reason
+        m[f"{prefix}_tries"] = sum(r.tries for r in results)
+    bad = [r for r in results if r.status != "ok"]
+    if bad:
+        m[f"{prefix}_error"] = bad[-1].error
+    return {k: v for k, v in m.items() if v is not None}
+
+
+def _example(item: PromptItem, ra: list[GenResult], rb: list[GenResult]) -> dict:
+    ok = all(r.status == "ok" for r in ra + rb) and len(ra) == len(rb) == len(item.turns)
+    texts_a = [r.text for r in ra if r.status == "ok"]
+    texts_b = [r.text for r in rb if r.status == "ok"]
+    ex: dict = {"id": item.id}
+    if len(item.turns) == 1 and not item.system:
+        ex["prompt"] = item.turns[0]
+        ex["response_a"] = texts_a[0] if texts_a else ""
+        ex["response_b"] = texts_b[0] if texts_b else ""
+    else:
+        msgs = [{"role": "system", "content": item.system}] if item.system else []
+        ex["messages"] = msgs + [{"role": "user", "content": t} for t in item.turns]
+        ex["response_a"], ex["response_b"] = texts_a, texts_b
+    if item.category:
+        ex["category"] = item.category
+    if item.reference:
+        ex["reference"] = item.reference[0] if "prompt" in ex else item.reference
+    ex["metadata"] = {**item.metadata, "gen_status": "ok" if ok else "error",
+                      **_metrics("a", ra), **_metrics("b", rb)}
+    return ex
+
+
+async def _call(side: Side, messages, cache: ResponseCache, sem: asyncio.Semaphore,
+                prog: Progress) -> GenResult:
+    key = cache_key(side.backend.spec, side.params, messages)
+    hit = cache.get(key)
+    if hit is not None:
+        prog.cache_hits += 1
+        return hit
+    async with sem:
+        prog.calls += 1
+        res = await side.backend.generate(messages, side.params)
+    cache.put(key, side.backend.spec, res)
+    return res
+
+
+async def _answer(item: PromptItem, side: Side, cache, sem, prog) -> list[GenResult]:
+    replies: list[GenResult] = []
+    for k in range(len(item.turns)):
+        msgs = conversation(side.params.system or item.system, item.turns[: k + 1],
+                            [r.text for r in replies])
+        res = await _call(side, msgs, cache, sem, prog)
+        replies.append(res)
+        if res.status != "ok":
+            break
+    return replies
+
+
+async def generate_pairs(items: list[PromptItem], a: Side, b: Side, out: str | Path, *,
+                         concurrency: int = 8, cache: ResponseCache | None = None,
+                         prompts_name: str = "", on_progress: Callable[[Progress], None] | None
+                         = None, cancel: threading.Event | None = None) -> Progress:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    header = _header(a, b, prompts_name)
+    done = _resume(out, header)
+    todo = [it for it in items if it.id not in done]
+    prog = Progress(total=len(items), skipped=len(items) - len(todo))
+    prog.done = prog.skipped
+    own_cache = cache is None
+    cache = cache or ResponseCache()
+    sem = asyncio.Semaphore(max(1, concurrency))
+    queue: asyncio.Queue[PromptItem] = asyncio.Queue()
+    for it in todo:
+        queue.put_nowait(it)
+    f = open(out, "ab")  # noqa: SIM115 - closed in finally
+
+    async def worker() -> None:
+        while not queue.empty():
+            if cancel is not None and cancel.is_set():
+                return
+            item = queue.get_nowait()
+            ra, rb = await asyncio.gather(_answer(item, a, cache, sem, prog),
+                                          _answer(item, b, cache, sem, prog))
+            ex = _example(item, ra, rb)
+            f.write(orjson.dumps(ex) + b"\n")
+            f.flush()
+            if ex["metadata"]["gen_status"] == "ok":
+                prog.done += 1
+            else:
+                prog.failed += 1
+            if on_progress:
+                on_progress(prog)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    finally:
+        f.flush()
+        os.fsync(f.fileno())
+        f.close()
+        if own_cache:
+            cache.close()
+        for side in (a, b):
+            await side.backend.aclose()
+    return prog

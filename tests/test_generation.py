@@ -1,0 +1,237 @@
+"""Generation against a real OpenAI-compatible server (`transformers serve` of a tiny model
+built offline), the transformers backend on the same model, injected faults, and kill -9 then
+resume. The tiny model's replies are gibberish: the tests check the protocol, not the quality."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ALPACA_COT, MT_QUESTIONS, ROOT, read_json, read_jsonl
+from fault_proxy import FaultProxy
+
+from comparator.generation import SamplingParams, Side, generate_pairs, load_prompts
+from comparator.generation.cache import ResponseCache
+from comparator.generation.openai_backend import OpenAIBackend
+from comparator.io import load
+
+FAST = dict(backoff_s=0.02, max_backoff_s=0.1)
+
+
+def _openai(server, urls, **kw):
+    return OpenAIBackend(server["model"], base_urls=urls, api_key="sk-test-SECRETKEY123", **kw)
+
+
+def _alpaca_prompts(tmp_path, n):
+    rows = [{"instruction": r["instruction"], "dataset": r["dataset"]}
+            for r in read_json(ALPACA_COT)[:n]]
+    path = tmp_path / "prompts.json"
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def _run(items, a, b, out, cache_path, concurrency=4):
+    return asyncio.run(generate_pairs(items, a, b, out, concurrency=concurrency,
+                                      cache=ResponseCache(cache_path)))
+
+
+def test_openai_backend_mt_bench_two_turns(tiny_server, tmp_path):
+    items = load_prompts(MT_QUESTIONS, limit=4)
+    assert all(len(it.turns) == 2 for it in items)
+    with FaultProxy(tiny_server["url"].removesuffix("/v1")) as proxy:
+        a = Side("tiny-greedy", _openai(tiny_server, [proxy.url]), SamplingParams(max_tokens=6))
+        b = Side("tiny-sampled", _openai(tiny_server, [proxy.url]),
+                 SamplingParams(max_tokens=6, temperature=0.9, seed=3))
+        prog = _run(items, a, b, tmp_path / "out.jsonl", tmp_path / "c.sqlite")
+    assert (prog.done, prog.failed) == (4, 0)
+    comp = load(tmp_path / "out.jsonl").comparison
+    questions = {str(q["question_id"]): q for q in read_jsonl(MT_QUESTIONS)}
+    assert len(proxy.requests) == 4 * 2 * 2
+    for ex in comp.examples:
+        q = questions[ex["id"]]
+        assert [m["content"] for m in ex["messages"]] == q["turns"]
+        assert ex["category"] == q["category"]
+        assert len(ex["response_a"]) == len(ex["response_b"]) == 2
+        md = ex["metadata"]
+        assert md["gen_status"] == "ok" and md["a_completion_tokens"] > 0
+        assert md["a_latency_s"] > 0 and md["a_finish_reason"] in ("length", "stop")
+        # turn 2 was asked after the model's OWN turn-1 answer
+        for side, temp in (("response_a", 0.0), ("response_b", 0.9)):
+            second = [r["body"]["messages"] for r in proxy.requests
+                      if r["body"]["temperature"] == temp and len(r["body"]["messages"]) == 3
+                      and r["body"]["messages"][0]["content"] == q["turns"][0]]
+            assert len(second) == 1
+            assert second[0][1] == {"role": "assistant", "content": ex[side][0]}
+            assert second[0][2]["content"] == q["turns"][1]
+    header = (tmp_path / "out.jsonl").read_text().splitlines()[0]
+    assert "SECRETKEY123" not in (tmp_path / "out.jsonl").read_text()
+    assert json.loads(header)["metadata"]["generation"]["b"]["params"]["temperature"] == 0.9
+
+
+def test_hf_backend_batches_on_the_same_model(tiny_model, tmp_path):
+    from comparator.generation.hf_backend import HFBackend
+
+    backend = HFBackend(str(tiny_model), batch_size=4)
+    msgs = [[{"role": "user", "content": f"Question number {i}?"}] for i in range(6)]
+
+    async def go():
+        return await asyncio.gather(*(backend.generate(m, SamplingParams(max_tokens=5))
+                                      for m in msgs))
+
+    results = asyncio.run(go())
+    assert all(r.status == "ok" and r.completion_tokens for r in results)
+    assert max(r.extra["batch_size"] for r in results) == 4  # batched, not one by one
+    items = load_prompts(_alpaca_prompts(tmp_path, 5))
+    a = Side("tiny", HFBackend(str(tiny_model), batch_size=4), SamplingParams(max_tokens=5))
+    b = Side("tiny-t", HFBackend(str(tiny_model), batch_size=4),
+             SamplingParams(max_tokens=5, temperature=0.7))
+    prog = _run(items, a, b, tmp_path / "hf.jsonl", tmp_path / "c.sqlite", concurrency=4)
+    assert (prog.done, prog.failed) == (5, 0)
+    comp = load(tmp_path / "hf.jsonl").comparison
+    assert [ex["category"] for ex in comp.examples] == [r["dataset"] for r in read_json(
+        ALPACA_COT)[:5]]
+
+
+def test_faults_every_item_completed_or_recorded_failed(tiny_server, tmp_path):
+    pattern = ["429", "ok", "500", "garbage", "ok", "stall", "truncated", "ok", "ok"]
+    items = load_prompts(_alpaca_prompts(tmp_path, 10))
+    with FaultProxy(tiny_server["url"].removesuffix("/v1"),
+                    schedule=lambda i: pattern[i % len(pattern)] if i < 60 else "ok",
+                    stall_s=1.5) as proxy:
+        a = Side("a", _openai(tiny_server, [proxy.url], timeout_s=1.0, max_tries=4, **FAST),
+                 SamplingParams(max_tokens=4))
+        b = Side("b", _openai(tiny_server, [proxy.url], timeout_s=1.0, max_tries=4, **FAST),
+                 SamplingParams(max_tokens=4, temperature=0.5))
+        prog = _run(items, a, b, tmp_path / "out.jsonl", tmp_path / "c.sqlite")
+    lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()[1:]]
+    assert sorted(x["id"] for x in lines) == sorted(it.id for it in items)  # each exactly once
+    assert prog.done + prog.failed == 10
+    faults = {r["fault"] for r in proxy.requests}
+    assert {"429", "500", "garbage", "stall", "truncated"} <= faults
+    for x in lines:
+        md = x["metadata"]
+        assert md["gen_status"] in ("ok", "error")
+        if md["gen_status"] == "error":
+            assert "gave up after 4 tries" in (md.get("a_error") or md.get("b_error"))
+    assert sum(x["metadata"].get("a_tries", 1) for x in lines) > 10  # retries happened
+
+
+def test_dead_url_fails_over_and_hopeless_server_is_recorded(tiny_server, tmp_path):
+    items = load_prompts(_alpaca_prompts(tmp_path, 4))
+    dead = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
+    with FaultProxy(tiny_server["url"].removesuffix("/v1"),
+                    schedule=lambda i: "ok") as good, \
+         FaultProxy(tiny_server["url"].removesuffix("/v1"),
+                    schedule=lambda i: "500") as broken:
+        a = Side("a", _openai(tiny_server, [dead, good.url], max_tries=4, **FAST),
+                 SamplingParams(max_tokens=4))
+        b = Side("b", _openai(tiny_server, [broken.url], max_tries=3, **FAST),
+                 SamplingParams(max_tokens=4, temperature=0.3))
+        prog = _run(items, a, b, tmp_path / "out.jsonl", tmp_path / "c.sqlite")
+    assert prog.failed == 4 and len(broken.requests) == 4 * 3
+    lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()[1:]]
+    for x in lines:
+        assert x["response_a"] and "a_error" not in x["metadata"]  # A failed over to good
+        assert "gave up after 3 tries" in x["metadata"]["b_error"]
+        assert "SECRETKEY123" not in json.dumps(x)
+    # a rerun retries only what failed: A's replies come from the cache
+    before = len(good.requests)
+    with FaultProxy(tiny_server["url"].removesuffix("/v1")) as fixed:
+        a = Side("a", _openai(tiny_server, [dead, good.url], **FAST), SamplingParams(max_tokens=4))
+        b = Side("b", _openai(tiny_server, [fixed.url], **FAST),
+                 SamplingParams(max_tokens=4, temperature=0.3))
+        prog = _run(items, a, b, tmp_path / "out.jsonl", tmp_path / "c.sqlite")
+    assert (prog.done, prog.failed, prog.cache_hits) == (4, 0, 4)
+    assert len(good.requests) == before and len(fixed.requests) == 4
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 1 + 4
+
+
+def test_kill_9_then_resume_loses_nothing_and_pays_nothing_twice(tiny_server, tmp_path):
+    prompts = _alpaca_prompts(tmp_path, 16)
+    out = tmp_path / "run.jsonl"
+    env = {**os.environ, "COMPARATOR_HOME": str(tmp_path / "home")}
+    with FaultProxy(tiny_server["url"].removesuffix("/v1"), delay_s=0.25) as proxy:
+        cmd = [sys.executable, "-m", "comparator", "generate", "--prompts", str(prompts),
+               "--model-a", f"openai/{tiny_server['model']}", "--base-url-a", proxy.url,
+               "--model-b", f"openai/{tiny_server['model']}", "--base-url-b", proxy.url,
+               "--params-b", "temperature=0.8", "--max-tokens", "4", "--concurrency", "2",
+               "-o", str(out)]
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if out.exists() and len(out.read_text().splitlines()) >= 1 + 4:
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        first = [json.loads(x) for x in out.read_text().splitlines()[1:] if x.strip()]
+        finished = {x["id"] for x in first}
+        assert 4 <= len(finished) < 16
+        paid = len(proxy.requests)
+        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    lines = out.read_text().splitlines()
+    assert json.loads(lines[0])["kind"] == "comparator.comparison"
+    ids = [json.loads(x)["id"] for x in lines[1:]]
+    assert len(ids) == len(set(ids)) == 16  # nothing lost, nothing duplicated
+    done_prompts = {x["prompt"] for x in first}
+    again = [q for q in proxy.requests[paid:]
+             if q["body"]["messages"][-1]["content"] in done_prompts]
+    assert again == []  # no finished item was paid for twice
+    assert len(proxy.requests) - paid <= 2 * (16 - len(finished))
+    assert f"{len(finished)} from an earlier run" in r.stderr
+    before = {x["id"]: x for x in first}
+    after = {json.loads(x)["id"]: json.loads(x) for x in lines[1:]}
+    assert all(after[i] == before[i] for i in before)  # finished work kept as it was
+
+
+def test_output_of_another_run_is_refused(tiny_server, tmp_path):
+    items = load_prompts(_alpaca_prompts(tmp_path, 1))
+    a = Side("a", _openai(tiny_server, [tiny_server["url"]]), SamplingParams(max_tokens=3))
+    b = Side("b", _openai(tiny_server, [tiny_server["url"]]), SamplingParams(max_tokens=3))
+    _run(items, a, b, tmp_path / "o.jsonl", tmp_path / "c.sqlite")
+    c = Side("c", _openai(tiny_server, [tiny_server["url"]]), SamplingParams(max_tokens=3))
+    from comparator.io import InputError
+
+    with pytest.raises(InputError, match="model_a"):
+        _run(items, c, b, tmp_path / "o.jsonl", tmp_path / "c.sqlite")
+
+
+def test_generate_page_runs_and_opens_the_result(tiny_server, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from comparator.ui import state
+
+    monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path / "home"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("pages/generate.py").run()
+    assert not at.exception
+    at.number_input(key="gen_limit").set_value(3)
+    for s, temp in (("a", 0.0), ("b", 0.7)):
+        at.text_input(key=f"gen_model_{s}").input(tiny_server["model"])
+        at.text_area(key=f"gen_urls_{s}").input(tiny_server["url"])
+        at.number_input(key=f"gen_t_{s}").set_value(temp)
+        at.number_input(key=f"gen_m_{s}").set_value(4)
+    at.text_input(key="gen_name").input("page-run")
+    at.run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    job = at.session_state["generation_job"]
+    job.thread.join(120)
+    at.run()
+    assert job.finished and job.error is None and job.progress.done == 3
+    assert any("Finished: 3 ok" in s.value for s in at.success)
+    next(b for b in at.button if b.label == "Open in the dashboard").click().run()
+    assert at.session_state[state.SOURCE] == ("path", str(job.out))
+    at.switch_page("pages/examples.py").run()
+    assert not at.exception and len(at.dataframe[0].value) == 3
+    questions = read_jsonl(MT_QUESTIONS)[:3]
+    assert set(at.dataframe[0].value["category"]) == {q["category"] for q in questions}
