@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,42 +40,50 @@ def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama") / "model")
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running(cmd: list[str], health_url: str, log: Path, env: dict | None = None):
+    """Start a real server process, wait until ``health_url`` answers, stop it afterwards."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})
+    try:
+        deadline = time.time() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{cmd[0]} exited: " + log.read_text()[-2000:])
+            try:
+                urllib.request.urlopen(health_url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError(f"{cmd[0]} did not start: "
+                                       + log.read_text()[-2000:]) from None
+                time.sleep(0.5)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.fixture(scope="session")
 def tiny_server(tiny_model):
     """`transformers serve` of the tiny model on 127.0.0.1: a real OpenAI-compatible server."""
-    import shutil
-    import socket
-    import time
-    import urllib.request
-
     exe = shutil.which("transformers")
     assert exe, "the `transformers` CLI is missing: pip install 'transformers[serving]'"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tiny_model.parent / "serve.log"
-    proc = subprocess.Popen([exe, "serve", str(tiny_model), "--host", "127.0.0.1", "--port",
-                             str(port)], stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                            env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("transformers serve exited: " + log.read_text()[-2000:])
-        try:
-            urllib.request.urlopen(url + "/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("transformers serve did not start: " + log.read_text()[-2000:])
-    yield {"url": url + "/v1", "model": str(tiny_model)}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = [exe, "serve", str(tiny_model), "--host", "127.0.0.1", "--port", str(port)]
+    with running(cmd, url + "/health", tiny_model.parent / "serve.log", {"HF_HUB_OFFLINE": "1"}):
+        yield {"url": url + "/v1", "model": str(tiny_model)}
 
 
 def pytest_configure(config):
