@@ -22,6 +22,7 @@ from comparator.generation.command import add_generate_parser, run_generate
 from comparator.io import FORMATS, InputError, Loaded, LoadOptions, load, save
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.tabular import parse_mapping
+from comparator.judge.command import add_judge_parser, run_judge
 
 
 def _add_input(p: argparse.ArgumentParser) -> None:
@@ -93,6 +94,9 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
             out["slices"] += slice_table(comp, field, tie_threshold, judges, ci_method)
         except KeyError as e:
             raise InputError(loaded.path, e.args[0], field=field) from None
+    from comparator.slices.reliability import reliability
+
+    out.update(reliability(comp, tie_threshold, judges))
     others = [n for n in names if n != "human"]
     out["human_agreement"] = ({n: agreement(comp, n, "human", tie_threshold) for n in others}
                               if "human" in names and others else None)
@@ -155,12 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--judge", help="score with these judges only (comma-separated names)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
     add_generate_parser(sub)
+    add_judge_parser(sub)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "generate":
         return run_generate(args)
+    if args.command == "judge":
+        return run_judge(args)
     if not 0 <= args.tie_threshold <= 1.5:
         raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
     loaded = _load(args)

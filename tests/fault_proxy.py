@@ -16,13 +16,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 FAULTS = ("ok", "429", "500", "stall", "garbage", "truncated")
 
 
+def _sse(text: str) -> bytes:
+    """A streamed chat completion carrying ``text`` (in two chunks) and usage."""
+    half = len(text) // 2
+    chunks = [{"choices": [{"index": 0, "delta": {"content": part}}]}
+              for part in (text[:half], text[half:])]
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                   "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
+    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + \
+        b"data: [DONE]\n\n"
+
+
 class FaultProxy:
     def __init__(self, upstream: str, schedule: Callable[[int], str] | None = None,
-                 stall_s: float = 3.0, delay_s: float = 0.0) -> None:
+                 stall_s: float = 3.0, delay_s: float = 0.0,
+                 script: Callable[[dict], str] | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self.schedule = schedule or (lambda i: "ok")
         self.stall_s = stall_s
         self.delay_s = delay_s
+        self.script = script  # when set: the real server answers, then its text is replaced
         self.requests: list[dict] = []  # {"n", "fault", "body"}
         self.lock = threading.Lock()
         proxy = self
@@ -63,6 +76,8 @@ class FaultProxy:
                     data, status, ctype = e.read(), e.code, "application/json"
                 if fault == "truncated":  # the stream stops before its finish reason
                     data = data.split(b"\n\n")[0] + b"\n\n"
+                elif proxy.script is not None and status == 200:
+                    data = _sse(proxy.script(json.loads(body)))
                 self._send(status, data, ctype=ctype)
 
             def _send(self, status, data, ctype="application/json", extra=None):

@@ -42,6 +42,17 @@ async def _sse_data(resp):
         yield buf[5:].strip()
 
 
+async def _error_body(e: Exception) -> str:
+    """The server's own words for an HTTP error (a streamed request leaves them unread)."""
+    resp = getattr(e, "response", None)
+    if resp is None:
+        return ""
+    try:
+        return " ".join((await resp.aread()).decode("utf-8", "replace").split())[:300]
+    except Exception:
+        return ""
+
+
 class OpenAIBackend:
     def __init__(self, model: str, *, base_urls: list[str] | None = None,
                  api_key: str | None = None,
@@ -138,8 +149,9 @@ class OpenAIBackend:
             except Exception as e:  # classify: retry, or record the failure as data
                 retry, after = self._retryable(e)
                 status = getattr(e, "status_code", None)
-                last = redact(f"{type(e).__name__}{f' {status}' if status else ''}: {e}",
-                              [self._key])[:500]
+                detail = await _error_body(e)
+                last = redact(f"{type(e).__name__}{f' {status}' if status else ''}: {e}"
+                              f"{f' — {detail}' if detail else ''}", [self._key])[:500]
                 if not retry:
                     hint = {401: " (check the API key)", 404: " (check the model name and base "
                             "URL)"}.get(status, "")

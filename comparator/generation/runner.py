@@ -133,7 +133,7 @@ def _example(item: PromptItem, ra: list[GenResult], rb: list[GenResult]) -> dict
     return ex
 
 
-async def _call(side: Side, messages, cache: ResponseCache, sem: asyncio.Semaphore,
+async def cached_call(side: Side, messages, cache: ResponseCache, sem: asyncio.Semaphore,
                 prog: Progress) -> GenResult:
     key = cache_key(side.backend.spec, side.params, messages)
     hit = cache.get(key)
@@ -152,7 +152,7 @@ async def _answer(item: PromptItem, side: Side, cache, sem, prog) -> list[GenRes
     for k in range(len(item.turns)):
         msgs = conversation(side.params.system or item.system, item.turns[: k + 1],
                             [r.text for r in replies])
-        res = await _call(side, msgs, cache, sem, prog)
+        res = await cached_call(side, msgs, cache, sem, prog)
         replies.append(res)
         if res.status != "ok":
             break

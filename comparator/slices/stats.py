@@ -122,7 +122,9 @@ def wilson(p: float, n: float, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     center = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, center - half), min(1.0, center + half))
+    lo = 0.0 if p <= 0 else max(0.0, center - half)
+    hi = 1.0 if p >= 1 else min(1.0, center + half)
+    return (lo, hi)
 
 
 def bootstrap_win_rate(a: int, t: int, b: int, reps: int = 2000, seed: int = 0
