@@ -12,4 +12,5 @@ st.navigation([
     st.Page("pages/reliability.py", title="Judge reliability", icon=":material/balance:"),
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
     st.Page("pages/generate.py", title="Generate", icon=":material/play_arrow:"),
+    st.Page("pages/judge.py", title="Judge", icon=":material/gavel:"),
 ]).run()

@@ -10,12 +10,12 @@ from comparator.ui import state, widgets
 PAGE_SIZE = 50
 
 page = widgets.analysis_page("Examples")
-comp, mask, t = page.comp, page.mask, page.t
+comp, mask, t, judges = page.comp, page.mask, page.t, page.judges
 st.caption(f"{int(mask.sum()):,} of {len(comp.examples):,} · "
            f"{widgets.md_text(state.filters().describe())}")
 c1, c2 = st.columns([3, 1])
 sort = c1.selectbox("Sort", list(SORTS), key=state.F_SORT)
-rows = order(comp, mask, SORTS[sort])
+rows = order(comp, mask, SORTS[sort], judges)
 pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
 if st.session_state.get(state.F_PAGE, 1) > pages:
     st.session_state[state.F_PAGE] = 1
@@ -24,7 +24,7 @@ shown = rows[(number - 1) * PAGE_SIZE: number * PAGE_SIZE]
 if not len(shown):
     st.info("No example matches the filters.")
     st.stop()
-event = st.dataframe(table(comp, shown, t), hide_index=True, on_select="rerun",
+event = st.dataframe(table(comp, shown, t, judges), hide_index=True, on_select="rerun",
                      selection_mode="single-row", key=f"table_{number}_{sort}",
                      column_config={"#": None})
 picked = event.selection.rows if event else []

@@ -13,13 +13,13 @@ from comparator.ui import state, widgets
 loaded = state.current()
 page = widgets.analysis_page(f"{loaded.comparison.model_a} vs {loaded.comparison.model_b}"
                              if loaded else "Overview")
-comp, mask, t = page.comp, page.mask, page.t
+comp, mask, t, judges = page.comp, page.mask, page.t, page.judges
 filtered = not mask.all()
 st.caption(widgets.md_text(f"{state.source_label()} · from {comp.source_format or loaded.format}"
                            " · " + ("all examples" if not filtered else
                                     f"filtered: {state.filters().describe()}")))
-s = summary(comp, t, mask=mask if filtered else None)
-whole = summary(comp, t) if filtered else s
+s = summary(comp, t, judges, mask=mask if filtered else None)
+whole = summary(comp, t, judges) if filtered else s
 c1, c2, c3, c4 = st.columns(4)
 if s["win_rate_a"] is None:
     c1.metric("Win rate of A", "n/a")
@@ -42,8 +42,14 @@ c4.metric("Position consistency", "n/a" if pc is None else f"{100 * pc:.1f}%",
 if pc is not None:
     c4.caption(f"{whole['position_consistency_n']} examples judged in both orders")
 
+if s["win_rate_a"] is not None and pc is not None:
+    lo, hi = s["win_rate_a_ci95"]
+    st.info(f"A wins {100 * s['win_rate_a']:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]; the judge "
+            f"agrees with itself across orders on {100 * pc:.0f}% of "
+            f"{whole['position_consistency_n']} examples judged both ways.")
+
 st.subheader("Score distribution")
-d = derive(comp)
+d = derive(comp, judges)
 st.plotly_chart(score_histogram(d.score[mask], t, model_a=comp.model_a, model_b=comp.model_b),
                 on_select=partial(state.on_bin_click, "hist"), selection_mode="points",
                 key="hist")
@@ -62,10 +68,10 @@ else:
     from comparator.slices.filters import apply
 
     try:
-        others = apply(comp, base, t)
+        others = apply(comp, base, t, judges)
     except Exception:  # bad regex: already reported above
         others = np.ones(len(comp.examples), bool)
-    rows = slice_table(comp, field, t, mask=None if others.all() else others)
+    rows = slice_table(comp, field, t, judges, mask=None if others.all() else others)
     st.plotly_chart(slice_bars(rows, f"by {field} — click a bar to filter"),
                     on_select=partial(state.on_bar_click, f"bars_{field}", field),
                     selection_mode="points", key=f"bars_{field}")

@@ -5,12 +5,13 @@ import streamlit as st
 from comparator.reports.charts import confusion_heatmap
 from comparator.slices import agreement, summary
 from comparator.slices.agreement import pairwise_table, raters
+from comparator.slices.reliability import reliability
 from comparator.ui import widgets
 
 page = widgets.analysis_page("Judge reliability")
-comp, t = page.comp, page.t
+comp, t, judges = page.comp, page.t, page.judges
 m = None if page.mask.all() else page.mask
-s = summary(comp, t)
+s = summary(comp, t, judges)
 shown = False
 if s["position_consistency"] is not None:
     shown = True
@@ -21,9 +22,29 @@ if s["position_consistency"] is not None:
     st.caption(f"over {s['position_consistency_n']} examples judged in both orders (all "
                "examples; filters do not apply)")
 
-judges = comp.judges()
-models = [j for j in judges if j != "human"]
-if "human" in judges and models:
+rel = reliability(comp, t, judges)
+cols = st.columns(4)
+labels = {"first_position_preference": ("Prefers the response shown first",
+                                        "of verdicts that picked a side; 50% = no position bias"),
+          "length_preference": ("Prefers the longer response",
+                                "of examples with a winner and different lengths; 50% = none"),
+          "self_agreement": ("Agrees with itself", "mean share of agreeing judgment pairs per "
+                                                   "example (repeats and both orders)"),
+          "tie_rate": ("Calls a tie", "share of judgments that are ties")}
+for col, (key, (title, help_text)) in zip(cols, labels.items()):
+    r = rel[key]
+    if r["rate"] is None:
+        col.metric(title, "n/a", help=help_text)
+        continue
+    shown = True
+    col.metric(title, f"{100 * r['rate']:.1f}%", help=help_text)
+    ci = r.get("ci95")
+    col.caption((f"95% CI [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}] · " if ci else "")
+                + f"n = {r['n']}")
+
+names = comp.judges()
+models = [j for j in names if j != "human"]
+if "human" in names and models:
     shown = True
     st.subheader("Agreement with human labels")
     for name in models:

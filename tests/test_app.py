@@ -131,3 +131,19 @@ def test_file_text_is_shown_as_text(tmp_path):
     assert "\\*\\*bold\\*\\*" in md
     assert "\\[link\\]\\(javascript" in md
     assert not at.html
+
+
+def test_scores_from_one_judge():
+    """LLMBar demo: GPT-4 judged both orders beside the human label; the sidebar picks whose
+    verdicts make the scores."""
+    at = app()
+    at.session_state[state.SOURCE] = ("demo", list(state.demos())[2])
+    at.run()
+    comp = load(list(state.demos().values())[2]).comparison
+    gpt = summary(comp)
+    assert metric(at, "A / tie / B") == f"{gpt['a_wins']} / {gpt['ties']} / {gpt['b_wins']}"
+    at.sidebar.selectbox(key=state.F_JUDGE).select("human").run()
+    assert_clean(at)
+    human = summary(comp, judges=frozenset(["human"]))
+    assert metric(at, "A / tie / B") == f"{human['a_wins']} / 0 / {human['b_wins']}" != \
+        f"{gpt['a_wins']} / {gpt['ties']} / {gpt['b_wins']}"

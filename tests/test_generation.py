@@ -228,7 +228,7 @@ def test_generate_page_runs_and_opens_the_result(tiny_server, tmp_path, monkeypa
     job.thread.join(120)
     at.run()
     assert job.finished and job.error is None and job.progress.done == 3
-    assert any("Finished: 3 ok" in s.value for s in at.success)
+    assert any("Finished: 3 examples." in s.value for s in at.success)
     next(b for b in at.button if b.label == "Open in the dashboard").click().run()
     assert at.session_state[state.SOURCE] == ("path", str(job.out))
     at.switch_page("pages/examples.py").run()

@@ -15,6 +15,7 @@ from conftest import (
     LLMBAR,
     LLMBAR_GPT4,
     MT_JUDGMENTS,
+    ROOT,
     read_json,
     read_jsonl,
     run_cli,
@@ -92,8 +93,8 @@ def _judge(comp, server, url, out, tmp_path, cfg, cancel=None, concurrency=4):
 
 
 def test_tiny_model_judge_gibberish_is_unscored_not_tie(tiny_server, tmp_path):
-    comp = load(MT_JUDGMENTS).comparison
-    comp.examples = comp.examples[:3]
+    full = load(MT_JUDGMENTS).comparison
+    comp = full.subset(full.examples[:3])
     cfg = JudgeConfig("sxs-7level-v1", repeats=2, params=SamplingParams(max_tokens=8))
     with FaultProxy(tiny_server["url"].removesuffix("/v1")) as proxy:
         prog = _judge(comp, tiny_server, proxy.url, tmp_path / "j.jsonl", tmp_path, cfg)
@@ -251,3 +252,38 @@ def test_length_preference_on_alpaca_eval():
         longer += (len(r["output_1"]) > len(r["output_2"])) == (w == "A")
     got = length_preference(load(ALPACA_COT).comparison)
     assert got["n"] == n and got["rate"] == pytest.approx(longer / n)
+
+
+def test_judge_page_runs_and_opens_the_result(tiny_server, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from comparator.ui import state
+
+    monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path / "home"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.session_state[state.SOURCE] = ("demo", list(state.demos())[2])  # LLMBar, human labels
+    at.run()
+    at.switch_page("pages/judge.py").run()
+    assert not at.exception
+    at.text_input(key="judge_model").input(tiny_server["model"])
+    at.number_input(key="judge_repeats").set_value(2)
+    at.number_input(key="judge_limit").set_value(3)
+    at.number_input(key="judge_m").set_value(4)
+    with FaultProxy(tiny_server["url"].removesuffix("/v1"),
+                    script=lambda body: "<verdict>B is better</verdict>") as proxy:
+        at.text_area(key="judge_urls").input(proxy.url)
+        at.run()
+        next(b for b in at.button if b.label == "Start judging").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        job = at.session_state["judge_job"]
+        job.thread.join(120)
+    at.run()
+    assert job.error is None and job.progress.done == 3 and job.progress.ok == 6
+    next(b for b in at.button if b.label == "Open in the dashboard").click().run()
+    at.switch_page("pages/reliability.py").run()
+    at.sidebar.selectbox(key=state.F_JUDGE).select(tiny_server["model"]).run()
+    assert not at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Verdicts that survive swapping A and B"] == "0.0%"
+    assert labels["Prefers the response shown first"] == "0.0%"
+    assert any(k.startswith(tiny_server["model"]) and "vs human" in k for k in labels)

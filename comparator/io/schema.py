@@ -102,6 +102,12 @@ class Comparison(BaseModel):
     def invalidate(self) -> None:
         self._derived.clear()
 
+    def subset(self, examples: list[Example]) -> Comparison:
+        """The same comparison over other (already validated) examples, with its own caches."""
+        fields = {k: getattr(self, k) for k in ("schema_version", "model_a", "model_b",
+                                                "source_format", "metadata")}
+        return Comparison.model_construct(examples=examples, **fields)
+
     def judges(self) -> list[str]:
         """Every judge named in the file, in first-seen order (cached)."""
         hit = self._derived.get("judges")

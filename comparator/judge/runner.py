@@ -134,6 +134,7 @@ async def judge_comparison(comp: Comparison, backend: Backend, cfg: JudgeConfig,
         raise ValueError(f"unknown protocol {cfg.template_id!r}")
     if cfg.repeats < 1:
         raise ValueError("--repeats must be at least 1")
+    render(cfg.template_id, Pair(["?"], ["a"], ["b"]), cfg.rubric)  # a bad setup fails now
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     run = cfg.run_id(backend.spec)

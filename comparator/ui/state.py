@@ -26,8 +26,10 @@ TIE = "tie_threshold"
 F_FIELD, F_VALUE, F_WINNERS = "flt_slice_field", "flt_slice_value", "flt_winners"
 F_SCORE, F_SEARCH, F_REGEX = "flt_score", "flt_search", "flt_regex"
 F_SORT, F_PAGE, SELECTED = "flt_sort", "flt_page", "selected_example"
+F_JUDGE = "flt_judge"  # which judge makes the scores: ALL_JUDGES or one judge's name
+ALL_JUDGES = "(default)"
 _QP_READ = "_query_params_read"
-FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE)
+FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE, F_JUDGE)
 
 
 def demos() -> dict[str, Path]:
@@ -122,6 +124,15 @@ def open_upload(name: str, data: bytes, fmt: str | None, options: LoadOptions) -
     return loaded
 
 
+def score_judges(comp=None):
+    """The judge selection for every statistic: "auto" (model judges; humans if none) or
+    the one judge picked in the sidebar."""
+    name = st.session_state.get(F_JUDGE)
+    if not name or name == ALL_JUDGES or (comp is not None and name not in comp.judges()):
+        return "auto"
+    return frozenset([name])
+
+
 def tie_threshold() -> float:
     return float(st.session_state.get(TIE, DEFAULT_TIE_THRESHOLD))
 
@@ -198,13 +209,15 @@ def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:
     import re
 
     f = filters()
+    judges = score_judges(loaded.comparison)
     try:
-        return apply(loaded.comparison, f, tie_threshold()), None
+        return apply(loaded.comparison, f, tie_threshold(), judges), None
     except re.error as e:
         f.search = ""
-        return apply(loaded.comparison, f, tie_threshold()), f"Invalid regular expression: {e}"
+        return (apply(loaded.comparison, f, tie_threshold(), judges),
+                f"Invalid regular expression: {e}")
     except KeyError:  # a slice field this file lacks (e.g. from a shared URL): drop it
         set_slice(None, None)
         f.slice_field = f.slice_value = None
-        return mask(loaded) if f.search else (apply(loaded.comparison, f, tie_threshold()),
-                                              None)
+        return mask(loaded) if f.search else (
+            apply(loaded.comparison, f, tie_threshold(), judges), None)

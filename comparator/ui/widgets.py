@@ -83,6 +83,13 @@ def sidebar(loaded: Loaded) -> None:
         cur_v = st.session_state.get(state.F_VALUE)
         sb.selectbox("Slice value", vals, key=state.W_VALUE, on_change=state.on_value_change,
                      **_index(state.W_VALUE, vals, cur_v if cur_v in vals else state.ALL_VALUES))
+    names = comp.judges()
+    if len([n for n in names if n != "human"]) > 1 or ("human" in names and len(names) > 1):
+        opts = [state.ALL_JUDGES, *names]
+        sb.selectbox("Scores from judge", opts, key=state.F_JUDGE,
+                     help="(default): every model judge (human labels only when there is no "
+                          "model judge); or one judge, e.g. human", **_index(
+                              state.F_JUDGE, opts, st.session_state.get(state.F_JUDGE)))
     sb.multiselect("Winner", list(OUTCOMES), key=state.F_WINNERS)
     sb.slider("Score range", -1.5, 1.5, step=0.05, key=state.F_SCORE,
               **_default(state.F_SCORE, (-1.5, 1.5)))
@@ -103,6 +110,7 @@ class Page:
     mask: np.ndarray  # the examples passing the shared filters
     error: str | None  # e.g. a bad regular expression, shown as a warning
     t: float  # tie threshold
+    judges: object  # "auto" or a frozenset of judge names (state.score_judges)
 
 
 def analysis_page(title: str) -> Page:
@@ -116,7 +124,8 @@ def analysis_page(title: str) -> Page:
     st.title(title)
     if error:
         st.warning(error)
-    return Page(loaded, loaded.comparison, mask, error, state.tie_threshold())
+    return Page(loaded, loaded.comparison, mask, error, state.tie_threshold(),
+                state.score_judges(loaded.comparison))
 
 
 def shown_caption(loaded: Loaded, mask: np.ndarray) -> None:
@@ -246,3 +255,78 @@ def selected_point(event, key: str = "customdata"):
     if isinstance(value, (list, tuple, np.ndarray)):
         return list(value)
     return value
+
+
+def backend_form(key: str, col, sampling: bool = True) -> dict:
+    """Backend, model, base URLs, key and sampling parameters; ``key`` is a pattern with {}
+    for each widget's own name (e.g. ``"gen_{}_a"``)."""
+    from comparator.generation import SamplingParams
+
+    provider = col.selectbox("Backend", ["openai", "hf", "vllm"], key=key.format("provider"),
+                             help="openai: any OpenAI-compatible server (OpenAI, vllm serve, "
+                                  "Ollama…); hf: transformers here; vllm: offline engine (GPU)")
+    model = col.text_input("Model", key=key.format("model"),
+                           placeholder="gpt-4o-mini, or a local path for hf/")
+    urls = col.text_area("Base URLs (one per line; several = round-robin with failover)",
+                         key=key.format("urls"), height=68) if provider == "openai" else ""
+    api = col.text_input("API key (kept in memory only)", type="password",
+                         key=key.format("key")) if provider == "openai" else ""
+    c1, c2, c3 = col.columns(3)
+    params = SamplingParams(
+        temperature=c1.number_input("temperature", 0.0, 2.0, 0.0 if sampling else 0.7, 0.1,
+                                    key=key.format("t")),
+        top_p=c2.number_input("top_p", 0.0, 1.0, 1.0, 0.05, key=key.format("p")),
+        max_tokens=int(c3.number_input("max tokens", 1, 32768, 512 if sampling else 1024,
+                                       key=key.format("m"))),
+        seed=int(c1.number_input("seed", 0, 2**31 - 1, 0, key=key.format("s"))),
+        system=(col.text_input("System prompt (optional)", key=key.format("sys")) or None)
+        if sampling else None)
+    return {"provider": provider, "model": model.strip(), "params": params, "key": api or None,
+            "urls": [u.strip() for u in urls.splitlines() if u.strip()]}
+
+
+def backend_of(form: dict, side: str):
+    """(backend, info for the file header) from a ``backend_form``; raises ValueError."""
+    from comparator.generation import make_backend
+    from comparator.generation.base import public_url
+    from comparator.generation.secrets import api_key, base_urls
+
+    if not form["model"]:
+        raise ValueError(f"give a model ({side})")
+    urls = base_urls(side, form["urls"] or None)
+    backend = make_backend(f"{form['provider']}/{form['model']}", base_urls=urls,
+                           api_key=api_key(side, form["key"]))
+    return backend, ({"base_urls": [public_url(u) for u in urls]} if urls else {})
+
+
+def job_panel(job_key: str) -> None:
+    """Progress of a background job (polled every second), cancel, and open its result."""
+
+    @st.fragment(run_every=1.0)
+    def panel() -> None:
+        job = st.session_state.get(job_key)
+        if job is None:
+            return
+        p = job.progress
+        done = (p.done + p.failed) if p else 0
+        extra = (f" · {p.ok} verdicts · {p.unscored} unscored · {p.errors} errors"
+                 if hasattr(p, "unscored") else f" · {p.failed if p else 0} failed")
+        st.progress(done / max(1, job.total), text=f"{done} of {job.total}{extra} · "
+                    f"{p.cache_hits if p else 0} cached replies")
+        if job.running:
+            if st.button("Cancel"):
+                job.cancel.set()
+            return
+        if job.error:
+            st.error(f"The run stopped: {job.error}. Finished examples are kept in the file; "
+                     "start again to resume.")
+        elif job.cancel.is_set():
+            st.warning("Cancelled. Finished examples are kept; start again to resume.")
+        else:
+            st.success(f"Finished: {p.done} examples" + (f", {p.failed} failed." if p.failed
+                                                         else "."))
+        if st.button("Open in the dashboard"):
+            state.open_path(job.out)
+            st.switch_page("pages/overview.py")
+
+    panel()

@@ -1,0 +1,55 @@
+"""Judge: run an LLM judge over the open comparison (both orders, repeats), then open it."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from comparator.judge.prompts import PROTOCOLS, TEMPLATES
+from comparator.judge.runner import JudgeConfig, judge_comparison
+from comparator.paths import data_dir
+from comparator.ui import jobs, state, widgets
+
+JOB = "judge_job"
+
+st.title("Judge")
+loaded = state.current()
+if loaded is None:
+    st.stop()
+comp = loaded.comparison
+st.caption(f"Judging the open comparison: {widgets.md_text(comp.model_a)} (A) vs "
+           f"{widgets.md_text(comp.model_b)} (B), {len(comp.examples):,} examples "
+           f"({widgets.md_text(state.source_label())}). Each pair is judged `repeats` times, "
+           "half with A and B swapped; verdicts are turned back to the file's A/B.")
+
+c1, c2 = st.columns(2)
+c1.subheader("Judge model")
+form = widgets.backend_form("judge_{}", c1, sampling=False)
+c2.subheader("Protocol")
+protocol = c2.selectbox("Protocol", list(PROTOCOLS), key="judge_protocol",
+                        format_func=lambda p: TEMPLATES[PROTOCOLS[p]].description)
+rubric = c2.text_area("Your rubric", key="judge_rubric", height=120,
+                      placeholder="e.g. Prefer answers that cite sources…") \
+    if protocol == "custom" else None
+repeats = c2.number_input("Repeats per pair (half swapped)", 1, 32, 6, key="judge_repeats")
+limit = c2.number_input("Limit (0 = all examples)", 0, 10_000_000, 0, key="judge_limit")
+concurrency = c2.number_input("Concurrency (calls in flight)", 1, 512, 8, key="judge_conc")
+name = c2.text_input("Output name", "judged", key="judge_name")
+out = data_dir() / "runs" / f"{Path(name).stem or 'judged'}.jsonl"
+c2.caption(f"Output: {widgets.md_text(str(out))} (the same name resumes)")
+
+job = st.session_state.get(JOB)
+if st.button("Start judging", type="primary", disabled=bool(job and job.running)):
+    try:
+        backend, _ = widgets.backend_of(form, "judge")
+        cfg = JudgeConfig(PROTOCOLS[protocol], int(repeats), form["params"], rubric or None)
+        target = comp.subset(comp.examples[: int(limit)]) if limit else comp
+        st.session_state[JOB] = jobs.start(
+            "judging", out, len(target.examples), [form["key"]],
+            lambda on_progress, cancel: judge_comparison(
+                target, backend, cfg, out, name=form["model"], concurrency=int(concurrency),
+                on_progress=on_progress, cancel=cancel))
+        st.rerun()
+    except ValueError as e:
+        st.error(str(e))
+
+widgets.job_panel(JOB)
