@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from comparator.clustering.command import add_cluster_parser, run_cluster
 from comparator.generation.command import add_generate_parser, run_generate
 from comparator.io import FORMATS, InputError, Loaded, LoadOptions, load, save
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
@@ -160,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="print one JSON object")
     add_generate_parser(sub)
     add_judge_parser(sub)
+    add_cluster_parser(sub)
     return parser
 
 
@@ -168,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         return run_generate(args)
     if args.command == "judge":
         return run_judge(args)
+    if args.command == "cluster":
+        return run_cluster(args)
     if not 0 <= args.tie_threshold <= 1.5:
         raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
     loaded = _load(args)

@@ -15,7 +15,7 @@ st.caption(f"{int(mask.sum()):,} of {len(comp.examples):,} · "
            f"{widgets.md_text(state.filters().describe())}")
 c1, c2 = st.columns([3, 1])
 sort = c1.selectbox("Sort", list(SORTS), key=state.F_SORT)
-rows = order(comp, mask, SORTS[sort], judges)
+rows = order(comp, mask, SORTS[sort], judges, st.session_state.get(state.F_CLUSTER))
 pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
 if st.session_state.get(state.F_PAGE, 1) > pages:
     st.session_state[state.F_PAGE] = 1

@@ -11,7 +11,7 @@ from conftest import ALL_JUDGED, LLMBAR, LLMC_TINY, MT_JUDGMENTS, PANDALM, read_
 
 from comparator.io import LoadOptions, load, save
 from comparator.io.native import read_native
-from comparator.io.schema import example_score, example_winner
+from comparator.io.schema import SCHEMA_VERSION, example_score, example_winner
 from comparator.slices import summary
 
 
@@ -144,7 +144,7 @@ def test_native_schema_v1_is_upgraded(tmp_path):
     ]
     path.write_bytes(b"\n".join(orjson.dumps(x) for x in lines))
     comp = read_native(path)
-    assert (comp.model_a, comp.model_b, comp.schema_version) == ("m1", "m2", 2)
+    assert (comp.model_a, comp.model_b, comp.schema_version) == ("m1", "m2", SCHEMA_VERSION)
     j = comp.examples[0]["judgments"]
     assert j[0]["score"] == 1.0 and j[1]["status"] == "unscored"
     assert example_winner(comp.examples[1]) == "tie"

@@ -175,10 +175,17 @@ def _export_example(ex: Example, native_meta: bool) -> dict:
         "score": score,
         "individual_rater_scores": [_export_rating(j) for j in ex.get("judgments") or []],
     }
+    if ex.get("reasons"):  # our rationale clusters, in their rationale_list form
+        values["rationale_list"] = [{"rationale": r["text"],
+                                     "similarities": r.get("similarities") or []}
+                                    for r in ex["reasons"]]
     if mine:
         values["custom_fields"] = ex.get("metadata") or {}
-        return {k: mine[k] if k in mine and k != "keys" else values.get(k)
-                for k in mine["keys"]}
+        keys = list(mine["keys"]) + (["rationale_list"] if "rationale_list" in values
+                                     and "rationale_list" not in mine["keys"] else [])
+        fresh = {"rationale_list"} if ex.get("reasons") else set()
+        return {k: mine[k] if k in mine and k != "keys" and k not in fresh else values.get(k)
+                for k in keys}
     custom = {k: _custom_value(v) for k, v in (ex.get("metadata") or {}).items()}
     if ex.get("category") and not native_meta:
         custom["category"] = ex["category"]
@@ -195,13 +202,22 @@ def to_llm_comparator(comp: Comparison) -> dict:
         models[0]["name"], models[1]["name"] = comp.model_a, comp.model_b
         doc["models"] = models
         doc["examples"] = examples
-        return {k: doc[k] for k in mine["keys"] if k in doc}
-    return {
+        clusters = (comp.metadata.get("clusters") or {}).get("clusters")
+        if clusters:
+            doc["rationale_clusters"] = [{"id": c["id"], "title": c["title"]} for c in clusters]
+        keys = list(mine["keys"]) + (["rationale_clusters"] if clusters and
+                                     "rationale_clusters" not in mine["keys"] else [])
+        return {k: doc[k] for k in keys if k in doc}
+    doc = {
         "metadata": {"source_path": f"comparator export (from {comp.source_format or 'native'})",
                      "custom_fields_schema": _schema(comp)},
         "models": [{"name": comp.model_a}, {"name": comp.model_b}],
         "examples": examples,
     }
+    clusters = (comp.metadata.get("clusters") or {}).get("clusters")
+    if clusters:
+        doc["rationale_clusters"] = [{"id": c["id"], "title": c["title"]} for c in clusters]
+    return doc
 
 
 def write_llm_comparator(comp: Comparison, path: str | Path) -> None:

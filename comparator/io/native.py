@@ -2,7 +2,7 @@
 
 Header (first line, or a sidecar ``NAME.meta.json`` beside a header-less file)::
 
-    {"kind": "comparator.comparison", "schema_version": 2, "model_a": "...", "model_b": "...",
+    {"kind": "comparator.comparison", "schema_version": 3, "model_a": "...", "model_b": "...",
      "source_format": "...", "metadata": {...}}
 
 Reading validates every line with pydantic in one pass and names the line and field of the
@@ -89,10 +89,16 @@ def _upgrade_v1(header: dict, rows: list[dict]) -> tuple[dict, list[dict]]:
                 else:
                     j["score"] = score
     header["schema_version"] = 2
-    return header, rows
+    return header, rows  # then _upgrade_v2
 
 
-_UPGRADES = {1: _upgrade_v1}
+def _upgrade_v2(header: dict, rows: list[dict]) -> tuple[dict, list[dict]]:
+    """Schema 3 added the optional ``reasons`` of an example (rationale clusters): a schema-2
+    file is already a valid schema-3 file."""
+    return {**header, "schema_version": 3}, rows
+
+
+_UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2}
 
 
 def _split(path: Path, data: bytes) -> tuple[dict | None, list[bytes], list[int]]:

@@ -18,7 +18,7 @@ from typing_extensions import TypedDict
 
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD, SCORE_MAX, SCORE_MIN, winner_of
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Score = Annotated[float, Field(ge=SCORE_MIN, le=SCORE_MAX, allow_inf_nan=False)]
 Status = Literal["ok", "unscored", "error"]
@@ -56,6 +56,19 @@ class Message(TypedDict):
 
 
 @with_config(_CLOSED)
+class Reason(TypedDict):
+    """A short reason from a rationale (comparator.clustering), in the file's orientation."""
+
+    text: str
+    favours: NotRequired[Literal["A", "B"] | None]
+    judgment: NotRequired[int | None]  # index into the example's judgments
+    cluster: NotRequired[int]  # -1 = unclustered
+    x: NotRequired[float | None]  # 2-D map (UMAP)
+    y: NotRequired[float | None]
+    similarities: NotRequired[list[float]]  # cosine similarity to each cluster's centre
+
+
+@with_config(_CLOSED)
 class Example(TypedDict):
     """One prompt, both responses, and the judgments of the pair.
 
@@ -77,6 +90,7 @@ class Example(TypedDict):
     metadata: NotRequired[dict[str, Any]]
     judgments: NotRequired[list[Judgment]]
     reported_score: NotRequired[Score | None]
+    reasons: NotRequired[list[Reason]]
     extra: NotRequired[dict[str, Any]]
 
 

@@ -69,3 +69,26 @@ def confusion_heatmap(matrix: list[list[int]], labels: list[str], rows: str, col
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10),
                       xaxis_title=cols, yaxis=dict(title=rows, autorange="reversed"))
     return fig
+
+
+def reason_map(x: np.ndarray, y: np.ndarray, groups: list[str], examples: np.ndarray,
+               hover: list[str], title: str = "") -> go.Figure:
+    """The 2-D map of reasons (WebGL, fine at 10k+ points), one trace per group (cluster or
+    favoured model); each point carries its example index in customdata."""
+    fig = go.Figure()
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf"]
+    fixed = {"favours A": COLOR_A, "favours B": COLOR_B, "neither": COLOR_TIE,
+             "unclustered": "#cccccc"}
+    arr = np.asarray(groups, dtype=object)
+    for k, g in enumerate(dict.fromkeys(groups)):
+        m = arr == g
+        fig.add_trace(go.Scattergl(
+            x=x[m], y=y[m], mode="markers", name=str(g),
+            marker=dict(size=5, opacity=0.7, color=fixed.get(g, palette[k % len(palette)])),
+            customdata=examples[m], text=np.asarray(hover, dtype=object)[m],
+            hovertemplate="%{text}<extra>%{fullData.name}</extra>"))
+    fig.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(visible=False), yaxis=dict(visible=False),
+                      dragmode="lasso", legend=dict(itemsizing="constant"))
+    return fig

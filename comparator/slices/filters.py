@@ -28,6 +28,8 @@ class Filters:
     score_max: float | None = None
     search: str = ""
     regex: bool = False
+    cluster: int | None = None  # examples with a reason in this rationale cluster
+    selected: list[int] | None = None  # examples picked on the map (box / lasso)
 
     def describe(self) -> str:
         parts = []
@@ -41,6 +43,10 @@ class Filters:
             parts.append(f"score in [{lo}, {hi}]")
         if self.search:
             parts.append(f"{'regex' if self.regex else 'text'} {self.search!r}")
+        if self.cluster is not None:
+            parts.append(f"reason cluster {self.cluster}")
+        if self.selected is not None:
+            parts.append(f"{len(self.selected)} picked on the map")
         return "; ".join(parts) or "all examples"
 
 
@@ -98,7 +104,30 @@ def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRES
         mask &= d.score <= f.score_max
     if f.search:
         mask &= search_mask(comp, f.search, f.regex)
+    if f.cluster is not None:
+        mask &= cluster_closeness(comp, f.cluster) > -np.inf
+    if f.selected is not None:
+        picked = np.zeros(len(comp.examples), dtype=bool)
+        picked[[i for i in f.selected if 0 <= i < len(picked)]] = True
+        mask &= picked
     return mask
+
+
+def cluster_closeness(comp: Comparison, cluster: int) -> np.ndarray:
+    """Per example, the highest similarity of its reasons in ``cluster`` to the cluster's
+    centre (-inf when it has no reason there)."""
+    key = ("closeness", cluster)
+    hit = comp._derived.get(key)
+    if hit is None:
+        hit = np.full(len(comp.examples), -np.inf)
+        for i, ex in enumerate(comp.examples):
+            for r in ex.get("reasons") or ():
+                if r.get("cluster") == cluster:
+                    sims = r.get("similarities") or []
+                    sim = sims[cluster] if 0 <= cluster < len(sims) else 0.0
+                    hit[i] = max(hit[i], sim)
+        comp._derived[key] = hit
+    return hit
 
 
 def _short(text: str, n: int = 160) -> str:
@@ -128,14 +157,18 @@ def table(comp: Comparison, rows: np.ndarray, tie_threshold: float = DEFAULT_TIE
 
 
 SORTS = {"file order": None, "score (A best first)": "score_desc",
-         "score (B best first)": "score_asc", "judge disagreement": "spread"}
+         "score (B best first)": "score_asc", "judge disagreement": "spread",
+         "closeness to the reason cluster": "closeness"}
 
 
-def order(comp: Comparison, mask: np.ndarray, sort: str | None, judges="auto") -> np.ndarray:
+def order(comp: Comparison, mask: np.ndarray, sort: str | None, judges="auto",
+          cluster: int | None = None) -> np.ndarray:
     """Indices of the masked examples in the chosen order (unscored last)."""
     rows = np.flatnonzero(mask)
-    if not sort:
+    if not sort or (sort == "closeness" and cluster is None):
         return rows
+    if sort == "closeness":
+        return rows[np.argsort(-cluster_closeness(comp, cluster)[rows], kind="stable")]
     d = derive(comp, judges)
     if sort == "spread":
         key = -np.nan_to_num(np.abs(d.score_unflipped - d.score_flipped), nan=-1.0)[rows]

@@ -26,10 +26,12 @@ TIE = "tie_threshold"
 F_FIELD, F_VALUE, F_WINNERS = "flt_slice_field", "flt_slice_value", "flt_winners"
 F_SCORE, F_SEARCH, F_REGEX = "flt_score", "flt_search", "flt_regex"
 F_SORT, F_PAGE, SELECTED = "flt_sort", "flt_page", "selected_example"
+F_CLUSTER, F_PICKED = "flt_cluster", "flt_picked"  # reason cluster, examples picked on the map
 F_JUDGE = "flt_judge"  # which judge makes the scores: ALL_JUDGES or one judge's name
 ALL_JUDGES = "(default)"
 _QP_READ = "_query_params_read"
-FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE, F_JUDGE)
+FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE, F_JUDGE,
+               F_CLUSTER, F_PICKED)
 
 
 def demos() -> dict[str, Path]:
@@ -146,6 +148,8 @@ def filters() -> Filters:
         score_min=None if lo <= -1.5 else lo, score_max=None if hi >= 1.5 else hi,
         search=(st.session_state.get(F_SEARCH) or "").strip(),
         regex=bool(st.session_state.get(F_REGEX)),
+        cluster=st.session_state.get(F_CLUSTER),
+        selected=st.session_state.get(F_PICKED),
     )
 
 
@@ -169,6 +173,19 @@ def set_slice(field: str | None, value: str | None) -> None:
 
 def set_score_range(lo: float, hi: float) -> None:
     st.session_state[F_SCORE] = (float(lo), float(hi))
+    st.session_state[F_PAGE] = 1
+
+
+def set_cluster(cluster: int | None) -> None:
+    """Filter to the examples with a reason in ``cluster``, closest first."""
+    st.session_state[F_CLUSTER] = cluster
+    st.session_state[F_PAGE] = 1
+    if cluster is not None:
+        st.session_state[F_SORT] = "closeness to the reason cluster"
+
+
+def set_picked(indices: list[int] | None) -> None:
+    st.session_state[F_PICKED] = indices
     st.session_state[F_PAGE] = 1
 
 
@@ -202,6 +219,16 @@ def on_bin_click(chart_key: str) -> None:
     edges = selected_point(st.session_state.get(chart_key))
     if edges:
         set_score_range(*edges)
+
+
+def on_map_select(chart_key: str) -> None:
+    event = st.session_state.get(chart_key)
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return
+    idx = sorted({int(p["customdata"]) for p in points if p.get("customdata") is not None})
+    set_picked(idx or None)
 
 
 def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:

@@ -1,0 +1,150 @@
+"""The clustering pipeline: reasons -> embeddings -> clusters (+ 2-D map) -> labels.
+
+``cluster_rationales`` answers "why does A win?": every reason gets a cluster, and each cluster
+shows how many of its reasons favour A vs B. ``cluster_prompts`` gives prompts without a
+category discovered ones (``metadata.discovered_category``, and ``category`` when missing).
+Results are stored in the comparison (``reasons`` per example, ``metadata.clusters``) and
+exported with it (native JSONL; LLM Comparator's rationale_list / rationale_clusters).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from comparator.clustering.cluster import (
+    UNCLUSTERED,
+    cluster,
+    distinct_titles,
+    keywords,
+    umap_2d,
+)
+from comparator.clustering.embed import DEFAULT_MODEL, EmbeddingCache, embed
+from comparator.clustering.reasons import extract_reasons
+from comparator.io.labels import DEFAULT_TIE_THRESHOLD
+from comparator.io.schema import Comparison, prompt_text
+from comparator.slices.stats import wilson
+
+
+@dataclass
+class ClusterConfig:
+    method: str = "kmeans"  # kmeans | hdbscan
+    k: int | None = None
+    min_cluster_size: int = 10
+    seed: int = 0
+    embedding_model: str = DEFAULT_MODEL
+    with_map: bool = True  # compute the 2-D UMAP picture
+    tie_threshold: float = DEFAULT_TIE_THRESHOLD
+
+
+@dataclass
+class ClusterRun:
+    clusters: list[dict[str, Any]]
+    n_items: int
+    unclustered: int
+    timings: dict[str, float] = field(default_factory=dict)
+    computed_embeddings: int = 0
+
+
+def _embed_cluster(texts: list[str], cfg: ClusterConfig, cache: EmbeddingCache | None,
+                   timings: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    t = time.perf_counter()
+    emb, computed = embed(texts, cfg.embedding_model, cache)
+    timings["embed_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    labels, centroids = cluster(emb, cfg.method, cfg.k, cfg.min_cluster_size, cfg.seed)
+    timings["cluster_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    xy = umap_2d(emb, cfg.seed) if cfg.with_map else np.full((len(texts), 2), np.nan)
+    timings["map_s"] = time.perf_counter() - t
+    sims = emb @ centroids.T if len(centroids) else np.zeros((len(texts), 0))
+    return labels, xy, sims, emb, computed
+
+
+def _describe(texts: list[str], labels: np.ndarray, favours: list[str | None] | None
+              ) -> list[dict[str, Any]]:
+    kw = keywords(texts, labels)
+    titles = distinct_titles(kw)
+    out = []
+    for c in sorted(set(labels.tolist()) - {UNCLUSTERED}):
+        members = labels == c
+        row: dict[str, Any] = {"id": int(c), "size": int(members.sum()),
+                               "keywords": kw.get(c, []),
+                               "title": titles.get(c) or f"cluster {c}"}
+        if favours is not None:
+            fav = [f for f, m in zip(favours, members) if m]
+            a, b = fav.count("A"), fav.count("B")
+            row.update(favours_a=a, favours_b=b, neither=len(fav) - a - b,
+                       share_a=a / (a + b) if a + b else None,
+                       share_a_ci95=list(wilson(a / (a + b), a + b)) if a + b else None)
+        out.append(row)
+    return out
+
+
+def cluster_rationales(comp: Comparison, cfg: ClusterConfig | None = None,
+                       cache: EmbeddingCache | None = None) -> ClusterRun:
+    """Split, embed and cluster the rationales; store the reasons and clusters in ``comp``."""
+    cfg = cfg or ClusterConfig()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    reasons = extract_reasons(comp, cfg.tie_threshold)
+    timings["reasons_s"] = time.perf_counter() - t
+    texts = [r["text"] for r in reasons]
+    for ex in comp.examples:
+        ex.pop("reasons", None)
+    if not texts:
+        comp.metadata["clusters"] = {"what": "rationales", "clusters": [], "unclustered": 0}
+        return ClusterRun([], 0, 0, timings)
+    labels, xy, sims, _, computed = _embed_cluster(texts, cfg, cache, timings)
+    for r, lab, (x, y), s in zip(reasons, labels, xy, sims):
+        ex = comp.examples[r["example"]]
+        ex.setdefault("reasons", []).append({
+            "text": r["text"], "favours": r["favours"], "judgment": r["judgment"],
+            "cluster": int(lab), "x": None if np.isnan(x) else round(float(x), 4),
+            "y": None if np.isnan(y) else round(float(y), 4),
+            "similarities": [round(float(v), 4) for v in s]})
+    clusters = _describe(texts, labels, [r["favours"] for r in reasons])
+    unclustered = int((labels == UNCLUSTERED).sum())
+    comp.metadata["clusters"] = {
+        "what": "rationales", "method": cfg.method, "k": cfg.k,
+        "min_cluster_size": cfg.min_cluster_size, "seed": cfg.seed,
+        "embedding_model": cfg.embedding_model, "tie_threshold": cfg.tie_threshold,
+        "clusters": clusters, "unclustered": unclustered, "reasons": len(texts)}
+    comp.invalidate()
+    return ClusterRun(clusters, len(texts), unclustered, timings, computed)
+
+
+def cluster_prompts(comp: Comparison, cfg: ClusterConfig | None = None,
+                    cache: EmbeddingCache | None = None, set_category: bool | None = None
+                    ) -> ClusterRun:
+    """Discovered categories: prompts clustered by meaning, each example labelled with its
+    cluster's keywords (``metadata.discovered_category``; also ``category`` when the file has
+    none, or when ``set_category``)."""
+    cfg = cfg or ClusterConfig()
+    timings: dict[str, float] = {}
+    texts = [prompt_text(ex)[:2000] for ex in comp.examples]
+    if not texts:
+        return ClusterRun([], 0, 0, timings)
+    labels, xy, _, _, computed = _embed_cluster(texts, cfg, cache, timings)
+    clusters = _describe(texts, labels, None)
+    title = {c["id"]: c["title"] for c in clusters}
+    if set_category is None:
+        set_category = not any(ex.get("category") for ex in comp.examples)
+    for ex, lab, (x, y) in zip(comp.examples, labels, xy):
+        name = title.get(int(lab), "unclustered")
+        ex.setdefault("metadata", {})["discovered_category"] = name
+        ex.setdefault("extra", {})["prompt_map"] = {
+            "cluster": int(lab), "x": None if np.isnan(x) else round(float(x), 4),
+            "y": None if np.isnan(y) else round(float(y), 4)}
+        if set_category:
+            ex["category"] = name
+    unclustered = int((labels == UNCLUSTERED).sum())
+    comp.metadata["prompt_clusters"] = {
+        "what": "prompts", "method": cfg.method, "k": cfg.k, "seed": cfg.seed,
+        "min_cluster_size": cfg.min_cluster_size, "embedding_model": cfg.embedding_model,
+        "clusters": clusters, "unclustered": unclustered, "category_set": set_category}
+    comp.invalidate()
+    return ClusterRun(clusters, len(texts), unclustered, timings, computed)

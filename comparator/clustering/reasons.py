@@ -1,0 +1,65 @@
+"""Step 1: rationales -> short reasons, each tagged with the model it favours.
+
+Offline (default): the rationale, turned into the file's A/B orientation, is split into
+sentences and bullet points; verdict boilerplate is dropped; each reason is tagged with the
+side its judgment favoured (A / B, None for a tie). With an LLM backend, the LLM writes the
+bullets (prompt ``reasons-v1`` in comparator.judge.prompts) and tags each one itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from comparator.io.labels import DEFAULT_TIE_THRESHOLD, winner_of
+from comparator.io.schema import Comparison, Judgment, is_ok
+from comparator.judge.parse import swap_ab
+
+_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])|\n+\s*(?:[-*•]|\d+[.)])?\s*")
+_VERDICT = re.compile(r"\[\[[^\]]*\]\]|<verdict>.*?</verdict>|</?rationale>", re.S | re.I)
+_BOILER = re.compile(r"^(my |the |our )?(final )?(verdict|judgement|judgment|decision)\b|"
+                     r"^(therefore|thus|so|hence|in conclusion|overall),?\s*(i |my )?"
+                     r"(would |will )?(choose|pick|select|rate|verdict)", re.I)
+MIN_WORDS = 4
+
+
+def oriented_rationale(j: Judgment) -> str:
+    """The rationale in the file's A/B: names like AlpacaEval's "Model M" are mapped, and a
+    swapped judgment's text is un-swapped unless the source already did (our judge does)."""
+    text = j.get("rationale") or ""
+    extra = j.get("extra") or {}
+    refs = extra.get("referenced_models")
+    if isinstance(refs, dict):  # AlpacaEval: {"M": "output_1", "m": "output_2"}
+        side = {"output_1": "A", "output_2": "B"}
+        for letter, out in refs.items():
+            if out in side:
+                text = re.sub(rf"\b(Model|model|Output|output) {re.escape(letter)}\b",
+                              rf"\1 {side[out]}", text)
+        return text
+    if j.get("flipped") and not extra.get("run"):  # imported swapped text (MT-Bench g2 ...)
+        return swap_ab(text)
+    return text
+
+
+def split_reasons(text: str) -> list[str]:
+    out = []
+    for part in _SPLIT.split(_VERDICT.sub(" ", text)):
+        s = " ".join(part.split()).strip(" -*•")
+        if len(s.split()) >= MIN_WORDS and not _BOILER.match(s):
+            out.append(s)
+    return out
+
+
+def extract_reasons(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD
+                    ) -> list[dict]:
+    """Every reason of every ok judgment with a rationale:
+    {"example": i, "judgment": k, "text": ..., "favours": "A" | "B" | None}."""
+    reasons = []
+    for i, ex in enumerate(comp.examples):
+        for k, j in enumerate(ex.get("judgments") or ()):
+            if not is_ok(j) or not j.get("rationale"):
+                continue
+            w = winner_of(j["score"], tie_threshold)
+            favours = w if w in ("A", "B") else None
+            for text in split_reasons(oriented_rationale(j)):
+                reasons.append({"example": i, "judgment": k, "text": text, "favours": favours})
+    return reasons
