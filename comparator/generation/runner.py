@@ -10,19 +10,17 @@ finish reason become metadata (``a_latency_s`` ...) that the dashboard can slice
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
+from comparator.generation.appendlog import drain, resume
 from comparator.generation.base import Backend, GenResult, SamplingParams, conversation
 from comparator.generation.cache import ResponseCache, cache_key
 from comparator.generation.promptsets import PromptItem
 from comparator.io.errors import InputError
-from comparator.io.native import HEADER_KIND, is_header
+from comparator.io.native import HEADER_KIND
 from comparator.io.schema import SCHEMA_VERSION
 
 
@@ -52,42 +50,18 @@ def _header(a: Side, b: Side, prompts: str) -> dict:
             "metadata": {"generation": gen, "prompts": prompts}}
 
 
-def _resume(out: Path, header: dict) -> set[str]:
-    """Keep the finished examples of an earlier run (rewriting the file without failed or
-    half-written lines); return their ids."""
-    if not out.exists() or out.stat().st_size == 0:
-        out.write_bytes(orjson.dumps(header) + b"\n")
-        return set()
-    lines = out.read_bytes().split(b"\n")
-    try:
-        old = orjson.loads(lines[0])
-    except orjson.JSONDecodeError:
-        old = None
-    if not is_header(old):
-        raise InputError(out, "exists and is not a comparator file; choose another -o",
-                         line=1)
-    for key in ("model_a", "model_b"):
-        if old.get(key) != header[key]:
-            raise InputError(out, f"was written for {old.get(key)!r}, not {header[key]!r}; "
-                             "choose another -o to start a new run", line=1, field=key)
-    if old["metadata"].get("generation") != header["metadata"]["generation"]:
-        raise InputError(out, "was written with other models or sampling parameters; choose "
-                         "another -o to start a new run", line=1, field="metadata.generation")
-    keep, done = [orjson.dumps(old)], set()
-    for raw in lines[1:]:
-        if not raw.strip():
-            continue
-        try:
-            ex = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue  # the half-written last line of a killed run
-        if ex.get("metadata", {}).get("gen_status") == "ok" and ex["id"] not in done:
-            done.add(ex["id"])
-            keep.append(raw)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(b"\n".join(keep) + b"\n")
-    tmp.replace(out)
-    return done
+def _check_header(out: Path, header: dict):
+    def check(old: dict) -> None:
+        for key in ("model_a", "model_b"):
+            if old.get(key) != header[key]:
+                raise InputError(out, f"was written for {old.get(key)!r}, not "
+                                 f"{header[key]!r}; choose another -o to start a new run",
+                                 line=1, field=key)
+        if old["metadata"].get("generation") != header["metadata"]["generation"]:
+            raise InputError(out, "was written with other models or sampling parameters; "
+                             "choose another -o to start a new run", line=1,
+                             field="metadata.generation")
+    return check
 
 
 def _metrics(prefix: str, results: list[GenResult]) -> dict:
@@ -166,43 +140,28 @@ async def generate_pairs(items: list[PromptItem], a: Side, b: Side, out: str | P
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     header = _header(a, b, prompts_name)
-    done = _resume(out, header)
+    done = resume(out, header, _check_header(out, header),
+                  keep=lambda ex: ex.get("metadata", {}).get("gen_status") == "ok")
     todo = [it for it in items if it.id not in done]
     prog = Progress(total=len(items), skipped=len(items) - len(todo))
     prog.done = prog.skipped
     own_cache = cache is None
     cache = cache or ResponseCache()
     sem = asyncio.Semaphore(max(1, concurrency))
-    queue: asyncio.Queue[PromptItem] = asyncio.Queue()
-    for it in todo:
-        queue.put_nowait(it)
-    f = open(out, "ab")  # noqa: SIM115 - closed in finally
 
-    async def worker() -> None:
-        while not queue.empty():
-            if cancel is not None and cancel.is_set():
-                return
-            item = queue.get_nowait()
-            ra, rb = await asyncio.gather(_answer(item, a, cache, sem, prog),
-                                          _answer(item, b, cache, sem, prog))
-            ex = _example(item, ra, rb)
-            f.write(orjson.dumps(ex) + b"\n")
-            f.flush()
-            if ex["metadata"]["gen_status"] == "ok":
-                prog.done += 1
-            else:
-                prog.failed += 1
-            if on_progress:
-                on_progress(prog)
+    async def handle(item: PromptItem) -> dict:
+        ra, rb = await asyncio.gather(_answer(item, a, cache, sem, prog),
+                                      _answer(item, b, cache, sem, prog))
+        return _example(item, ra, rb)
 
-    try:
-        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-    finally:
-        f.flush()
-        os.fsync(f.fileno())
-        f.close()
-        if own_cache:
-            cache.close()
-        for side in (a, b):
-            await side.backend.aclose()
+    def after(ex: dict) -> None:
+        if ex["metadata"]["gen_status"] == "ok":
+            prog.done += 1
+        else:
+            prog.failed += 1
+        if on_progress:
+            on_progress(prog)
+
+    await drain(todo, handle, out, concurrency, cancel, after,
+                close=[*([cache] if own_cache else []), a.backend, b.backend])
     return prog

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import orjson
 
+from comparator.generation.appendlog import drain, resume
 from comparator.generation.base import Backend, SamplingParams
 from comparator.generation.cache import ResponseCache
 from comparator.generation.runner import Progress, Side, cached_call
 from comparator.io.errors import InputError
-from comparator.io.native import header_of, is_header
+from comparator.io.native import header_of
 from comparator.io.schema import Comparison, Example
 from comparator.judge.parse import parse_verdict, swap_ab
 from comparator.judge.prompts import TEMPLATES, Pair, render
@@ -94,35 +95,19 @@ async def _one(ex: Example, k: int, side: Side, cfg: JudgeConfig, run: str, cach
             "extra": {"run": run, "tries": 2, "problem": v.problem}}
 
 
-def _resume(out: Path, header: dict, run: str) -> set[str]:
-    if not out.exists() or out.stat().st_size == 0:
-        out.write_bytes(orjson.dumps(header) + b"\n")
-        return set()
-    lines = out.read_bytes().split(b"\n")
-    try:
-        old = orjson.loads(lines[0])
-    except orjson.JSONDecodeError:
-        old = None
-    if not is_header(old) or run not in [r.get("run") for r in old["metadata"].get(
-            "judge_runs", [])]:
-        raise InputError(out, "exists and was not written by this judge run (other judge, "
-                         "protocol, repeats or parameters); choose another -o", line=1)
-    keep, done = [orjson.dumps(header)], set()
-    for raw in lines[1:]:
-        try:
-            ex = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError:
-            ex = None  # a half-written line of a killed run
-        if not ex or ex["id"] in done:
-            continue
+def _check_run(out: Path, run: str):
+    def check(old: dict) -> None:
+        if run not in [r.get("run") for r in old["metadata"].get("judge_runs", [])]:
+            raise InputError(out, "exists and was not written by this judge run (other judge, "
+                             "protocol, repeats or parameters); choose another -o", line=1)
+    return check
+
+
+def _finished(run: str):
+    def keep(ex: dict) -> bool:  # every judgment of this run in, none failed in transport
         mine = [j for j in ex.get("judgments", []) if (j.get("extra") or {}).get("run") == run]
-        if mine and all(j.get("status", "ok") != "error" for j in mine):
-            done.add(ex["id"])
-            keep.append(raw)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(b"\n".join(keep) + b"\n")
-    tmp.replace(out)
-    return done
+        return bool(mine) and all(j.get("status", "ok") != "error" for j in mine)
+    return keep
 
 
 async def judge_comparison(comp: Comparison, backend: Backend, cfg: JudgeConfig,
@@ -144,37 +129,24 @@ async def judge_comparison(comp: Comparison, backend: Backend, cfg: JudgeConfig,
     header["metadata"] = {**header["metadata"], "judge_runs": runs + [{
         "run": run, "judge": side.name, "spec": backend.spec, "template_id": cfg.template_id,
         "repeats": cfg.repeats, "params": cfg.params.key(), "rubric": cfg.rubric}]}
-    done = _resume(out, header, run)
+    done = resume(out, header, _check_run(out, run), _finished(run))
     todo = [ex for ex in comp.examples if ex["id"] not in done]
     prog = JudgeProgress(total=len(comp.examples), skipped=len(done), done=len(done))
     own_cache = cache is None
     cache = cache or ResponseCache()
     sem = asyncio.Semaphore(max(1, concurrency))
-    queue: asyncio.Queue[Example] = asyncio.Queue()
-    for ex in todo:
-        queue.put_nowait(ex)
-    f = open(out, "ab")  # noqa: SIM115 - closed in finally
 
-    async def worker() -> None:
-        while not queue.empty():
-            if cancel is not None and cancel.is_set():
-                return
-            ex = queue.get_nowait()
-            new = await asyncio.gather(*(_one(ex, k, side, cfg, run, cache, sem, prog)
-                                         for k in range(cfg.repeats)))
-            kept = [j for j in ex.get("judgments", [])
-                    if (j.get("extra") or {}).get("run") != run]
-            f.write(orjson.dumps({**ex, "judgments": kept + new}) + b"\n")
-            f.flush()
-            prog.done += 1
-            if on_progress:
-                on_progress(prog)
+    async def handle(ex: Example) -> dict:
+        new = await asyncio.gather(*(_one(ex, k, side, cfg, run, cache, sem, prog)
+                                     for k in range(cfg.repeats)))
+        kept = [j for j in ex.get("judgments", []) if (j.get("extra") or {}).get("run") != run]
+        return {**ex, "judgments": kept + new}
 
-    try:
-        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-    finally:
-        f.close()
-        if own_cache:
-            cache.close()
-        await backend.aclose()
+    def after(_: dict) -> None:
+        prog.done += 1
+        if on_progress:
+            on_progress(prog)
+
+    await drain(todo, handle, out, concurrency, cancel, after,
+                close=[*([cache] if own_cache else []), backend])
     return prog
