@@ -26,9 +26,18 @@ with st.expander("Cluster settings", expanded=not info.get("clusters")):
     with_map = c4.checkbox("2-D map (UMAP)", True, key="cl_map",
                            help="the first map in a server process compiles UMAP (~15 s, more "
                                 "on 4k+ reasons); maps are cached on disk")
+    use_llm = st.checkbox("An LLM writes the reasons and the cluster titles (default: the "
+                          "offline splitter and keyword titles)", key="cl_use_llm")
+    form = widgets.backend_form("cl_llm_{}", st.container(), sampling=False) if use_llm else None
     if c4.button("Run", type="primary"):
+        try:
+            llm = widgets.backend_of(form, "llm")[0] if use_llm else None
+        except ValueError as e:
+            st.error(str(e))
+            st.stop()
         cfg = ClusterConfig(method=method, k=k, min_cluster_size=size, seed=0,
-                            with_map=with_map, tie_threshold=page.t)
+                            with_map=with_map, tie_threshold=page.t, llm=llm,
+                            llm_params=form["params"] if use_llm else None)
         with st.spinner("Embedding and clustering… (the first run loads the model)"):
             run = (cluster_rationales if what == "rationales" else cluster_prompts)(comp, cfg)
         if run.n_items == 0:

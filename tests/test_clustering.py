@@ -151,3 +151,35 @@ def test_clusters_page_runs_and_filters_examples(home):
                for ex in loaded.comparison.examples)
     assert 0 < want < 75
     assert any(c.value.startswith(f"{want} of 75") for c in at.sidebar.caption)
+
+
+def test_llm_writes_reasons_and_titles_through_a_real_server(home, tiny_server):
+    """A scripted LLM (the real `transformers serve` answers; the proxy swaps in the text):
+    bullets tagged [A]/[B] become the reasons, and cluster titles come from the LLM."""
+    from fault_proxy import FaultProxy
+
+    from comparator.generation.openai_backend import OpenAIBackend
+
+    def script(body):
+        user = body["messages"][-1]["content"]
+        if user.startswith("Rationale:"):
+            return ("Here you go:\n- [A] explains each step of the method\n"
+                    "- [B] is shorter and easier to read\nno tag here, ignored\n- [=] both fine")
+        return '"Step-by-step explanations"'
+
+    comp = load(MT_JUDGMENTS).comparison
+    comp = comp.subset(comp.examples[:6])
+    with FaultProxy(tiny_server["url"].removesuffix("/v1"), script=script) as proxy:
+        llm = OpenAIBackend(tiny_server["model"], base_urls=[proxy.url], api_key="x")
+        run = cluster_rationales(comp, ClusterConfig(k=2, with_map=False, llm=llm))
+    rationales = sum(1 for ex in comp.examples for j in ex["judgments"]
+                     if j.get("status", "ok") == "ok" and j.get("rationale"))
+    reasons = [r for ex in comp.examples for r in ex.get("reasons", [])]
+    assert len(reasons) == 3 * rationales
+    assert Counter(r["favours"] for r in reasons) == {"A": rationales, "B": rationales,
+                                                      None: rationales}
+    assert {c["title"] for c in run.clusters} == {"Step-by-step explanations"}
+    assert all(c["keyword_title"] for c in run.clusters)
+    asked = [q["body"]["messages"][-1]["content"] for q in proxy.requests]
+    assert sum(a.startswith("Rationale:") for a in asked) == rationales
+    assert comp.metadata["clusters"]["reasons_by"].startswith("openai/")

@@ -19,6 +19,9 @@ def add_cluster_parser(sub) -> None:
     p.add_argument("--embedding-model", default="local/all-MiniLM-L6-v2",
                    help="local/all-MiniLM-L6-v2 (offline) or openai/MODEL")
     p.add_argument("--no-map", action="store_true", help="skip the 2-D UMAP picture")
+    p.add_argument("--llm", metavar="SPEC", help="an LLM writes the reasons and cluster titles "
+                   "(openai/MODEL, hf/PATH, vllm/MODEL); default: the offline splitter")
+    p.add_argument("--llm-base-url", action="append", metavar="URL")
     p.add_argument("--format", help="format of INPUT when auto-detection is not enough")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help=".jsonl (native) or .json (LLM Comparator, with rationale clusters)")
@@ -29,7 +32,14 @@ def run_cluster(args: argparse.Namespace) -> int:
     from comparator.io import load, save
 
     comp = load(args.input, args.format).comparison
-    cfg = ClusterConfig(method="hdbscan" if args.min_cluster_size else "kmeans", k=args.k,
+    llm = None
+    if args.llm:
+        from comparator.generation import make_backend
+        from comparator.generation.secrets import api_key, base_urls
+
+        llm = make_backend(args.llm, base_urls=base_urls("llm", args.llm_base_url),
+                           api_key=api_key("llm"))
+    cfg = ClusterConfig(llm=llm, method="hdbscan" if args.min_cluster_size else "kmeans", k=args.k,
                         min_cluster_size=args.min_cluster_size or 10, seed=args.seed,
                         embedding_model=args.embedding_model, with_map=not args.no_map)
     run = (cluster_rationales if args.what == "rationales" else cluster_prompts)(comp, cfg)

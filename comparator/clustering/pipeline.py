@@ -9,6 +9,7 @@ exported with it (native JSONL; LLM Comparator's rationale_list / rationale_clus
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from comparator.clustering.cluster import (
     umap_2d,
 )
 from comparator.clustering.embed import DEFAULT_MODEL, EmbeddingCache, embed
-from comparator.clustering.reasons import extract_reasons
+from comparator.clustering.reasons import extract_reasons, llm_reasons
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.schema import Comparison, prompt_text
 from comparator.slices.stats import wilson
@@ -38,6 +39,8 @@ class ClusterConfig:
     embedding_model: str = DEFAULT_MODEL
     with_map: bool = True  # compute the 2-D UMAP picture
     tie_threshold: float = DEFAULT_TIE_THRESHOLD
+    llm: Any = None  # a generation backend: it writes the reasons and the cluster titles
+    llm_params: Any = None  # SamplingParams for it (default: temperature 0)
 
 
 @dataclass
@@ -90,7 +93,11 @@ def cluster_rationales(comp: Comparison, cfg: ClusterConfig | None = None,
     cfg = cfg or ClusterConfig()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    reasons = extract_reasons(comp, cfg.tie_threshold)
+    if cfg.llm is not None:
+        reasons = asyncio.run(llm_reasons(comp, cfg.llm, _llm_params(cfg), tie_threshold=
+                                          cfg.tie_threshold))
+    else:
+        reasons = extract_reasons(comp, cfg.tie_threshold)
     timings["reasons_s"] = time.perf_counter() - t
     texts = [r["text"] for r in reasons]
     for ex in comp.examples:
@@ -107,14 +114,53 @@ def cluster_rationales(comp: Comparison, cfg: ClusterConfig | None = None,
             "y": None if np.isnan(y) else round(float(y), 4),
             "similarities": [round(float(v), 4) for v in s]})
     clusters = _describe(texts, labels, [r["favours"] for r in reasons])
+    if cfg.llm is not None:
+        t = time.perf_counter()
+        asyncio.run(_llm_titles(clusters, texts, labels, sims, cfg))
+        timings["titles_s"] = time.perf_counter() - t
     unclustered = int((labels == UNCLUSTERED).sum())
     comp.metadata["clusters"] = {
         "what": "rationales", "method": cfg.method, "k": cfg.k,
         "min_cluster_size": cfg.min_cluster_size, "seed": cfg.seed,
         "embedding_model": cfg.embedding_model, "tie_threshold": cfg.tie_threshold,
+        "reasons_by": cfg.llm.spec if cfg.llm is not None else "offline splitter",
         "clusters": clusters, "unclustered": unclustered, "reasons": len(texts)}
     comp.invalidate()
     return ClusterRun(clusters, len(texts), unclustered, timings, computed)
+
+
+def _llm_params(cfg: ClusterConfig):
+    from comparator.generation import SamplingParams
+
+    return cfg.llm_params or SamplingParams(temperature=0.0, max_tokens=400)
+
+
+async def _llm_titles(clusters: list[dict], texts: list[str], labels: np.ndarray,
+                      sims: np.ndarray, cfg: ClusterConfig) -> None:
+    """LLM-written titles (prompt ``title-v1``) from each cluster's most central reasons; the
+    keyword title stays when the reply is empty."""
+    from comparator.generation.cache import ResponseCache
+    from comparator.generation.runner import Progress, Side, cached_call
+    from comparator.judge.prompts import title_prompt
+
+    side = Side("titler", cfg.llm, _llm_params(cfg))
+    sem = asyncio.Semaphore(8)
+    cache = ResponseCache()
+
+    async def one(c: dict) -> None:
+        idx = np.flatnonzero(labels == c["id"])
+        central = idx[np.argsort(-sims[idx, c["id"]])][:12]
+        res = await cached_call(side, title_prompt([texts[i] for i in central], c["keywords"]),
+                                cache, sem, Progress(total=0))
+        title = " ".join((res.text or "").strip().strip('"').split())[:80]
+        if res.status == "ok" and title:
+            c["keyword_title"], c["title"] = c["title"], title
+
+    try:
+        await asyncio.gather(*(one(c) for c in clusters))
+    finally:
+        cache.close()
+        await cfg.llm.aclose()
 
 
 def cluster_prompts(comp: Comparison, cfg: ClusterConfig | None = None,

@@ -63,3 +63,44 @@ def extract_reasons(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHO
             for text in split_reasons(oriented_rationale(j)):
                 reasons.append({"example": i, "judgment": k, "text": text, "favours": favours})
     return reasons
+
+
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])?\s*\[(A|B|=)\]\s*(.+?)\s*$", re.M)
+
+
+def parse_bullets(text: str) -> list[tuple[str, str | None]]:
+    """(reason, favours) from a bulletizer reply; lines without an [A]/[B]/[=] tag are
+    ignored (never guessed)."""
+    return [(m.group(2), None if m.group(1) == "=" else m.group(1))
+            for m in _BULLET.finditer(text or "") if len(m.group(2).split()) >= 2]
+
+
+async def llm_reasons(comp: Comparison, backend, params, concurrency: int = 8,
+                      tie_threshold: float = DEFAULT_TIE_THRESHOLD, cache=None) -> list[dict]:
+    """Reasons written by an LLM (prompt ``reasons-v1``): one call per rationale, cached. A
+    reply with no tagged bullet falls back to the offline splitter for that rationale."""
+    import asyncio
+
+    from comparator.generation.cache import ResponseCache
+    from comparator.generation.runner import Progress, Side, cached_call
+    from comparator.judge.prompts import reasons_prompt
+
+    cache = cache or ResponseCache()
+    side = Side("bulletizer", backend, params)
+    sem = asyncio.Semaphore(max(1, concurrency))
+    prog = Progress(total=0)
+    jobs = [(i, k, j) for i, ex in enumerate(comp.examples)
+            for k, j in enumerate(ex.get("judgments") or ()) if is_ok(j) and j.get("rationale")]
+
+    async def one(i: int, k: int, j: Judgment) -> list[dict]:
+        text = oriented_rationale(j)
+        res = await cached_call(side, reasons_prompt(text), cache, sem, prog)
+        bullets = parse_bullets(res.text) if res.status == "ok" else []
+        if not bullets:
+            w = winner_of(j["score"], tie_threshold)
+            fav = w if w in ("A", "B") else None
+            bullets = [(r, fav) for r in split_reasons(text)]
+        return [{"example": i, "judgment": k, "text": r, "favours": f} for r, f in bullets]
+
+    out = await asyncio.gather(*(one(*job) for job in jobs))
+    return [r for rs in out for r in rs]

@@ -64,8 +64,9 @@ class OpenAIBackend:
         self.model = model
         urls = base_urls or [os.environ.get("OPENAI_BASE_URL") or DEFAULT_URL]
         self._key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
-        self.clients = [openai.AsyncOpenAI(base_url=u, api_key=self._key, max_retries=0,
-                                           timeout=timeout_s) for u in urls]
+        self._raw_urls, self._timeout = urls, timeout_s
+        self._clients: list = []
+        self._loop = None
         self.urls = [public_url(u) for u in urls]
         self._rest_until = [0.0] * len(urls)
         self._rr = itertools.cycle(range(len(urls)))
@@ -74,13 +75,25 @@ class OpenAIBackend:
         self.max_backoff_s = max_backoff_s
         self._openai = openai
 
+    @property
+    def clients(self) -> list:
+        """One client per base URL, made for the running event loop (an httpx client cannot
+        outlive its loop, and a backend may serve several ``asyncio.run`` calls)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._clients = [self._openai.AsyncOpenAI(base_url=u, api_key=self._key,
+                                                      max_retries=0, timeout=self._timeout)
+                             for u in self._raw_urls]
+            self._loop = loop
+        return self._clients
+
     def _pick(self) -> int:
         now = time.monotonic()
-        for _ in range(len(self.clients)):
+        for _ in range(len(self._raw_urls)):
             i = next(self._rr)
             if self._rest_until[i] <= now:
                 return i
-        return min(range(len(self.clients)), key=lambda k: self._rest_until[k])
+        return min(range(len(self._raw_urls)), key=lambda k: self._rest_until[k])
 
     def _retryable(self, e: Exception) -> tuple[bool, float | None]:
         o = self._openai
@@ -167,5 +180,7 @@ class OpenAIBackend:
                          tries=self.max_tries)
 
     async def aclose(self) -> None:
-        for c in self.clients:
-            await c.close()
+        if self._loop is asyncio.get_running_loop():
+            for c in self._clients:
+                await c.close()
+        self._clients, self._loop = [], None

@@ -6,6 +6,8 @@
                     math variant (with the reference answer) when an example has a reference
     arena-hard-v1   Arena-Hard-style 5-level verdict ([[A>>B]] ... [[B>>A]])
     custom-v1       the user's own rubric, with the 7-level XML reply format
+    reasons-v1      (clustering) a rationale -> short reasons, each tagged [A] or [B]
+    title-v1        (clustering) a cluster's keywords and reasons -> a short title
 
 Responses are delimited and neutralised (``neutralise``) before the judge sees them, so a
 response cannot smuggle in a verdict token or close its own delimiter.
@@ -166,3 +168,29 @@ def _mt_bench(p: Pair) -> list[dict[str, str]]:
                   "ref_answer_1": ref[0] if ref else ""}
     return [{"role": "system", "content": tpl["system_prompt"]},
             {"role": "user", "content": tpl["prompt_template"].format(**fields)}]
+
+
+REASONS_SYSTEM = (
+    "You summarise a judge's rationale for preferring one of two AI responses (Response A, "
+    "Response B) into its separate reasons.")
+REASONS_USER = (
+    "Rationale:\n<rationale>\n{rationale}\n</rationale>\n\n"
+    "List each distinct reason as one short bullet (at most 15 words, no names of models "
+    "other than A and B). Start every bullet with [A] if the reason favours Response A, [B] "
+    "if it favours Response B, or [=] if it favours neither. One bullet per line, e.g.\n"
+    "- [A] gives a worked example\n- [B] is more concise")
+TITLE_USER = (
+    "These are reasons a judge gave, grouped together:\n{reasons}\n\nKeywords: {keywords}\n\n"
+    "Write a title of at most 6 words naming what these reasons have in common. Reply with "
+    "the title only.")
+
+
+def reasons_prompt(rationale: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": REASONS_SYSTEM},
+            {"role": "user", "content": REASONS_USER.format(rationale=rationale)}]
+
+
+def title_prompt(reasons: list[str], keywords: list[str]) -> list[dict[str, str]]:
+    listed = "\n".join(f"- {r}" for r in reasons[:12])
+    return [{"role": "user", "content": TITLE_USER.format(reasons=listed,
+                                                           keywords=", ".join(keywords))}]
