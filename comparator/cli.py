@@ -99,8 +99,14 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
 
     out.update(reliability(comp, tie_threshold, judges))
     others = [n for n in names if n != "human"]
-    out["human_agreement"] = ({n: agreement(comp, n, "human", tie_threshold) for n in others}
-                              if "human" in names and others else None)
+    out["human_agreement"] = None
+    if "human" in names and others:
+        from comparator.slices.agreement import agreement_by_slice
+
+        out["human_agreement"] = {n: {**agreement(comp, n, "human", tie_threshold), "slices": [
+            row for field in by for row in agreement_by_slice(comp, n, "human", field,
+                                                              tie_threshold)]}
+            for n in others}
     return _clean(out)
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from comparator.reports.charts import confusion_heatmap
 from comparator.slices import agreement, summary
-from comparator.slices.agreement import pairwise_table, raters
+from comparator.slices.agreement import agreement_by_slice, pairwise_table, raters
 from comparator.slices.reliability import reliability
 from comparator.ui import widgets
 
@@ -61,6 +61,16 @@ if "human" in names and models:
         cm = a["confusion"]
         st.plotly_chart(confusion_heatmap(cm["matrix"], cm["labels"], name, "human"),
                         key=f"cm_{name}")
+        fields = widgets.slice_fields(comp)
+        if fields:
+            field = st.selectbox("Agreement per slice of", fields, key=f"agree_field_{name}")
+            rows = agreement_by_slice(comp, name, "human", field, t)
+            st.dataframe([{"slice": r["value"], "n": r["n"],
+                           "agreement %": round(100 * r["agreement"], 1),
+                           "without ties %": None if r["agreement_without_ties"] is None
+                           else round(100 * r["agreement_without_ties"], 1),
+                           "Cohen's κ": None if r["cohen_kappa"] is None
+                           else round(r["cohen_kappa"], 3)} for r in rows], hide_index=True)
 
 annotators = raters(comp)
 if len(annotators) > 1:

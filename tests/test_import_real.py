@@ -187,3 +187,18 @@ def test_llm_comparator_example():
     assert flips == [False, False, True, True]
     tags = {s["value"]: s["n"] for s in slice_table(comp, "tags")}
     assert tags == {"Technology": 2, "Travel": 1, "(none)": 2}
+
+
+def test_agreement_per_slice_on_pandalm():
+    from comparator.slices.agreement import agreement_by_slice
+
+    raw = read_json(PANDALM)
+    lab = {1: "A", 2: "B", 0: "tie"}
+    per: dict[str, list[bool]] = {}
+    for r in raw:
+        per.setdefault(r["motivation_app"], []).append(lab[r["annotator1"]] == lab[r["annotator3"]])
+    rows = agreement_by_slice(load(PANDALM).comparison, "human:annotator1", "human:annotator3",
+                              "category")
+    assert {r["value"]: r["n"] for r in rows} == {k: len(v) for k, v in per.items()}
+    for r in rows:
+        assert r["agreement"] == pytest.approx(sum(per[r["value"]]) / len(per[r["value"]]))

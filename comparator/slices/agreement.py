@@ -79,3 +79,18 @@ def pairwise_table(comp: Comparison, selectors: list[str],
                      "Cohen's κ": None if a["cohen_kappa"] is None else
                      round(a["cohen_kappa"], 3)})
     return rows
+
+
+def agreement_by_slice(comp: Comparison, judge_x: str, judge_y: str, field: str,
+                       tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> list[dict[str, Any]]:
+    """``agreement`` for every value of a slice field (largest first)."""
+    from comparator.slices.filters import slice_mask
+    from comparator.slices.stats import slice_values
+
+    rows = []
+    for value in slice_values(comp, field)[2]:
+        a = agreement(comp, judge_x, judge_y, tie_threshold, slice_mask(comp, field, value))
+        if a["n"]:
+            rows.append({"field": field, "value": value, **{k: a[k] for k in (
+                "n", "agreement", "n_without_ties", "agreement_without_ties", "cohen_kappa")}})
+    return sorted(rows, key=lambda r: (-r["n"], r["value"]))

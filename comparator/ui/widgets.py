@@ -325,8 +325,12 @@ def job_panel(job_key: str) -> None:
         else:
             st.success(f"Finished: {p.done} examples" + (f", {p.failed} failed." if p.failed
                                                          else "."))
-        if st.button("Open in the dashboard"):
+        c1, c2 = st.columns(2)
+        if c1.button("Open in the dashboard"):
             state.open_path(job.out)
             st.switch_page("pages/overview.py")
+        if job.kind == "generation" and c2.button("Judge these pairs"):
+            state.open_path(job.out)
+            st.switch_page("pages/judge.py")
 
     panel()
