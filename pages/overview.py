@@ -7,6 +7,7 @@ import streamlit as st
 
 from comparator.reports.charts import score_histogram, slice_bars
 from comparator.slices import slice_table, summary
+from comparator.slices.filters import apply
 from comparator.slices.stats import derive
 from comparator.ui import state, widgets
 
@@ -65,8 +66,6 @@ else:
                          if st.session_state.get(state.F_FIELD) in fields else 0)
     base = state.filters()
     base.slice_field = base.slice_value = None
-    from comparator.slices.filters import apply
-
     try:
         others = apply(comp, base, t, judges)
     except Exception:  # bad regex: already reported above

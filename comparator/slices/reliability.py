@@ -14,7 +14,7 @@ import numpy as np
 
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.schema import Comparison, is_ok, response_text
-from comparator.slices.stats import _selected, default_judges, derive, outcomes, wilson
+from comparator.slices.stats import default_judges, derive, is_selected, outcomes, wilson
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def _judgments(comp: Comparison, judges):
         judges = default_judges(comp)
     for i, ex in enumerate(comp.examples):
         for j in ex.get("judgments") or ():
-            if _selected(j, judges) and is_ok(j):
+            if is_selected(j, judges) and is_ok(j):
                 yield i, j
 
 

@@ -28,7 +28,7 @@ OUTCOMES = ("A", "tie", "B", "unscored")  # codes 0..3
 SMALL_N = 10
 
 
-def _selected(j: Judgment, judges: frozenset[str] | None) -> bool:
+def is_selected(j: Judgment, judges: frozenset[str] | None) -> bool:
     if judges is None:
         return True
     name = j.get("judge") or "unknown"
@@ -80,7 +80,7 @@ def derive(comp: Comparison, judges: frozenset[str] | None | str = "auto") -> De
             continue
         tot = cnt = tu = cu = tf = cf = 0.0
         for j in js:
-            if not _selected(j, judges):
+            if not is_selected(j, judges):
                 continue
             if not is_ok(j):
                 n_bad[i] += 1
