@@ -65,7 +65,7 @@ def load_prompts(path: str | Path, limit: int | None = None) -> list[PromptItem]
     src = Source(path)
     if path.suffix.lower() in (".csv", ".tsv"):
         rows, is_line = _rows(src)
-    elif src.data.lstrip().startswith(b"["):
+    elif src.first_char == b"[":
         rows, is_line = list(enumerate(src.json, start=1)), False
     else:
         rows, is_line = src.jsonl, True

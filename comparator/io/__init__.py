@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from comparator.io.alpaca_eval import read_alpaca_eval
 from comparator.io.common import LoadOptions, Source
 from comparator.io.errors import InputError
@@ -77,20 +79,16 @@ def detect_format(src: Source) -> str:
     suffix = src.path.suffix.lower()
     if suffix in (".csv", ".tsv"):
         return "table"
-    head = src.data.lstrip()[:1]
+    head = src.first_char
     if head == b"{":
-        first = src.data.lstrip().split(b"\n", 1)[0]
         try:
-            import orjson
-
-            obj = orjson.loads(first)
-            if is_header(obj):
-                return "native"
-            one_line_doc = src.data.strip().count(b"\n") == 0
-            if not one_line_doc or suffix == ".jsonl":
-                return _sniff_keys(set(obj)) or "table"
-        except Exception:
-            pass
+            first = orjson.loads(src.first_line)
+        except orjson.JSONDecodeError:
+            first = None  # a JSON document spread over several lines
+        if is_header(first):
+            return "native"
+        if isinstance(first, dict) and (not src.one_line or suffix == ".jsonl"):
+            return _sniff_keys(set(first)) or "table"
         doc = src.json
         if isinstance(doc, dict) and "examples" in doc:
             return "llm-comparator"
@@ -116,7 +114,7 @@ def load(path: str | Path, format: str | None = None, options: LoadOptions | Non
         if path.is_dir():
             raise InputError(path, "is a folder; give a file")
     src = Source(path, data)
-    if not src.data.strip():
+    if src.empty:
         raise InputError(path, "the file is empty")
     name = ALIASES.get(format, format) if format else detect_format(src)
     if name not in FORMATS:

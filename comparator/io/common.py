@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,13 +15,36 @@ from pydantic import ValidationError
 from comparator.io.errors import InputError
 from comparator.io.schema import EXAMPLE, Comparison, Example
 
+_SPACE = re.compile(rb"\s*")
+
 
 class Source:
-    """A file being imported: its bytes, parsed once on demand as JSON or JSONL."""
+    """A file being imported: its bytes, parsed once on demand as JSON or JSONL. The peeks
+    (``first_char``, ``first_line``, ``one_line``) never copy the data: files reach GBs."""
 
     def __init__(self, path: Path, data: bytes | None = None) -> None:
         self.path = Path(path)
         self.data = self.path.read_bytes() if data is None else data
+        self._start = _SPACE.match(self.data).end()
+        nl = self.data.find(b"\n", self._start)
+        self._first_end = len(self.data) if nl < 0 else nl
+
+    @property
+    def empty(self) -> bool:
+        return self._start == len(self.data)
+
+    @property
+    def first_char(self) -> bytes:
+        return self.data[self._start:self._start + 1]
+
+    @property
+    def first_line(self) -> bytes:
+        return self.data[self._start:self._first_end]
+
+    @property
+    def one_line(self) -> bool:
+        """Nothing but whitespace after the first line."""
+        return _SPACE.match(self.data, self._first_end).end() == len(self.data)
 
     @cached_property
     def json(self) -> Any:

@@ -221,7 +221,7 @@ def _split_conversation(conv: list[dict], turn: int | None) -> tuple[list[dict],
 
 def read_arena(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     path = src.path
-    if src.data.lstrip().startswith(b"["):
+    if src.first_char == b"[":
         rows = list(enumerate(records(path, src.json, "an Arena battle list"), start=1))
         where_is_line = False
     else:

@@ -86,7 +86,7 @@ def _rows(src: Source) -> tuple[list[tuple[int, dict]], bool]:
             rows.append((start, row))
             start = reader.line_num + 1
         return rows, True
-    if data.lstrip().startswith(b"["):
+    if src.first_char == b"[":
         return list(enumerate(records(path, src.json, "a JSON table"), start=1)), False
     return src.jsonl, True
 
