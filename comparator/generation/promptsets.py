@@ -10,7 +10,7 @@ from typing import Any
 from comparator.io.common import Source, dedupe_ids, text_id
 from comparator.io.errors import InputError
 from comparator.io.native import is_header
-from comparator.io.tabular import SYNONYMS, _rows, resolve_columns
+from comparator.io.tabular import _rows, resolve_columns
 
 
 @dataclass
@@ -79,5 +79,3 @@ def load_prompts(path: str | Path, limit: int | None = None) -> list[PromptItem]
         it.id = i
     return items[:limit] if limit else items
 
-
-PROMPT_COLUMNS = SYNONYMS["prompt"]

@@ -43,8 +43,6 @@ _PLAIN = {
 _PLAIN.update({k.lower(): v for k, v in SEVEN_LEVEL.items()})
 _PLAIN.update({k.lower(): v for k, v in _TOKENS.items()})
 
-LABEL_VOCABULARY = tuple(sorted(_PLAIN))
-
 
 def label_to_score(label: object) -> float | None:
     """Score for a verdict label such as ``"A"``, ``"[[B]]"``, ``"A>>B"``, ``"tie"``,
@@ -57,13 +55,6 @@ def label_to_score(label: object) -> float | None:
         label = str(int(label)) if float(label).is_integer() else str(label)
     key = " ".join(str(label).strip().lower().split())
     return _PLAIN.get(key)
-
-
-def score_to_label(score: float | None) -> str | None:
-    """The 7-level label nearest to ``score`` (None for None)."""
-    if score is None:
-        return None
-    return min(SEVEN_LEVEL.items(), key=lambda kv: abs(kv[1] - score))[0]
 
 
 _VERDICT_RE = re.compile(r"\[\[(A>>B|A>B|A=B|B>A|B>>A|A|B|C)\]\]")

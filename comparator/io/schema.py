@@ -95,7 +95,6 @@ class Example(TypedDict):
 
 
 EXAMPLE = TypeAdapter(Example)
-EXAMPLES = TypeAdapter(list[Example])
 
 
 class Comparison(BaseModel):

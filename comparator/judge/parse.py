@@ -15,7 +15,7 @@ _XML_VERDICT = re.compile(r"<verdict>\s*(.*?)\s*</verdict>", re.S | re.I)
 _XML_RATIONALE = re.compile(r"<rationale>\s*(.*?)\s*</rationale>", re.S | re.I)
 _MT = re.compile(r"\[\[([ABC])\]\]")
 _ARENA = re.compile(r"\[\[\s*([AB])\s*(>>|>|=|<<|<)\s*([AB])\s*\]\]")
-_SEVEN = {k.lower(): v for k, v in SEVEN_LEVEL.items()}
+_SEVEN = {k.lower(): (k, v) for k, v in SEVEN_LEVEL.items()}  # lower-case -> (label, score)
 _OUTPUT_AB = re.compile(r"\bOutput \(([ab])\)")
 _MT_SCORE = {"A": 1.0, "B": -1.0, "C": 0.0}
 _ARENA_SCORE = {">>": 1.5, ">": 0.5, "=": 0.0}
@@ -50,7 +50,7 @@ def parse_verdict(text: str | None, grammar: str) -> Verdict:
         for content in _XML_VERDICT.findall(text):
             key = " ".join(content.strip().strip(".").lower().split())
             if key in _SEVEN:
-                found.append((SEVEN_LEVEL_LABEL[key], _SEVEN[key]))
+                found.append(_SEVEN[key])
         rationale = _XML_RATIONALE.findall(text)
         rat = rationale[-1] if rationale else None
     elif grammar == "mtbench":
@@ -75,8 +75,6 @@ def parse_verdict(text: str | None, grammar: str) -> Verdict:
     label, score = found[-1]
     return Verdict(True, score=score, label=label, rationale=rat)
 
-
-SEVEN_LEVEL_LABEL = {k.lower(): k for k in SEVEN_LEVEL}
 
 _MENTION = re.compile(r"\b(Responses?|Assistants?|Answers?|Outputs?|Models?|Conversations?)"
                       r"(\s+|_)([AB])\b|\[\[([AB])\]\]|\b([AB])('s)\b|"

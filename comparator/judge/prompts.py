@@ -22,11 +22,12 @@ from pathlib import Path
 
 import orjson
 
+from comparator.io.labels import SEVEN_LEVEL
+
 MT_BENCH_FILE = Path(__file__).resolve().parents[2] / "data" / "prompts" / \
     "mt_bench_judge_prompts.jsonl"
 
-SEVEN_LEVELS = ("A is much better", "A is better", "A is slightly better", "same",
-                "B is slightly better", "B is better", "B is much better")
+SEVEN_LEVELS = tuple(SEVEN_LEVEL)  # the verdicts the 7-level templates ask for
 
 JUDGE_SYSTEM = (
     "You are an impartial judge. You compare two AI assistant responses to the same user "

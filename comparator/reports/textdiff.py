@@ -57,12 +57,3 @@ def _push(out: Segments, text: str, differs: bool) -> None:
     else:
         out.append((text, differs))
 
-
-def shared_fraction(a: str, b: str) -> float | None:
-    """Share of A's non-space characters in words B shares (None when too long)."""
-    diff = word_diff(a, b)
-    if diff is None:
-        return None
-    total = sum(len(s.replace(" ", "")) for s, _ in diff[0])
-    same = sum(len(s.replace(" ", "")) for s, d in diff[0] if not d)
-    return same / total if total else 1.0
