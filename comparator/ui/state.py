@@ -205,29 +205,35 @@ def on_value_change() -> None:
     set_slice(st.session_state.get(F_FIELD), None if value in (None, ALL_VALUES) else value)
 
 
-def on_bar_click(chart_key: str, field: str) -> None:
-    from comparator.ui.widgets import selected_point
+def _points(chart_key: str) -> list[dict]:
+    """The selected points of a plotly chart's selection event (empty when none)."""
+    try:
+        return list(st.session_state.get(chart_key)["selection"]["points"])
+    except (KeyError, TypeError):
+        return []
 
-    value = selected_point(st.session_state.get(chart_key))
+
+def _first_customdata(chart_key: str):
+    points = _points(chart_key)
+    value = points[0].get("customdata") if points else None
+    return list(value) if isinstance(value, (list, tuple, np.ndarray)) else value
+
+
+def on_bar_click(chart_key: str, field: str) -> None:
+    value = _first_customdata(chart_key)
     if value is not None:
         set_slice(field, str(value))
 
 
 def on_bin_click(chart_key: str) -> None:
-    from comparator.ui.widgets import selected_point
-
-    edges = selected_point(st.session_state.get(chart_key))
+    edges = _first_customdata(chart_key)
     if edges:
         set_score_range(*edges)
 
 
 def on_map_select(chart_key: str) -> None:
-    event = st.session_state.get(chart_key)
-    try:
-        points = event["selection"]["points"]
-    except (KeyError, TypeError):
-        return
-    idx = sorted({int(p["customdata"]) for p in points if p.get("customdata") is not None})
+    idx = sorted({int(p["customdata"]) for p in _points(chart_key)
+                  if p.get("customdata") is not None})
     set_picked(idx or None)
 
 

@@ -243,20 +243,6 @@ def counts_table(rows: list[dict]) -> pd.DataFrame:
     } for r in rows])
 
 
-def selected_point(event, key: str = "customdata"):
-    """The customdata of the first clicked point of a plotly selection event, else None."""
-    try:
-        points = event["selection"]["points"]
-    except (KeyError, TypeError):
-        return None
-    if not points:
-        return None
-    value = points[0].get(key)
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return list(value)
-    return value
-
-
 def backend_form(key: str, col, sampling: bool = True) -> dict:
     """Backend, model, base URLs, key and sampling parameters; ``key`` is a pattern with {}
     for each widget's own name (e.g. ``"gen_{}_a"``)."""
