@@ -7,7 +7,6 @@ import streamlit as st
 from comparator.io import FORMATS, InputError, LoadOptions, detect_format
 from comparator.io.common import Source
 from comparator.io.tabular import peek_columns, resolve_columns
-from comparator.paths import data_dir
 from comparator.ui import state, widgets
 
 st.title("Data")
@@ -50,10 +49,7 @@ if up is not None:
         q = st.file_uploader("MT-Bench question.jsonl (categories; optional)", type=["jsonl"],
                              key="questions")
         if q is not None:
-            qpath = data_dir() / "uploads" / "questions.jsonl"
-            qpath.parent.mkdir(parents=True, exist_ok=True)
-            qpath.write_bytes(q.getvalue())
-            options.questions = qpath
+            options.questions = state.saved_upload(q)
     pair = st.text_input("Model pair for multi-pair files (A,B; optional)", key="upload_pair")
     if pair and len(pair.split(",")) == 2:
         options.pair = tuple(x.strip() for x in pair.split(","))

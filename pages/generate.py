@@ -25,9 +25,7 @@ if source == "Upload":
                           key="gen_upload")
     if up is None:
         st.stop()
-    prompts_path = data_dir() / "uploads" / Path(up.name).name
-    prompts_path.parent.mkdir(exist_ok=True)
-    prompts_path.write_bytes(up.getvalue())
+    prompts_path = state.saved_upload(up)
 limit = st.number_input("Limit (0 = all)", 0, 1_000_000, 0, key="gen_limit")
 
 

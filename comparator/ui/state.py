@@ -105,6 +105,19 @@ def open_demo(label: str) -> None:
     clear_filters()
 
 
+def saved_upload(up) -> Path:
+    """An uploaded file on disk (the user data dir), written once per upload rather than on
+    every rerun of the page."""
+    from comparator.paths import data_dir
+
+    tag = "".join(c for c in str(up.file_id) if c.isalnum())[:16]
+    path = data_dir() / "uploads" / f"{tag}-{Path(up.name).name}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(up.getvalue())
+    return path
+
+
 def open_path(path: str | Path) -> None:
     """Open a comparison file on this machine (e.g. a finished generation run)."""
     st.session_state[SOURCE] = ("path", str(path))
