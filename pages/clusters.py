@@ -33,7 +33,7 @@ with st.expander("Cluster settings", expanded=not info.get("clusters")):
         try:
             llm = widgets.backend_of(form, "llm")[0] if use_llm else None
         except ValueError as e:
-            st.error(str(e))
+            st.error(widgets.md_text(str(e)))
             st.stop()
         cfg = ClusterConfig(method=method, k=k, min_cluster_size=size, seed=0,
                             with_map=with_map, tie_threshold=page.t, llm=llm,
@@ -86,7 +86,7 @@ if points:
               for _, r in points]
     fig = reason_map(np.array([r["x"] for _, r in points]), np.array([r["y"] for _, r in points]),
                      groups, np.array([i for i, _ in points]),
-                     [widgets.md_text(r["text"][:140]) for _, r in points],
+                     [r["text"][:140] for _, r in points],
                      "reasons (box or lasso select to filter the examples)")
     st.plotly_chart(fig, on_select=partial(state.on_map_select, "cl_map_chart"),
                     selection_mode=("box", "lasso"), key="cl_map_chart")

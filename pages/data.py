@@ -43,7 +43,7 @@ if up is not None:
             columns = peek_columns(src)
         except InputError as e:
             columns = []
-            st.error(str(e))
+            st.error(widgets.md_text(str(e)))
         options.mapping = widgets.column_mapping(columns, resolve_columns(columns, {}))
     if detected == "mt-bench":
         q = st.file_uploader("MT-Bench question.jsonl (categories; optional)", type=["jsonl"],
@@ -56,11 +56,11 @@ if up is not None:
     if st.button("Load", type="primary"):
         try:
             state.open_upload(up.name, data, fmt, options)
-            st.success(f"Loaded {up.name}.")
+            st.success(f"Loaded {widgets.md_text(up.name)}.")
         except InputError as e:
-            st.error(f"Could not load: {e}")
+            st.error(f"Could not load: {widgets.md_text(str(e))}")
         except ValueError as e:
-            st.error(f"Could not load {up.name}: {e}")
+            st.error(f"Could not load {widgets.md_text(up.name)}: {widgets.md_text(str(e))}")
 
 loaded = state.current()
 if loaded is not None:
@@ -78,4 +78,4 @@ if loaded is not None:
                f"format {loaded.format} · judges: "
                f"{widgets.md_text(', '.join(comp.judges()) or 'none')}")
     for w in loaded.warnings[:50]:
-        st.warning(w)
+        st.warning(widgets.md_text(w))

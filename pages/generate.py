@@ -57,7 +57,7 @@ if st.button("Start", type="primary", disabled=bool(job and job.running)):
                 prompts_name=str(prompts_path), on_progress=on_progress, cancel=cancel))
         st.rerun()
     except (InputError, ValueError) as e:
-        st.error(str(e))
+        st.error(widgets.md_text(str(e)))
 
 
 widgets.job_panel(JOB)

@@ -50,6 +50,6 @@ if st.button("Start judging", type="primary", disabled=bool(job and job.running)
                 on_progress=on_progress, cancel=cancel))
         st.rerun()
     except ValueError as e:
-        st.error(str(e))
+        st.error(widgets.md_text(str(e)))
 
 widgets.job_panel(JOB)

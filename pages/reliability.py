@@ -52,7 +52,7 @@ if "human" in names and models:
         if not a["n"]:
             continue
         c1, c2, c3 = st.columns(3)
-        c1.metric(f"{name} vs human, with ties", f"{100 * a['agreement']:.1f}%")
+        c1.metric(f"{widgets.md_text(name)} vs human, with ties", f"{100 * a['agreement']:.1f}%")
         c2.metric("without ties", "n/a" if a["agreement_without_ties"] is None
                   else f"{100 * a['agreement_without_ties']:.1f}%")
         c3.metric("Cohen's κ", "n/a" if a["cohen_kappa"] is None else f"{a['cohen_kappa']:.3f}")

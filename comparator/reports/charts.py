@@ -5,6 +5,7 @@ Each clickable figure carries ``customdata`` so a click names what to filter on.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,13 @@ import plotly.graph_objects as go
 from comparator.io.labels import SCORE_MAX, SCORE_MIN
 
 COLOR_A, COLOR_B, COLOR_TIE = "#1f77b4", "#ff7f0e", "#9e9e9e"
+
+
+def plain(text: object) -> str:
+    """``text`` for a plotly label, legend or hover: plotly renders a subset of HTML there
+    (<a href>, <b>, <br>, <img> is dropped but links are live), so ``<``, ``>`` and ``&`` from
+    files are escaped and the text is shown as written."""
+    return html.escape(str(text), quote=False)
 
 
 def score_histogram(scores: np.ndarray, tie_threshold: float, bins: int = 24,
@@ -33,7 +41,7 @@ def score_histogram(scores: np.ndarray, tie_threshold: float, bins: int = 24,
                   line_width=0, annotation_text="tie band", annotation_position="top left")
     fig.update_layout(
         height=300, margin=dict(l=10, r=10, t=30, b=10), bargap=0.02,
-        xaxis=dict(title=f"← {model_b} better      score      {model_a} better →",
+        xaxis=dict(title=f"← {plain(model_b)} better      score      {plain(model_a)} better →",
                    range=[SCORE_MIN - 0.05, SCORE_MAX + 0.05]),
         yaxis_title="examples", clickmode="event+select", dragmode=False)
     return fig
@@ -43,7 +51,7 @@ def slice_bars(rows: list[dict[str, Any]], title: str = "") -> go.Figure:
     """Win rate of A per slice with its 95% interval; significant slices marked ★, small ones
     in a lighter colour. Bars carry the slice value in customdata."""
     rows = [r for r in rows if r["win_rate_a"] is not None]
-    labels = [f"{'★ ' if r['significant'] else ''}{r['value']} (n={r['n']})" for r in rows]
+    labels = [f"{'★ ' if r['significant'] else ''}{plain(r['value'])} (n={r['n']})" for r in rows]
     rate = np.array([r["win_rate_a"] for r in rows]) * 100
     lo = np.array([r["win_rate_a_ci95"][0] for r in rows]) * 100
     hi = np.array([r["win_rate_a_ci95"][1] for r in rows]) * 100
@@ -56,7 +64,8 @@ def slice_bars(rows: list[dict[str, Any]], title: str = "") -> go.Figure:
         hovertemplate="%{y}<br>win rate of A %{x:.1f}%<extra></extra>"))
     fig.add_vline(x=50, line_dash="dot", line_color="#555")
     fig.update_layout(
-        title=title, height=max(220, 28 * len(rows) + 80), margin=dict(l=10, r=10, t=40, b=10),
+        title=plain(title), height=max(220, 28 * len(rows) + 80),
+        margin=dict(l=10, r=10, t=40, b=10),
         xaxis=dict(title="win rate of A (%), 95% interval", range=[0, 100]),
         yaxis=dict(autorange="reversed"), clickmode="event+select", dragmode=False)
     return fig
@@ -64,10 +73,11 @@ def slice_bars(rows: list[dict[str, Any]], title: str = "") -> go.Figure:
 
 def confusion_heatmap(matrix: list[list[int]], labels: list[str], rows: str, cols: str
                       ) -> go.Figure:
+    labels = [plain(x) for x in labels]
     fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues",
                                text=matrix, texttemplate="%{text}", showscale=False))
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis_title=cols, yaxis=dict(title=rows, autorange="reversed"))
+                      xaxis_title=plain(cols), yaxis=dict(title=plain(rows), autorange="reversed"))
     return fig
 
 
@@ -84,11 +94,11 @@ def reason_map(x: np.ndarray, y: np.ndarray, groups: list[str], examples: np.nda
     for k, g in enumerate(dict.fromkeys(groups)):
         m = arr == g
         fig.add_trace(go.Scattergl(
-            x=x[m], y=y[m], mode="markers", name=str(g),
+            x=x[m], y=y[m], mode="markers", name=plain(g),
             marker=dict(size=5, opacity=0.7, color=fixed.get(g, palette[k % len(palette)])),
-            customdata=examples[m], text=np.asarray(hover, dtype=object)[m],
+            customdata=examples[m], text=np.asarray([plain(h) for h in hover], dtype=object)[m],
             hovertemplate="%{text}<extra>%{fullData.name}</extra>"))
-    fig.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(title=plain(title), height=520, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(visible=False), yaxis=dict(visible=False),
                       dragmode="lasso", legend=dict(itemsizing="constant"))
     return fig

@@ -16,6 +16,7 @@ import streamlit as st
 from comparator.io import InputError, Loaded, LoadOptions, load
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.slices.filters import Filters, apply
+from comparator.ui.text import md_text
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "data"
@@ -88,7 +89,7 @@ def current() -> Loaded | None:
         p = all_demos[label]
         return _load_file(str(p), p.stat().st_mtime)
     except (InputError, OSError) as e:
-        st.error(f"Could not open the comparison: {e}")
+        st.error(f"Could not open the comparison: {md_text(str(e))}")
         return None
 
 

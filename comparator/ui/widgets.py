@@ -1,10 +1,9 @@
 """Reusable dashboard pieces. Text from files is always shown as text: every user string goes
-through ``md_text`` (Markdown punctuation escaped, so nothing is interpreted, let alone run);
-no ``unsafe_allow_html`` anywhere."""
+through ``md_text`` (comparator/ui/text.py: Markdown punctuation escaped, so nothing is
+interpreted, let alone run); no ``unsafe_allow_html`` anywhere."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,13 +16,7 @@ from comparator.io.schema import Comparison, example_score, prompt_text, respons
 from comparator.reports.textdiff import word_diff
 from comparator.slices.stats import OUTCOMES, slice_values
 from comparator.ui import state
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&^=\"'])")
-
-
-def md_text(text: str) -> str:
-    """``text`` escaped for st.markdown: shown literally, line breaks kept."""
-    return "  \n".join(_MD_SPECIAL.sub(r"\\\1", line) for line in text.split("\n"))
+from comparator.ui.text import md_text
 
 
 def diff_markdown(segments: list[tuple[str, bool]], color: str) -> str:
@@ -121,9 +114,9 @@ def analysis_page(title: str) -> Page:
     sidebar(loaded)
     mask, error = state.mask(loaded)
     shown_caption(loaded, mask)
-    st.title(title)
+    st.title(md_text(title))
     if error:
-        st.warning(error)
+        st.warning(md_text(error))
     return Page(loaded, loaded.comparison, mask, error, state.tie_threshold(),
                 state.score_judges(loaded.comparison))
 
@@ -212,10 +205,10 @@ def side_by_side(comp: Comparison, i: int, tie_threshold: float) -> None:
         st.caption("No individual judgments in the file.")
     for k, j in enumerate(judgments):
         status = j.get("status", "ok")
-        head = (f"{k + 1}. {j.get('judge') or 'judge'}"
-                + (f" ({j['rater']})" if j.get("rater") else "")
-                + (f" · score {j['score']:+.2f}" if status == "ok" else f" · {status}")
-                + (f" · label {j['label']}" if j.get("label") else "")
+        head = (f"{k + 1}. {md_text(str(j.get('judge') or 'judge'))}"
+                + (f" ({md_text(str(j['rater']))})" if j.get("rater") else "")
+                + (f" · score {j['score']:+.2f}" if status == "ok" else f" · {md_text(status)}")
+                + (f" · label {md_text(str(j['label']))}" if j.get("label") else "")
                 + (" · order swapped (B shown first)" if j.get("flipped") else
                    " · order A, B" if j.get("flipped") is False else ""))
         with st.expander(head, expanded=len(judgments) <= 2):
@@ -304,8 +297,8 @@ def job_panel(job_key: str) -> None:
                 job.cancel.set()
             return
         if job.error:
-            st.error(f"The run stopped: {job.error}. Finished examples are kept in the file; "
-                     "start again to resume.")
+            st.error(f"The run stopped: {md_text(str(job.error))}. Finished examples are kept "
+                     "in the file; start again to resume.")
         elif job.cancel.is_set():
             st.warning("Cancelled. Finished examples are kept; start again to resume.")
         else:

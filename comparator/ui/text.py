@@ -1,0 +1,17 @@
+"""The one escaping helper of the dashboard: text from files (model names, categories, tags,
+slice values, judge names, responses, error messages quoting a file) goes through ``md_text``
+before any Streamlit element that renders Markdown (markdown, title, caption, metric labels,
+expander labels, alerts). Markdown punctuation, HTML brackets and ``$`` (LaTeX) are
+backslash-escaped, so the text is shown as written: no link, image, heading, bold or formula.
+Plotly labels have their own escaping (``comparator.reports.charts.plain``)."""
+
+from __future__ import annotations
+
+import re
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&^=\"'])")
+
+
+def md_text(text: str) -> str:
+    """``text`` escaped for st.markdown: shown literally, line breaks kept."""
+    return "  \n".join(_MD_SPECIAL.sub(r"\\\1", line) for line in str(text).split("\n"))
