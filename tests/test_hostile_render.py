@@ -94,7 +94,7 @@ def write_hostile(path, port: int) -> dict:
     for k, line in enumerate(lines[1:]):
         ex = json.loads(line)
         ex["reasons"] = [{"text": h["rationale"], "cluster": 0, "x": float(k), "y": float(k % 5),
-                          "favours": "A", "judgment": 0, "similarity": 0.5}]
+                          "favours": "A", "judgment": 0, "similarities": [0.5]}]
         out.append(json.dumps(ex))
     native.write_text("\n".join(out) + "\n")
     return h
@@ -117,10 +117,14 @@ def _assert_inert(page, pixel_port: int, where: str) -> None:
     assert page.dialogs == [], f"{where}: a dialog opened: {page.dialogs}"
     for frame in page.frames:
         bad = frame.evaluate(f"""() => [
-            ...[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))
-                .filter(h => /javascript:|127\\.0\\.0\\.1:{pixel_port}/i.test(h)),
-            ...[...document.querySelectorAll('img')].map(i => i.getAttribute('src') || '')
-                .filter(s => s === 'x' || s.includes(':{pixel_port}')),
+            ...[...document.querySelectorAll('a[href]')]
+                .filter(a => /javascript:|127\\.0\\.0\\.1:{pixel_port}/i
+                    .test(a.getAttribute('href')))
+                .map(a => a.parentElement.outerHTML.slice(0, 600)),
+            ...[...document.querySelectorAll('img')]
+                .filter(i => (i.getAttribute('src') || '') === 'x'
+                             || (i.getAttribute('src') || '').includes(':{pixel_port}'))
+                .map(i => i.parentElement.parentElement.outerHTML.slice(0, 400)),
             ...[...document.querySelectorAll('.katex, script:not([src])')]
                 .filter(e => (e.textContent || '').includes('alert')
                              || e.classList.contains('katex')).map(e => e.outerHTML)]""")
@@ -165,15 +169,16 @@ def test_hostile_file_is_inert_on_every_page(server, pixel_server, tmp_path):
         page.get_by_role("link", name="Overview", exact=True).click()
         page.wait_for_selector("h1", timeout=60_000)
         page.wait_for_timeout(2000)
-        title = page.locator("main h1").first.inner_text()
+        # (links are broken by an invisible word joiner, U+2060, in "://" and "@")
+        title = page.locator("main h1").first.inner_text().replace("\u2060", "")
         assert h["model_a"] in title and h["model_b"] in title, title
-        sidebar = page.locator("[data-testid=stSidebar]").inner_text()
+        sidebar = page.locator("[data-testid=stSidebar]").inner_text().replace("\u2060", "")
         assert h["model_a"] in sidebar
         # one example opened side by side (judge names, rationale, responses as text)
         from test_browser import _open_first_example
 
         _open_first_example(page)
-        body = page.inner_text("main")
+        body = page.inner_text("main").replace("\u2060", "")
         assert h["response_a"] in body and h["rationale"] in body
         _assert_inert(page, pixel_server, "native example")
         # the exports: the text is kept verbatim, and opened again it is as inert

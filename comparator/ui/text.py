@@ -10,8 +10,13 @@ from __future__ import annotations
 import re
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&^=\"'])")
+# GFM turns bare URLs, www. names and e-mail addresses into live links after parsing, so
+# escaping cannot stop it: an invisible WORD JOINER (U+2060) breaks the pattern instead
+_AUTOLINK = re.compile(r"(?i)(://|www\.|@)")
+_JOINER = "\u2060"
 
 
 def md_text(text: str) -> str:
     """``text`` escaped for st.markdown: shown literally, line breaks kept."""
-    return "  \n".join(_MD_SPECIAL.sub(r"\\\1", line) for line in str(text).split("\n"))
+    text = _AUTOLINK.sub(lambda m: m.group(1)[0] + _JOINER + m.group(1)[1:], str(text))
+    return "  \n".join(_MD_SPECIAL.sub(r"\\\1", line) for line in text.split("\n"))
