@@ -19,10 +19,12 @@ from comparator.ui import state
 from comparator.ui.text import md_text
 
 
-def diff_markdown(segments: list[tuple[str, bool]], color: str) -> str:
+def diff_markdown(segments: list[tuple[str, bool]], color: str, mark: bool = True) -> str:
+    """Escaped Markdown of ``word_diff`` segments; those whose ``differs`` is ``mark`` are
+    highlighted (mark=False: the shared words)."""
     out = []
     for seg, differs in segments:
-        if differs:
+        if differs == mark:
             # highlight line by line: a directive cannot span a line break
             out.append("\n".join(f":{color}-background[{md_text(p)}]" if p.strip() else p
                                  for p in seg.split("\n")))

@@ -1,0 +1,75 @@
+"""Reading mode of the Examples page (as LLM Comparator shows examples): one row per example
+with the prompt, both full responses side by side (the words they share highlighted) and a
+score badge with the rater count; a multi-turn conversation is aligned turn by turn. Every
+text from the file goes through ``md_text``."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from comparator.io.schema import Comparison, prompt_text, response_text
+from comparator.reports.textdiff import word_diff
+from comparator.slices.stats import OUTCOMES, derive, outcomes
+from comparator.ui.text import md_text
+from comparator.ui.widgets import diff_markdown
+
+BADGE = {"A": ("blue", "A is better"), "B": ("orange", "B is better"), "tie": ("gray", "tie"),
+         "unscored": ("gray", "unscored")}
+MAX_CHARS = 6000  # longer responses are cut in the reading view (the full text: select the row)
+
+
+def shared_markdown(a: str, b: str) -> tuple[str, str]:
+    """Both texts as escaped Markdown with the runs of words they share highlighted green (one
+    diff, so the two sides mark the same runs); plain text when too long to diff."""
+    diff = word_diff(a, b)
+    if diff is None:
+        return md_text(a), md_text(b)
+    return diff_markdown(diff[0], "green", False), diff_markdown(diff[1], "green", False)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS] + " …"
+
+
+def _turns(ex: dict) -> list[tuple[str, str, str]]:
+    """(user turn, A's reply, B's reply) per turn; one row for a single-turn example."""
+    a, b = ex["response_a"], ex["response_b"]
+    users = [m["content"] for m in ex.get("messages") or [] if m.get("role") == "user"]
+    if len(users) > 1 and isinstance(a, list) and isinstance(b, list):
+        return [(q, a[k] if k < len(a) else "", b[k] if k < len(b) else "")
+                for k, q in enumerate(users)]
+    return [(prompt_text(ex), response_text(a), response_text(b))]
+
+
+def reading_view(comp: Comparison, rows: np.ndarray, tie_threshold: float, judges) -> None:
+    """The examples ``rows`` (indices), one bordered row each."""
+    d = derive(comp, judges)
+    oc = outcomes(d.score, tie_threshold)
+    head = st.columns([3, 4, 4, 1.3])
+    head[0].markdown("**Prompt**")
+    head[1].markdown(f"**Response from A** · {md_text(comp.model_a)}")
+    head[2].markdown(f"**Response from B** · {md_text(comp.model_b)}")
+    head[3].markdown("**Score**")
+    for i in map(int, rows):
+        ex = comp.examples[i]
+        box = st.container(border=True)
+        turns = _turns(ex)
+        for k, (q, ra, rb) in enumerate(turns):
+            c = box.columns([3, 4, 4, 1.3])
+            prefix = f"**Turn {k + 1}** · " if len(turns) > 1 else ""
+            c[0].markdown(prefix + md_text(_cut(q)))
+            ma, mb = shared_markdown(_cut(ra), _cut(rb))
+            c[1].markdown(ma or "_(empty)_")
+            c[2].markdown(mb or "_(empty)_")
+            if k:
+                continue
+            color, label = BADGE[OUTCOMES[oc[i]]]
+            score = "" if np.isnan(d.score[i]) else f"**{d.score[i]:+.2f}**  \n"
+            n = int(d.n_ok[i])
+            c[3].markdown(f"{score}:{color}-badge[{label}]  \n"
+                          f"{n} rater{'s' if n != 1 else ''}"
+                          + (f" · {int(d.n_unscored[i])} unscored" if d.n_unscored[i] else ""))
+        tags = [ex.get("category"), *(ex.get("tags") or [])]
+        box.caption(f"#{i} · id {md_text(str(ex['id']))}"
+                    + "".join(f" · {md_text(str(x))}" for x in tags if x))
