@@ -2,6 +2,10 @@
 
     python data/build_demo.py
 
+The judges' rationales of each demo are clustered here, once, with the offline pipeline
+(sentence splitter, all-MiniLM-L6-v2, KMeans k=8 seed 0, UMAP map; the same as the Clusters
+page's defaults), so the Clusters page of a demo is not empty at first open.
+
 Sources and licences are listed in data/README.md.
 """
 
@@ -14,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 
+from comparator.clustering import ClusterConfig, cluster_rationales  # noqa: E402
 from comparator.io import LoadOptions, load, save  # noqa: E402
 
 DEMOS = {
@@ -31,8 +36,12 @@ def main() -> None:
         opts = LoadOptions(questions=SHARED / questions if questions else None)
         comp = load(SHARED / src, options=opts).comparison
         comp.metadata["source"] = src
+        run = cluster_rationales(comp, ClusterConfig(method="kmeans", k=8, seed=0))
+        if not run.n_items:  # no rationales (LLMBar): nothing to show
+            comp.metadata.pop("clusters", None)
         save(comp, ROOT / "data" / name)
-        print(f"data/{name}: {len(comp.examples)} examples from {src}")
+        print(f"data/{name}: {len(comp.examples)} examples from {src}; {len(run.clusters)} "
+              f"clusters of {run.n_items} reasons in {sum(run.timings.values()):.0f} s")
 
 
 if __name__ == "__main__":

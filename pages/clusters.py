@@ -38,6 +38,7 @@ with st.expander("Cluster settings", expanded=not info.get("clusters")):
         cfg = ClusterConfig(method=method, k=k, min_cluster_size=size, seed=0,
                             with_map=with_map, tie_threshold=page.t, llm=llm,
                             llm_params=form["params"] if use_llm else None)
+        comp = state.own_copy(page.loaded).comparison  # other sessions keep the original
         with st.spinner("Embedding and clustering… (the first run loads the model)"):
             run = (cluster_rationales if what == "rationales" else cluster_prompts)(comp, cfg)
         if run.n_items == 0:

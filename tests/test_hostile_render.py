@@ -150,6 +150,11 @@ def _walk(page, server, path, pixel_port, shots, tag):
         page.screenshot(path=str(shots / f"{tag}-{name.replace(' ', '_')}.png"), full_page=True)
         _assert_inert(page, pixel_port, f"{tag} {name}")
         assert "Traceback" not in page.inner_text("body")
+        if name == "Examples":  # the reading mode too
+            page.locator("[data-testid=stButtonGroup] button", has_text="Read").click()
+            page.wait_for_selector("text=rater", timeout=60_000)
+            page.screenshot(path=str(shots / f"{tag}-Examples_read.png"), full_page=True)
+            _assert_inert(page, pixel_port, f"{tag} Examples (read)")
 
 
 def test_hostile_file_is_inert_on_every_page(server, pixel_server, tmp_path):
@@ -195,4 +200,4 @@ def test_hostile_file_is_inert_on_every_page(server, pixel_server, tmp_path):
         import shutil
 
         shutil.copytree(shots, os.environ["COMPARATOR_ARTIFACTS"], dirs_exist_ok=True)
-    assert len(list(shots.glob("*.png"))) == 3 * len(PAGES)
+    assert len(list(shots.glob("*.png"))) == 3 * (len(PAGES) + 1)

@@ -10,6 +10,7 @@ it, and the 2-D coordinates are cached on disk by the embeddings' content.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,28 @@ def distinct_titles(kw: dict[int, list[str]], n: int = 3) -> dict[int, str]:
     common = {w for w, c in counts.items() if len(kw) > 2 and c > len(kw) / 2}
     return {c: ", ".join(([w for w in words if w not in common] or words)[:n])
             for c, words in kw.items()}
+
+
+def shorten(text: str, limit: int = 70) -> str:
+    """A reason as a title: its first sentence, cut at a word boundary with "…" past ``limit``."""
+    text = " ".join(text.split()).strip(" -*•")
+    first = re.split(r"(?<=[.!?;])\s", text, maxsplit=1)[0].rstrip(".;")
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0].rstrip(",:;")
+    return (cut or first[:limit]) + "…"
+
+
+def representative_titles(texts: list[str], labels: np.ndarray, sims: np.ndarray
+                          ) -> dict[int, str]:
+    """Each cluster titled by its most representative reason: the member nearest the centre
+    (highest cosine similarity to it), shortened. Vectorised: one argmax per cluster."""
+    out = {}
+    for c in sorted(set(labels.tolist()) - {UNCLUSTERED}):
+        idx = np.flatnonzero(labels == c)
+        if c < sims.shape[1] and len(idx):
+            out[int(c)] = shorten(texts[int(idx[np.argmax(sims[idx, c])])])
+    return out
 
 
 def keywords(texts: list[str], labels: np.ndarray, top: int = 8) -> dict[int, list[str]]:

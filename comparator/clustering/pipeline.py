@@ -21,6 +21,7 @@ from comparator.clustering.cluster import (
     cluster,
     distinct_titles,
     keywords,
+    representative_titles,
     umap_2d,
 )
 from comparator.clustering.embed import DEFAULT_MODEL, EmbeddingCache, embed
@@ -67,16 +68,21 @@ def _embed_cluster(texts: list[str], cfg: ClusterConfig, cache: EmbeddingCache |
     return labels, xy, sims, emb, computed
 
 
-def _describe(texts: list[str], labels: np.ndarray, favours: list[str | None] | None
-              ) -> list[dict[str, Any]]:
+def _describe(texts: list[str], labels: np.ndarray, favours: list[str | None] | None,
+              sims: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Size, keywords and title of each cluster (and the A/B split of its reasons). With
+    ``sims`` (similarity to each centre) the title is the most representative member,
+    shortened, and the keyword title is kept beside it; without, the keyword title."""
     kw = keywords(texts, labels)
     titles = distinct_titles(kw)
+    central = representative_titles(texts, labels, sims) if sims is not None else {}
     out = []
     for c in sorted(set(labels.tolist()) - {UNCLUSTERED}):
         members = labels == c
         row: dict[str, Any] = {"id": int(c), "size": int(members.sum()),
                                "keywords": kw.get(c, []),
-                               "title": titles.get(c) or f"cluster {c}"}
+                               "keyword_title": titles.get(c) or f"cluster {c}"}
+        row["title"] = central.get(c) or row["keyword_title"]
         if favours is not None:
             fav = [f for f, m in zip(favours, members) if m]
             a, b = fav.count("A"), fav.count("B")
@@ -113,7 +119,7 @@ def cluster_rationales(comp: Comparison, cfg: ClusterConfig | None = None,
             "cluster": int(lab), "x": None if np.isnan(x) else round(float(x), 4),
             "y": None if np.isnan(y) else round(float(y), 4),
             "similarities": [round(float(v), 4) for v in s]})
-    clusters = _describe(texts, labels, [r["favours"] for r in reasons])
+    clusters = _describe(texts, labels, [r["favours"] for r in reasons], sims)
     if cfg.llm is not None:
         t = time.perf_counter()
         asyncio.run(_llm_titles(clusters, texts, labels, sims, cfg))
@@ -154,7 +160,7 @@ async def _llm_titles(clusters: list[dict], texts: list[str], labels: np.ndarray
                                 cache, sem, Progress(total=0))
         title = " ".join((res.text or "").strip().strip('"').split())[:80]
         if res.status == "ok" and title:
-            c["keyword_title"], c["title"] = c["title"], title
+            c["title"] = title
 
     try:
         await asyncio.gather(*(one(c) for c in clusters))

@@ -140,6 +140,28 @@ def open_upload(name: str, data: bytes, fmt: str | None, options: LoadOptions) -
     return loaded
 
 
+def own_copy(loaded: Loaded) -> Loaded:
+    """This session's own copy of the open comparison, to change in place (clustering stores
+    reasons and clusters in it): demos and opened files are cached for every session, so a run
+    must not change what other sessions see. Copy-on-write: examples, their metadata and extra
+    are copied shallowly (texts shared); an upload is already this session's own."""
+    src = st.session_state.get(SOURCE)
+    if src and src[0] == "upload":
+        return loaded
+    comp = loaded.comparison
+    examples = [{**ex, **{k: dict(ex[k]) for k in ("metadata", "extra") if k in ex}}
+                for ex in comp.examples]
+    copy = comp.subset(examples)
+    copy.metadata = dict(comp.metadata)
+    label = source_label()
+    own = Loaded(copy, loaded.format, list(loaded.warnings), loaded.path)
+    st.session_state.setdefault(UPLOADED, {}).clear()
+    st.session_state[UPLOADED]["own"] = own
+    st.session_state[SOURCE] = ("upload", "own")
+    st.session_state["upload_name"] = label
+    return own
+
+
 def score_judges(comp=None):
     """The judge selection for every statistic: "auto" (model judges; humans if none) or
     the one judge picked in the sidebar."""
