@@ -1,11 +1,14 @@
 """A fault-injecting HTTP proxy for tests: forwards to a real OpenAI-compatible server, except
 for the requests a schedule picks, which get a 429, a 500, a stall past the client's time-out,
-or a garbage body. It counts and records every request. (A test double for the network, not for
-the server: the replies that go through are the real server's.)"""
+a connection reset (TCP RST, nothing answered) or a garbage body. It counts and records every
+request. (A test double for the network, not for the server: the replies that go through are
+the real server's.)"""
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 import urllib.error
@@ -13,7 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("ok", "429", "500", "stall", "garbage", "truncated")
+FAULTS = ("ok", "429", "500", "stall", "garbage", "truncated", "reset")
 
 
 def _sse(text: str) -> bytes:
@@ -46,6 +49,12 @@ class FaultProxy:
             def log_message(self, *a):  # quiet
                 pass
 
+            def finish(self):  # after a reset the socket is gone
+                try:
+                    super().finish()
+                except OSError:
+                    pass
+
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
@@ -53,7 +62,8 @@ class FaultProxy:
                     n = len(proxy.requests)
                     fault = proxy.schedule(n)
                     proxy.requests.append({"n": n, "fault": fault,
-                                           "body": json.loads(body or b"{}")})
+                                           "body": json.loads(body or b"{}"),
+                                           "auth": self.headers.get("authorization")})
                 if fault == "429":
                     return self._send(429, b'{"error": {"message": "rate limited"}}',
                                       extra={"retry-after": "0"})
@@ -62,6 +72,12 @@ class FaultProxy:
                 if fault == "stall":
                     time.sleep(proxy.stall_s)
                     return self._send(504, b'{"error": {"message": "stalled"}}')
+                if fault == "reset":  # RST: the client sees "connection reset by peer"
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 if fault == "garbage":
                     return self._send(200, b"data: {this is not json\n\n",
                                       ctype="text/event-stream")

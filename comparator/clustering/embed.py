@@ -82,6 +82,9 @@ def _encode(model: str, texts: list[str], batch_size: int, base_url: str | None,
     raise ValueError(f"embedding model {model!r}: use {DEFAULT_MODEL} or openai/<model>")
 
 
+CHUNK = 512  # texts embedded (and paid for, with an API) between two cache writes
+
+
 def embed(texts: list[str], model: str = DEFAULT_MODEL, cache: EmbeddingCache | None = None,
           batch_size: int = 64, base_url: str | None = None, api_key: str | None = None,
           ) -> tuple[np.ndarray, int]:
@@ -90,9 +93,10 @@ def embed(texts: list[str], model: str = DEFAULT_MODEL, cache: EmbeddingCache | 
     keys = [EmbeddingCache.key(model, t) for t in texts]
     have = cache.get_many(list(dict.fromkeys(keys)))
     missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in have))
-    if missing:
-        vecs = _encode(model, missing, batch_size, base_url, api_key)
-        new = [(EmbeddingCache.key(model, t), v) for t, v in zip(missing, vecs)]
+    for s in range(0, len(missing), CHUNK):  # cached chunk by chunk: a kill -9 loses one chunk
+        part = missing[s:s + CHUNK]
+        vecs = _encode(model, part, batch_size, base_url, api_key)
+        new = [(EmbeddingCache.key(model, t), v) for t, v in zip(part, vecs)]
         cache.put_many(new)
         have.update(new)
     if not texts:
