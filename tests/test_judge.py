@@ -283,7 +283,8 @@ def test_judge_page_runs_and_opens_the_result(tiny_server, tmp_path, monkeypatch
     at.switch_page("pages/reliability.py").run()
     at.sidebar.selectbox(key=state.F_JUDGE).select(tiny_server["model"]).run()
     assert not at.exception
-    labels = {m.label: m.value for m in at.metric}
+    # labels are Markdown: file text in them is backslash-escaped (comparator/ui/text.py)
+    labels = {re.sub(r"\\(.)", r"\1", m.label): m.value for m in at.metric}
     assert labels["Verdicts that survive swapping A and B"] == "0.0%"
     assert labels["Prefers the response shown first"] == "0.0%"
     assert any(k.startswith(tiny_server["model"]) and "vs human" in k for k in labels)
