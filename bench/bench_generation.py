@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.report import emit  # noqa: E402
 from comparator.generation import SamplingParams, Side, generate_pairs  # noqa: E402
 from comparator.generation.cache import ResponseCache  # noqa: E402
 from comparator.generation.openai_backend import OpenAIBackend  # noqa: E402
@@ -103,7 +104,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--calls-per-level", type=int, default=1920)
+    ap.add_argument("--quick", action="store_true", help="at most 640 calls per level")
     args = ap.parse_args()
+    if args.quick:
+        args.calls_per_level = 640
     url = start_endpoint(args.latency)
     seq = sequential(url, 20)
     print(f"endpoint latency {1000 * args.latency:.0f} ms; sequential openai client: "
@@ -118,6 +122,10 @@ def main() -> None:
             print(f"{k:>11} {calls:>6} {rate:>8.1f} {ideal:>7.1f} {100 * rate / ideal:>7.1f}% "
                   f"{rate / seq:>12.1f}x")
     print("target: >= 85% of ideal at concurrency 64")
+    emit("generation calls/s at concurrency 64 (vs ideal 64/latency)", rate, ideal, "calls/s",
+         ">= 0.85x", rate >= 0.85 * ideal)
+    emit("generation calls/s at concurrency 64 (vs sequential openai client)", rate, seq,
+         "calls/s", "report", True)
 
 
 if __name__ == "__main__":
