@@ -68,7 +68,7 @@ def user_columns(comp: Comparison, spec: dict) -> dict[str, np.ndarray]:
         hit = {}
         n = len(comp.examples)
         for s in "ab":
-            turns, owner = _turns(comp, s)
+            turns, owner, _ = _turns(comp, s)
             counts = np.bincount(owner, weights=turn_counts(turns, spec["pattern"]), minlength=n)
             hit[f"{s}.{spec['name']}"] = counts > 0 if spec["kind"] == "bool" else counts
         comp._derived[key] = hit
