@@ -89,6 +89,19 @@ def metric_names(comp: Comparison) -> list[str]:
     return list(dict.fromkeys(k.split(".", 1)[1] for k in metric_columns(comp)))
 
 
+def metric_fields(comp: Comparison) -> list[str]:
+    """The metric slice fields (``a.words``, ``b.words``, ...) without computing any metric:
+    built-ins, user metrics, stored numbers seen in the first 5,000 examples, and the
+    reference metrics when examples have references."""
+    names = list(BUILTINS)
+    seen = {k for ex in comp.examples[:5000] for k in ex.get("metadata") or ()}
+    names += [m for m in STORED if f"a_{m}" in seen or f"b_{m}" in seen]
+    if has_reference(comp):
+        names += [m for m in REFERENCE_METRICS if m not in names]
+    names += [s["name"] for s in user_specs(comp)]
+    return [f"{s}.{m}" for m in dict.fromkeys(names) for s in "ab"]
+
+
 def is_metric_field(name: str) -> bool:
     return name[:2] in ("a.", "b.") and len(name) > 2
 
@@ -116,4 +129,4 @@ def forget(comp: Comparison, name: str) -> None:
 
 
 __all__ = ["BUILTINS", "STORED", "MetricError", "add_user_metric", "is_metric_field",
-           "metric_columns", "metric_names", "remove_user_metric"]
+           "metric_columns", "metric_fields", "metric_names", "remove_user_metric"]
