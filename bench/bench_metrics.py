@@ -1,6 +1,6 @@
 """Built-in response metrics for N examples (both sides) vs a bare Python loop counting words
 (``len(text.split())``) over the same responses, measured in the same run. Also: the n-gram
-panel's table (2,000-example sample) and a metric slice table. Target: built-ins <= 5 s at 100k.
+panel's table (1,000-example sample) and a metric slice table. Target: built-ins <= 5 s at 100k.
 
 The examples reuse bench_io's synthesis from the real AlpacaEval texts in ../shared/data.
 
@@ -47,7 +47,7 @@ def main() -> None:
     print(f"{'baseline: len(text.split()) loop (words only)':<44}{base:>9.2f}{1:>12.1f}")
     print(f"{'all 9 built-in metrics, both sides':<44}{ours:>9.2f}{ours / base:>12.1f}")
     print(f"{'slice table by a.words (bins, first time)':<44}{sl:>9.2f}{sl / base:>12.1f}")
-    print(f"{'n-gram table (1-4-grams, 2,000-example sample)':<44}{ng:>9.2f}{ng / base:>12.1f}")
+    print(f"{'n-gram table (1-4-grams, 1,000-example sample)':<44}{ng:>9.2f}{ng / base:>12.1f}")
 
 
 if __name__ == "__main__":

@@ -115,10 +115,10 @@ def turn_metrics(turns: pa.Array, texts: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def builtin_columns(values: Sequence[Text | None], prefix: str) -> dict[str, np.ndarray]:
-    """Every built-in metric of one side's responses: ``{prefix.name: array}``; counts are
-    float64, booleans bool."""
-    turns, owner, texts = flatten(values)
+def builtin_columns(turns: pa.Array, owner: np.ndarray, texts: list[str], n: int,
+                    prefix: str) -> dict[str, np.ndarray]:
+    """Every built-in metric of one side's ``n`` responses (from ``flatten``):
+    ``{prefix.name: array}``; counts are float64, booleans bool."""
     per_turn = turn_metrics(turns, texts)
-    return {f"{prefix}.{name}": _per_response(per_turn[name], owner, len(values), kind)
+    return {f"{prefix}.{name}": _per_response(per_turn[name], owner, n, kind)
             for name, (kind, _, _) in BUILTINS.items()}
