@@ -336,3 +336,50 @@ def test_generation_writes_mean_logprob_and_perplexity(tiny_model, tmp_path, mon
         # text differs; test_hf_generation_records_mean_logprob checks the former directly)
     names = {row["metric"] for row in json.loads(r.stdout)["metrics"]}
     assert {"mean_logprob", "perplexity", "ref_mean_logprob", "ref_perplexity"} <= names
+
+
+def test_openai_backend_reads_logprobs_from_a_fake_stream():
+    """`transformers serve` ignores `logprobs`, so the OpenAI stream format (chat completion
+    chunks with choices[].logprobs.content[].logprob, as OpenAI and vLLM send them) is played
+    by a FAKE local server here: the request must ask for logprobs and the mean must be read."""
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from comparator.generation.base import SamplingParams
+    from comparator.generation.openai_backend import OpenAIBackend
+
+    lps = [-0.5, -1.25, -2.0]
+    seen = {}
+
+    class FakeOpenAI(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            seen.update(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for k, lp in enumerate(lps):
+                chunk = {"choices": [{"index": 0, "delta": {"content": f"t{k} "},
+                                      "logprobs": {"content": [{"token": f"t{k}", "logprob": lp,
+                                                                "top_logprobs": []}]}}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                   "usage": {"prompt_tokens": 3, "completion_tokens": 3}}
+            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        backend = OpenAIBackend("m", base_urls=[f"http://127.0.0.1:{server.server_port}/v1"])
+        msgs = [{"role": "user", "content": "hi"}]
+        res = asyncio.run(backend.generate(msgs, SamplingParams(logprobs=True)))
+        assert seen["logprobs"] is True and res.text == "t0 t1 t2 "
+        assert res.mean_logprob == pytest.approx(sum(lps) / len(lps))
+        seen.clear()
+        asyncio.run(backend.generate(msgs, SamplingParams()))
+        assert seen and "logprobs" not in seen  # not asked for unless requested
+    finally:
+        server.shutdown()
