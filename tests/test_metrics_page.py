@@ -81,3 +81,16 @@ def test_metric_is_a_sidebar_slice_field():
     want = sum(1 for ex in comp.examples if re.search(
         r"(?m)^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+\S", response_text(ex["response_a"])))
     assert shown(at) == want
+
+
+def test_overview_slices_by_a_metric():
+    from comparator.slices import slice_table
+
+    at = app()
+    at.switch_page("pages/overview.py").run()
+    at.selectbox(key="overview_field").select("b.words").run()
+    assert not at.exception and not at.error
+    comp = load(state.demos()[DEMO]).comparison
+    rows = slice_table(comp, "b.words")
+    shown_rows = at.dataframe[0].value
+    assert len(shown_rows) == len(rows) == 5 and sum(r["n"] for r in rows) == len(comp.examples)
