@@ -73,6 +73,9 @@ def test_multi_turn_counts_sum_and_flags_any_turn():
     assert cols["a.words"][0] == 3 + 3 and cols["a.characters"][0] == 14 + 9
     assert cols["a.has_code"][0] and cols["a.affirmation"][0]  # code in turn 2, Sure in turn 1
     assert cols["b.affirmation"][0]  # turn 2 starts with Certainly
+    # as many turns as responses, but not one each: still summed per response
+    mixed = comp_of([(["one two", "three"], "x"), ([], "y")])
+    assert metric_columns(mixed)["a.words"].tolist() == [3.0, 0.0]
 
 
 def test_builtins_on_real_responses_match_python():

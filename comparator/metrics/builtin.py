@@ -60,7 +60,8 @@ def flatten(values: Sequence[Text | None]) -> tuple[pa.Array, np.ndarray, list[s
 
 
 def _per_response(turn_values: np.ndarray, owner: np.ndarray, n: int, kind: str) -> np.ndarray:
-    if len(owner) == n:  # single-turn: one turn per response, already aligned
+    if len(owner) == n and (n == 0 or owner[-1] == n - 1 and (np.diff(owner) == 1).all()):
+        # single-turn: one turn per response, already aligned
         return turn_values.astype(bool) if kind == "bool" else turn_values.astype(np.float64)
     total = np.bincount(owner, weights=turn_values.astype(np.float64), minlength=n)
     return total > 0 if kind == "bool" else total
