@@ -90,6 +90,23 @@ def test_builtins_on_real_responses_match_python():
                for t in texts]
         assert cols[f"{s}.has_code"].tolist() == code and any(code)
         assert cols[f"{s}.has_url"].tolist() == url
+        assert cols[f"{s}.repeated_sentences"].tolist() == [repeats(t) for t in texts]
+    assert cols["a.repeated_sentences"].sum() > 0
+
+
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def repeats(text: str) -> int:
+    """Sentences of 16+ characters equal (ASCII case, end punctuation and spaces aside) to an
+    earlier one of the text; sentences end at a line break or at . ! ? before a space."""
+    seen, n = set(), 0
+    for sent in re.split(r"\n|\. |! |\? ", text):
+        key = sent.strip(" \t\n\r\x0b\x0c").translate(ASCII_LOWER).rstrip(".!? ")
+        if len(key) >= 16:
+            n += key in seen
+            seen.add(key)
+    return n
 
 
 def test_reference_metrics_equal_the_libraries():

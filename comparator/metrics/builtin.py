@@ -38,9 +38,15 @@ BUILTINS: dict[str, tuple[str, str | None, str]] = {
     "refusal": ("bool", r"(?i)(?:" + "|".join(REFUSALS) + ")", "a refusal phrase (I'm sorry, "
                 "I can't help, As an AI ...)"),
     "repeated_sentences": ("count", None, "sentences (16+ characters) that repeat an earlier "
-                           "sentence of the same turn, ASCII case ignored"),
+                           "sentence of the same turn, ASCII case and end punctuation "
+                           "ignored"),
 }
-SENTENCE_SPLIT = r"[.!?]+(?:\s+|$)|\n+"
+SENTENCE_ENDS = ("\n", ". ", "! ", "? ")  # split on each in turn (literal splits are fast)
+# a turn can match only if its ASCII-lower-cased text contains one of these (cheap substring
+# tests first; the regex then runs on the candidates only)
+PREFILTER = {"has_headings": ("#", "="), "has_code": ("```", "~~~"), "has_url": ("http", "www."),
+             "refusal": ("i'm", "i am", "i can", "as an ai", "i must", "i have to", "i won",
+                         "against my")}
 MIN_SENTENCE = 16  # characters: shorter "sentences" ("Yes.", "1.", list stubs) repeat by nature
 
 
@@ -56,7 +62,17 @@ def flatten(values: Sequence[Text | None]) -> tuple[pa.Array, np.ndarray, list[s
         else:
             turns.append(v or "")
             owner.append(i)
-    return (pa.array(turns, type=pa.large_string()), np.asarray(owner, dtype=np.int64), turns)
+    return to_arrow(turns), np.asarray(owner, dtype=np.int64), turns
+
+
+def to_arrow(texts: list[str]) -> pa.Array:
+    """``texts`` as an Arrow large-string array built from one joined UTF-8 buffer: 5-8x faster
+    than ``pa.array(texts)`` on 100k fresh strings (lone surrogates become "?")."""
+    enc = [t.encode("utf-8", "replace") for t in texts]
+    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, enc), np.int64, len(enc)), out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(len(enc), pa.py_buffer(offsets),
+                                            pa.py_buffer(b"".join(enc)))
 
 
 def _per_response(turn_values: np.ndarray, owner: np.ndarray, n: int, kind: str) -> np.ndarray:
@@ -69,24 +85,40 @@ def _per_response(turn_values: np.ndarray, owner: np.ndarray, n: int, kind: str)
 
 def repeated_sentences(turns: pa.Array) -> np.ndarray:
     """Per turn, how many of its sentences (16+ characters, ASCII case ignored) repeat an
-    earlier one of the same turn: Arrow splits and hash-encodes the sentences, numpy finds
-    the repeats."""
-    parts = pc.split_pattern_regex(turns, SENTENCE_SPLIT)
-    flat = pc.ascii_lower(pc.ascii_trim_whitespace(pc.list_flatten(parts)))
-    parent = pc.list_parent_indices(parts).to_numpy()
+    earlier one of the same turn. Sentences end at a line break or at ``.``, ``!``, ``?``
+    before a space (end punctuation is ignored); Arrow splits and hash-encodes them, numpy
+    finds the repeats."""
+    flat, parent = turns, np.arange(len(turns), dtype=np.int64)
+    for sep in SENTENCE_ENDS:
+        parts = pc.split_pattern(flat, sep)
+        parent = parent[pc.list_parent_indices(parts).to_numpy()]
+        flat = pc.list_flatten(parts)
+    flat = pc.utf8_rtrim(pc.ascii_lower(pc.ascii_trim_whitespace(flat)), characters=".!? ")
     keep = pc.greater_equal(pc.utf8_length(flat), MIN_SENTENCE).to_numpy(zero_copy_only=False)
     codes = pc.dictionary_encode(flat).indices.to_numpy(zero_copy_only=False)
-    key = parent[keep].astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes[keep]
-    key.sort()
+    width = int(codes.max(initial=0)) + 1
+    key = np.sort(parent[keep] * width + codes[keep])
     dup = key[1:][key[1:] == key[:-1]]
-    return np.bincount(dup // (int(codes.max(initial=0)) + 1), minlength=len(turns))
+    return np.bincount(dup // width, minlength=len(turns))
 
 
-def turn_metric(name: str, turns: pa.Array) -> np.ndarray:
-    """One Arrow-computed built-in (all but words and characters) for every turn."""
+def turn_metric(name: str, turns: pa.Array, lower: pa.Array) -> np.ndarray:
+    """One Arrow-computed built-in (all but words and characters) for every turn; ``lower``:
+    the turns ASCII-lower-cased."""
     if name == "repeated_sentences":
         return repeated_sentences(turns)
-    return pc.match_substring_regex(turns, BUILTINS[name][1]).to_numpy(zero_copy_only=False)
+    pattern = BUILTINS[name][1]
+    if name not in PREFILTER:
+        return pc.match_substring_regex(turns, pattern).to_numpy(zero_copy_only=False)
+    cand = np.zeros(len(turns), dtype=bool)
+    for lit in PREFILTER[name]:
+        cand |= pc.match_substring(lower, lit).to_numpy(zero_copy_only=False)
+    out = np.zeros(len(turns), dtype=bool)
+    idx = np.flatnonzero(cand)
+    if len(idx):
+        out[idx] = pc.match_substring_regex(turns.take(pa.array(idx)), pattern).to_numpy(
+            zero_copy_only=False)
+    return out
 
 
 ARROW_METRICS = [k for k in BUILTINS if k not in ("words", "characters")]
@@ -102,7 +134,8 @@ def turn_metrics(turns: pa.Array, texts: list[str]) -> dict[str, np.ndarray]:
 
     def run(lo: int) -> dict[str, np.ndarray]:
         part = turns.slice(lo, CHUNK)
-        return {k: turn_metric(k, part) for k in ARROW_METRICS}
+        lower = pc.ascii_lower(part)
+        return {k: turn_metric(k, part, lower) for k in ARROW_METRICS}
 
     starts = range(0, len(texts), CHUNK)
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
