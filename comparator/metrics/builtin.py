@@ -42,11 +42,6 @@ BUILTINS: dict[str, tuple[str, str | None, str]] = {
                            "ignored"),
 }
 SENTENCE_ENDS = ("\n", ". ", "! ", "? ")  # split on each in turn (literal splits are fast)
-# a turn can match only if its ASCII-lower-cased text contains one of these (cheap substring
-# tests first; the regex then runs on the candidates only)
-PREFILTER = {"has_headings": ("#", "="), "has_code": ("```", "~~~"), "has_url": ("http", "www."),
-             "refusal": ("i'm", "i am", "i can", "as an ai", "i must", "i have to", "i won",
-                         "against my")}
 MIN_SENTENCE = 16  # characters: shorter "sentences" ("Yes.", "1.", list stubs) repeat by nature
 
 
@@ -102,23 +97,12 @@ def repeated_sentences(turns: pa.Array) -> np.ndarray:
     return np.bincount(dup // width, minlength=len(turns))
 
 
-def turn_metric(name: str, turns: pa.Array, lower: pa.Array) -> np.ndarray:
-    """One Arrow-computed built-in (all but words and characters) for every turn; ``lower``:
-    the turns ASCII-lower-cased."""
+def turn_metric(name: str, turns: pa.Array) -> np.ndarray:
+    """One Arrow-computed built-in (all but words and characters) for every turn. (RE2 runs
+    these patterns faster than Arrow's literal-substring kernels could pre-filter them.)"""
     if name == "repeated_sentences":
         return repeated_sentences(turns)
-    pattern = BUILTINS[name][1]
-    if name not in PREFILTER:
-        return pc.match_substring_regex(turns, pattern).to_numpy(zero_copy_only=False)
-    cand = np.zeros(len(turns), dtype=bool)
-    for lit in PREFILTER[name]:
-        cand |= pc.match_substring(lower, lit).to_numpy(zero_copy_only=False)
-    out = np.zeros(len(turns), dtype=bool)
-    idx = np.flatnonzero(cand)
-    if len(idx):
-        out[idx] = pc.match_substring_regex(turns.take(pa.array(idx)), pattern).to_numpy(
-            zero_copy_only=False)
-    return out
+    return pc.match_substring_regex(turns, BUILTINS[name][1]).to_numpy(zero_copy_only=False)
 
 
 ARROW_METRICS = [k for k in BUILTINS if k not in ("words", "characters")]
@@ -134,8 +118,7 @@ def turn_metrics(turns: pa.Array, texts: list[str]) -> dict[str, np.ndarray]:
 
     def run(lo: int) -> dict[str, np.ndarray]:
         part = turns.slice(lo, CHUNK)
-        lower = pc.ascii_lower(part)
-        return {k: turn_metric(k, part, lower) for k in ARROW_METRICS}
+        return {k: turn_metric(k, part) for k in ARROW_METRICS}
 
     starts = range(0, len(texts), CHUNK)
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
