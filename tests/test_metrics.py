@@ -98,12 +98,12 @@ ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstu
 
 
 def repeats(text: str) -> int:
-    """Sentences of 16+ characters equal (ASCII case, end punctuation and spaces aside) to an
+    """Sentences of 16+ UTF-8 bytes equal (ASCII case, end punctuation and spaces aside) to an
     earlier one of the text; sentences end at a line break or at . ! ? before a space."""
     seen, n = set(), 0
     for sent in re.split(r"\n|\. |! |\? ", text):
         key = sent.strip(" \t\n\r\x0b\x0c").translate(ASCII_LOWER).rstrip(".!? ")
-        if len(key) >= 16:
+        if len(key.encode()) >= 16:
             n += key in seen
             seen.add(key)
     return n

@@ -37,12 +37,12 @@ BUILTINS: dict[str, tuple[str, str | None, str]] = {
                     "starts with an affirmation (Sure, Certainly, Of course, ...)"),
     "refusal": ("bool", r"(?i)(?:" + "|".join(REFUSALS) + ")", "a refusal phrase (I'm sorry, "
                 "I can't help, As an AI ...)"),
-    "repeated_sentences": ("count", None, "sentences (16+ characters) that repeat an earlier "
+    "repeated_sentences": ("count", None, "sentences (16+ bytes) that repeat an earlier "
                            "sentence of the same turn, ASCII case and end punctuation "
                            "ignored"),
 }
 SENTENCE_ENDS = ("\n", ". ", "! ", "? ")  # split on each in turn (literal splits are fast)
-MIN_SENTENCE = 16  # characters: shorter "sentences" ("Yes.", "1.", list stubs) repeat by nature
+MIN_SENTENCE = 16  # UTF-8 bytes: shorter "sentences" ("Yes.", "1.", list stubs) repeat by nature
 
 
 def flatten(values: Sequence[Text | None]) -> tuple[pa.Array, np.ndarray, list[str]]:
@@ -79,7 +79,7 @@ def _per_response(turn_values: np.ndarray, owner: np.ndarray, n: int, kind: str)
 
 
 def repeated_sentences(turns: pa.Array) -> np.ndarray:
-    """Per turn, how many of its sentences (16+ characters, ASCII case ignored) repeat an
+    """Per turn, how many of its sentences (16+ UTF-8 bytes, ASCII case ignored) repeat an
     earlier one of the same turn. Sentences end at a line break or at ``.``, ``!``, ``?``
     before a space (end punctuation is ignored); Arrow splits and hash-encodes them, numpy
     finds the repeats."""
@@ -88,8 +88,8 @@ def repeated_sentences(turns: pa.Array) -> np.ndarray:
         parts = pc.split_pattern(flat, sep)
         parent = parent[pc.list_parent_indices(parts).to_numpy()]
         flat = pc.list_flatten(parts)
-    flat = pc.utf8_rtrim(pc.ascii_lower(pc.ascii_trim_whitespace(flat)), characters=".!? ")
-    keep = pc.greater_equal(pc.utf8_length(flat), MIN_SENTENCE).to_numpy(zero_copy_only=False)
+    flat = pc.ascii_rtrim(pc.ascii_lower(pc.ascii_trim_whitespace(flat)), characters=".!? ")
+    keep = pc.greater_equal(pc.binary_length(flat), MIN_SENTENCE).to_numpy(zero_copy_only=False)
     codes = pc.dictionary_encode(flat).indices.to_numpy(zero_copy_only=False)
     width = int(codes.max(initial=0)) + 1
     key = np.sort(parent[keep] * width + codes[keep])
@@ -123,8 +123,8 @@ def turn_metrics(turns: pa.Array, texts: list[str]) -> dict[str, np.ndarray]:
     starts = range(0, len(texts), CHUNK)
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         futures = [pool.submit(run, lo) for lo in starts]
-        out = {"words": np.fromiter((len(t.split()) for t in texts), np.int64, len(texts)),
-               "characters": np.fromiter((len(t) for t in texts), np.int64, len(texts))}
+        out = {"words": np.fromiter(map(len, map(str.split, texts)), np.int64, len(texts)),
+               "characters": np.fromiter(map(len, texts), np.int64, len(texts))}
         parts = [f.result() for f in futures]
     for k in ARROW_METRICS:
         out[k] = (np.concatenate([p[k] for p in parts]) if parts
