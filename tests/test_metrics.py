@@ -403,3 +403,11 @@ def test_openai_backend_reads_logprobs_from_a_fake_stream():
         assert seen and "logprobs" not in seen  # not asked for unless requested
     finally:
         server.shutdown()
+
+
+def test_a_hand_edited_bad_user_metric_is_ignored():
+    comp = comp_of([("sorry", "fine")])
+    comp.metadata["user_metrics"] = [{"name": "bad", "pattern": "(", "kind": "bool"},
+                                     {"name": "ok", "pattern": "sorry", "kind": "bool"}]
+    cols = metric_columns(comp)
+    assert "a.bad" not in cols and cols["a.ok"].tolist() == [True]
