@@ -98,6 +98,9 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
     from comparator.slices.reliability import reliability
 
     out.update(reliability(comp, tie_threshold, judges))
+    from comparator.slices.benchmarks import benchmark_figures
+
+    out.update(benchmark_figures(comp, tie_threshold))
     others = [n for n in names if n != "human"]
     out["human_agreement"] = None
     if "human" in names and others:

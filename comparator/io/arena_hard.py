@@ -132,7 +132,7 @@ def _judgment(game: Any, flipped: bool, judge: str) -> dict:
         j["rationale"] = text
     if isinstance(verdict, str) and verdict in VERDICTS:
         s = VERDICTS[verdict]
-        j["score"] = -s if flipped else s
+        j["score"] = (-s if flipped else s) + 0.0  # no -0.0
     else:
         j["status"] = "unscored"
         j["raw"] = text if text is not None else ("null game" if game is None else str(verdict))
