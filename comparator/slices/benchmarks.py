@@ -23,7 +23,7 @@ import numpy as np
 
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.schema import Comparison, is_ok
-from comparator.slices.stats import derive, outcomes
+from comparator.slices.stats import derive, outcomes, slice_values
 
 ROUNDS = 1000
 LEVELS = {"v0.1": (2.5, 97.5), "v2.0": (5.0, 95.0)}
@@ -126,14 +126,17 @@ def judgebench_accuracy(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THR
     reference = comp.metadata.get("reference_judge")
     if not reference:
         return None
-    from comparator.slices.filters import slice_mask
-
     groups = (comp.metadata.get("judgebench") or {}).get("groups") or []
+    idx, code, names = slice_values(comp, "source_group")
+    masks = {}
+    for g in groups:
+        masks[g] = np.zeros(len(comp.examples), dtype=bool)
+        if g in names:
+            masks[g][idx[code == names.index(g)]] = True
     out = {}
     for judge in (j for j in comp.judges() if j != reference):
         row = reference_accuracy(comp, judge, reference, tie_threshold)
-        row["groups"] = {g: reference_accuracy(comp, judge, reference, tie_threshold,
-                                               slice_mask(comp, "source_group", g))
+        row["groups"] = {g: reference_accuracy(comp, judge, reference, tie_threshold, masks[g])
                          for g in groups}
         out[judge] = row
     return out
