@@ -75,7 +75,8 @@ def v01_win_rate(path: Path, baseline: str = "gpt-4-0314") -> float:
     tie = (df["winner"] == "tie").to_numpy().copy()
     tie[len(tie) // 2:] = False
     y[tie] = 1.0
-    lr = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-8)  # = penalty=None.fit(x, y)
+    # C=inf is the penalty=None of the script (deprecated spelling in scikit-learn >= 1.8)
+    lr = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-8).fit(x, y)
     elo = 400 * lr.coef_[0] + 1000
     elo += 1000 - elo[models[baseline]]
     model_elo = elo[models[rows[0]["model_b"]]]

@@ -28,6 +28,8 @@ from typing import Any
 
 from comparator.io.common import LoadOptions, Source, dedupe_ids, finish, read_jsonl
 from comparator.io.errors import InputError
+from comparator.io.fastchat import _between
+from comparator.io.games import game_judgment, require_keys
 from comparator.io.schema import Comparison
 
 # Arena-Hard's show_result.py label table, as the score of the answer shown as "A"
@@ -38,15 +40,6 @@ BASELINES = {"arena-hard-v0.1": "gpt-4-0314", "hard_prompt": "o3-mini-2025-01-31
              "coding": "o3-mini-2025-01-31", "math": "o3-mini-2025-01-31",
              "creative_writing": "gemini-2.0-flash-001"}
 V01_BASELINE = "gpt-4-0314"
-
-
-def _between(text: str, start: str, end: str) -> str | None:
-    i = text.find(start)
-    if i < 0:
-        return None
-    i += len(start)
-    j = text.find(end, i)
-    return text[i:j] if j >= 0 else None
 
 
 def parse_game_prompt(text: str) -> tuple[str, str, str] | None:
@@ -121,33 +114,12 @@ def _answers_of(root: Path | None, model: str, cache: dict[str, dict[str, str]]
     return cache[model]
 
 
-def _judgment(game: Any, flipped: bool, judge: str) -> dict:
-    """One game as a judgment in our orientation (A = model). Game 1 (flipped) showed the
-    baseline as "A", so its verdict is negated."""
-    verdict = game.get("score") if isinstance(game, dict) else None
-    text = _text(game.get("judgment")) if isinstance(game, dict) else None
-    j: dict = {"judge": judge, "flipped": flipped, "label": verdict if isinstance(verdict, str)
-               else None, "template_id": "arena-hard"}
-    if text:
-        j["rationale"] = text
-    if isinstance(verdict, str) and verdict in VERDICTS:
-        s = VERDICTS[verdict]
-        j["score"] = (-s if flipped else s) + 0.0  # no -0.0
-    else:
-        j["status"] = "unscored"
-        j["raw"] = text if text is not None else ("null game" if game is None else str(verdict))
-    return j
-
-
 def read_arena_hard(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     path = src.path
     rows = src.jsonl
     warnings: list[str] = []
+    require_keys(path, rows, ("model", "games"), "an Arena-Hard-Auto judgment file")
     for n, r in rows:
-        for key in ("model", "games"):
-            if key not in r:
-                raise InputError(path, "missing (is this an Arena-Hard-Auto judgment file?)",
-                                 line=n, field=key)
         if not isinstance(r["games"], list) or len(r["games"]) != 2:
             raise InputError(path, "must be a list of two games (baseline first, then swapped)",
                              line=n, field="games")
@@ -179,8 +151,9 @@ def read_arena_hard(src: Source, opts: LoadOptions) -> tuple[Comparison, list[st
         baselines.add(base)
         judge = str(r.get("judge") or (path.parent.name if root else "arena-hard-judge"))
         games = r["games"]
-        ex: dict = {"id": qid, "judgments": [_judgment(games[0], True, judge),
-                                             _judgment(games[1], False, judge)],
+        ex: dict = {"id": qid, "judgments": [  # game 1 showed the baseline as "A"
+            game_judgment(g, "score", VERDICTS, _text, k == 0, judge=judge,
+                          template_id="arena-hard") for k, g in enumerate(games)],
                     "metadata": {"baseline": base}}
         if category:
             ex["category"] = str(category)

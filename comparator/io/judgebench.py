@@ -21,6 +21,7 @@ import orjson
 
 from comparator.io.common import LoadOptions, Source, dedupe_ids, finish, need
 from comparator.io.errors import InputError
+from comparator.io.games import game_judgment, require_keys
 from comparator.io.schema import Comparison
 
 DECISIONS = {"A>B": 1.0, "B>A": -1.0, "A=B": 0.0}
@@ -39,32 +40,15 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
-def _game(game: Any, flipped: bool, judge: str, template: str | None) -> dict:
-    decision = game.get("decision") if isinstance(game, dict) else None
-    text = _text(game.get("judgment")) if isinstance(game, dict) else ""
-    j: dict = {"judge": judge, "template_id": template, "flipped": flipped,
-               "label": decision if isinstance(decision, str) else None}
-    if text:
-        j["rationale"] = text
-    if isinstance(decision, str) and decision in DECISIONS:
-        s = DECISIONS[decision]
-        j["score"] = (-s if flipped else s) + 0.0  # no -0.0
-    else:
-        j["status"] = "unscored"
-        j["raw"] = text or ("null game" if game is None else f"decision {decision!r}")
-    return j
-
-
 def read_judgebench(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     path = src.path
     warnings: list[str] = []
     found = _JUDGE_MODEL.search(path.name)
     examples, where = [], []
-    for n, r in src.jsonl:
-        for key in ("pair_id", "response_A", "response_B", "label", "judgments"):
-            if key not in r:
-                raise InputError(path, "missing (is this a JudgeBench output file?)", line=n,
-                                 field=key)
+    rows = src.jsonl
+    require_keys(path, rows, ("pair_id", "response_A", "response_B", "label", "judgments"),
+                 "a JudgeBench output file")
+    for n, r in rows:
         games = r["judgments"]
         if not isinstance(games, list) or not 1 <= len(games) <= 2:
             raise InputError(path, "must be a list of one or two games", line=n,
@@ -83,7 +67,9 @@ def read_judgebench(src: Source, opts: LoadOptions) -> tuple[Comparison, list[st
             "prompt": need(path, r, "question", line=n),
             "response_a": need(path, r, "response_A", line=n),
             "response_b": need(path, r, "response_B", line=n),
-            "judgments": [gold] + [_game(g, k == 1, judge, template) for k, g in enumerate(games)],
+            "judgments": [gold] + [
+                game_judgment(g, "decision", DECISIONS, _text, k == 1, judge=judge,
+                              template_id=template) for k, g in enumerate(games)],
             "metadata": {"source_group": source_group(source)},
         }
         if source:

@@ -21,6 +21,7 @@ from pathlib import Path
 from comparator.io.common import LoadOptions, Source, finish
 from comparator.io.errors import InputError
 from comparator.io.fastchat import _between, _fastchat_root, _load_answers, load_questions
+from comparator.io.games import require_keys
 from comparator.io.schema import Comparison
 
 GRADE_SPAN = 9.0  # 10 - 1
@@ -84,11 +85,8 @@ def read_mt_bench_single(src: Source, opts: LoadOptions) -> tuple[Comparison, li
     warnings: list[str] = []
     grades: dict[str, dict[str, list]] = {}
     cells: dict[tuple[str, int, int], tuple[int, dict]] = {}
+    require_keys(path, rows, ("question_id", "model", "score"), "a FastChat *_single.jsonl file")
     for n, r in rows:
-        for key in ("question_id", "model", "score"):
-            if key not in r:
-                raise InputError(path, "missing (is this a FastChat *_single.jsonl file?)",
-                                 line=n, field=key)
         model, turn, score = str(r["model"]), int(r.get("turn", 1)), _grade(path, n, r["score"])
         g = grades.setdefault(model, {"turn": [], "score": []})
         g["turn"].append(turn)
