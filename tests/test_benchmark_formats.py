@@ -332,3 +332,19 @@ def test_llm_comparator_without_examples_says_so(tmp_path):
     path.write_text(json.dumps({"metadata": {}, "models": [{"name": "a"}, {"name": "b"}]}))
     res = run_cli("stats", path)
     assert res.returncode == 2 and "no examples" in res.stderr
+
+
+def test_judgebench_named_as_its_repository_names_outputs(tmp_path):
+    """The judge is the file name's judge_model; a single-game run (``--single_game``) is
+    scored by JudgeBench's other branch: the first decision equals the label."""
+    name = ("dataset=judgebench,response_model=gpt-4o-2024-05-13,judge_name=arena_hard,"
+            "judge_model=o1-mini-2024-09-12.jsonl")
+    rows = read_jsonl(JUDGEBENCH)
+    for r in rows:
+        r["judgments"] = r["judgments"][:1]  # EDITED copy: the run with one game per pair
+    path = tmp_path / name
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    acc = _stats(path)["reference_accuracy"]
+    assert list(acc) == ["o1-mini-2024-09-12"]
+    expected = 100 * sum(r["judgments"][0]["decision"] == r["label"] for r in rows) / len(rows)
+    assert 100 * acc["o1-mini-2024-09-12"]["accuracy"] == pytest.approx(expected)
