@@ -348,3 +348,22 @@ def test_judgebench_named_as_its_repository_names_outputs(tmp_path):
     assert list(acc) == ["o1-mini-2024-09-12"]
     expected = 100 * sum(r["judgments"][0]["decision"] == r["label"] for r in rows) / len(rows)
     assert 100 * acc["o1-mini-2024-09-12"]["accuracy"] == pytest.approx(expected)
+
+
+def test_arena_hard_v20_scores_each_category_against_its_baseline(tmp_path):
+    """An EDITED copy in the v2.0 shape with two categories, each with the baseline Arena-Hard's
+    JUDGE_SETTINGS names for it: one score per category, as show_result.py --category does."""
+    rows = read_jsonl(_edited_copy(tmp_path, AH_GAMES, 10))
+    for k, r in enumerate(rows):
+        r["category"], r["baseline"] = (("creative_writing", "gemini-2.0-flash-001") if k % 2
+                                        else ("hard_prompt", "o3-mini-2025-01-31"))
+    path = tmp_path / "two_categories.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    loaded = load(path)
+    assert any("baselines differ" in w for w in loaded.warnings)
+    s = _stats(path)["arena_hard_score"]
+    assert s["score"] is None  # no single score across two baselines
+    for cat in ("creative_writing", "hard_prompt"):
+        part = tmp_path / f"{cat}.jsonl"
+        part.write_text("\n".join(json.dumps(r) for r in rows if r["category"] == cat) + "\n")
+        assert s["by_category"][cat]["score"] == pytest.approx(100 * v20_battles(part).mean())
