@@ -149,3 +149,27 @@ def benchmark_figures(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRES
                "single_scores": single_scores(comp),
                "reference_accuracy": judgebench_accuracy(comp, tie_threshold)}
     return {k: v for k, v in figures.items() if v is not None}
+
+
+def figure_lines(s: dict[str, Any]) -> list[str]:
+    """The benchmark figures of a ``stats`` result as text lines (for the CLI)."""
+    lines = []
+    ah = s.get("arena_hard_score")
+    if ah:
+        for name, r in [("overall", ah), *ah["by_category"].items()]:
+            if r.get("score") is not None:
+                lo, hi = r["ci"]
+                lines.append(f"Arena-Hard score ({name}): {r['score']:.1f}% "
+                             f"[{lo:.1f}, {hi:.1f}] ({ah['ci_level']:g}% bootstrap, "
+                             f"{r['battles']} battles)")
+    for model, r in (s.get("single_scores") or {}).items():
+        turns = ", ".join(f"turn {t} {v:.3f}" for t, v in r["by_turn"].items())
+        mean = "n/a" if r["mean"] is None else f"{r['mean']:.3f}"
+        lines.append(f"MT-Bench single grade of {model}: {mean} ({turns}; n={r['n']})")
+    for judge, r in (s.get("reference_accuracy") or {}).items():
+        if r["accuracy"] is not None:
+            groups = ", ".join(f"{g} {100 * x['accuracy']:.2f}%" for g, x in r["groups"].items()
+                               if x["accuracy"] is not None)
+            lines.append(f"{judge} accuracy vs {r['reference']}: {100 * r['accuracy']:.2f}% of "
+                         f"{r['n']} ({groups})")
+    return lines
