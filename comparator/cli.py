@@ -135,6 +135,9 @@ def print_stats(s: dict[str, Any]) -> None:
             print(f"{name} vs human: agreement {100 * a['agreement']:.1f}% with ties, "
                   f"{'n/a' if wt is None else f'{100 * wt:.1f}%'} without, "
                   f"kappa {a['cohen_kappa']:.3f} (n={a['n']})")
+            if a.get("judgment_agreement") is not None:
+                print(f"  per judgment (each order counted, unscored = disagree): "
+                      f"{100 * a['judgment_agreement']:.1f}% of {a['judgment_n']}")
     if s["slices"]:
         width = max(len(str(r["value"])) for r in s["slices"])
         print(f"\n{'slice':<{width}}  {'n':>6} {'A':>5} {'tie':>5} {'B':>5}  win rate of A")
