@@ -95,6 +95,10 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
             out["slices"] += slice_table(comp, field, tie_threshold, judges, ci_method)
         except KeyError as e:
             raise InputError(loaded.path, e.args[0], field=field) from None
+    if len(by) > 1:  # Benjamini–Hochberg over all the slices shown
+        from comparator.slices.significance import mark
+
+        mark(out["slices"])
     from comparator.slices.reliability import reliability
 
     out.update(reliability(comp, tie_threshold, judges))
@@ -145,7 +149,8 @@ def print_stats(s: dict[str, Any]) -> None:
             flag = " *" if r["significant"] else ("  (small n)" if r["small_n"] else "")
             print(f"{r['value']:<{width}}  {r['n']:>6} {r['a_wins']:>5} {r['ties']:>5} "
                   f"{r['b_wins']:>5}  {_fmt_rate(r)}{flag}")
-        print("* 95% interval excludes 50%")
+        print("* differs from the rest of the data (two-sample test, Benjamini–Hochberg "
+              "adjusted p < 0.05 over the slices shown)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--by", action="append", default=[], metavar="FIELD",
                     help="slice by category, tags, judge, or a metadata field (repeatable)")
     st.add_argument("--tie-threshold", type=float, default=DEFAULT_TIE_THRESHOLD)
-    st.add_argument("--ci", choices=["wilson", "bootstrap"], default="wilson",
-                    help="win-rate interval (default: Wilson score)")
+    st.add_argument("--ci", choices=["wilson-ties", "wilson", "bootstrap"], default="wilson-ties",
+                    help="win-rate interval (default: tie-aware Wilson score; see README)")
     st.add_argument("--judge", help="score with these judges only (comma-separated names)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
     add_generate_parser(sub)

@@ -27,7 +27,8 @@ if s["win_rate_a"] is None:
 else:
     lo, hi = s["win_rate_a_ci95"]
     c1.metric("Win rate of A", f"{100 * s['win_rate_a']:.1f}%",
-              help="(A + ties/2) / (A + B + ties); 95% Wilson score interval")
+              help="(A + ties/2) / (A + B + ties); 95% tie-aware Wilson score interval "
+                   "(see the README, “The numbers”)")
     c1.caption(f"95% CI [{100 * lo:.1f}, {100 * hi:.1f}]"
                + (" · significant" if s["significant"] else " · not significant"))
 c2.metric("A / tie / B", f"{s['a_wins']} / {s['ties']} / {s['b_wins']}",
@@ -75,7 +76,9 @@ else:
                     on_select=partial(state.on_bar_click, f"bars_{field}", field),
                     selection_mode="points", key=f"bars_{field}")
     st.dataframe(widgets.counts_table(rows), hide_index=True)
-    st.caption("★: the 95% interval excludes 50%. ⚠: fewer than 10 scored examples.")
+    st.caption("★: the slice's win rate differs from the rest of the data (two-sample test, "
+               "Benjamini–Hochberg adjusted p < 0.05 over these slices). ⚠: fewer than 10 "
+               "scored examples.")
 if filtered:
     st.page_link("pages/examples.py", label=f"Show the {int(mask.sum()):,} filtered examples →",
                  icon=":material/table_rows:")
