@@ -126,6 +126,10 @@ def print_stats(s: dict[str, Any]) -> None:
     print(f"A wins {s['a_wins']}, ties {s['ties']}, B wins {s['b_wins']}, unscored "
           f"{s['unscored']}  (tie threshold ±{s['tie_threshold']})")
     print(f"win rate of A: {_fmt_rate(s)}  (95% {s['ci_method']} interval)")
+    if s.get("scores_continuous") and s.get("win_rate_a_soft") is not None:
+        lo, hi = s["win_rate_a_soft_ci95"] or (math.nan, math.nan)
+        print(f"soft win rate of A: {100 * s['win_rate_a_soft']:.1f}% [{100 * lo:.1f}, "
+              f"{100 * hi:.1f}]  (AlpacaEval's convention: mean of (score + 1.5) / 3)")
     if s.get("mean_score") is not None:
         ci = s.get("mean_score_ci95")
         extra = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""

@@ -31,6 +31,9 @@ else:
                    "(see the README, “The numbers”)")
     c1.caption(f"95% CI [{100 * lo:.1f}, {100 * hi:.1f}]"
                + (" · significant" if s["significant"] else " · not significant"))
+if s.get("scores_continuous") and s.get("win_rate_a_soft") is not None:
+    c1.caption(f"Soft win rate {100 * s['win_rate_a_soft']:.1f}% (AlpacaEval's convention: "
+               "mean of (score + 1.5)/3, no threshold)")
 c2.metric("A / tie / B", f"{s['a_wins']} / {s['ties']} / {s['b_wins']}",
           help=f"tie when |score| ≤ {t}; unscored examples are never ties")
 c2.caption(f"{s['unscored']} unscored of {s['n']}")

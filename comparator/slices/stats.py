@@ -197,9 +197,20 @@ def summarize(a: int, t: int, b: int, unscored: int, scores: np.ndarray | None =
     }
     if scores is not None:
         out["mean_score"], out["mean_score_ci95"] = t_interval(scores)
+        out.update(soft_win_rate(out["mean_score"], out["mean_score_ci95"]))
+        # continuous: any score off the 7-level grid (e.g. AlpacaEval's weighted annotators)
+        out["scores_continuous"] = bool(np.any(np.abs(scores * 2 - np.round(scores * 2)) > 1e-9))
     out["significant"] = bool(ci is not None and (ci[0] > 0.5 or ci[1] < 0.5))
     out["small_n"] = n_scored < SMALL_N
     return out
+
+
+def soft_win_rate(mean: float | None, ci: list[float] | None) -> dict[str, Any]:
+    """AlpacaEval's convention: mean over scored examples of (score + 1.5) / 3 (+1.5 -> 1,
+    0 -> 1/2, -1.5 -> 0), i.e. the mean score rescaled, with its Student-t interval rescaled.
+    On an AlpacaEval file it is mean(2 - preference) = 1 - the leaderboard's win rate."""
+    return {"win_rate_a_soft": None if mean is None else (mean + 1.5) / 3,
+            "win_rate_a_soft_ci95": None if ci is None else [(x + 1.5) / 3 for x in ci]}
 
 
 def position_consistency(d: Derived, tie_threshold: float = DEFAULT_TIE_THRESHOLD
@@ -297,6 +308,7 @@ def slice_table(comp: Comparison, field: str, tie_threshold: float = DEFAULT_TIE
             continue
         row = {"field": field, "value": value, **summarize(a, t, b, u, None, ci_method)}
         row["mean_score"], row["mean_score_ci95"] = _mean_ci(int(n_ok[c]), sums[c], sq[c])
+        row.update(soft_win_rate(row["mean_score"], row["mean_score_ci95"]))
         # significant: vs the rest of the data, BH-adjusted (comparator.slices.significance)
         row["ci_excludes_half"] = row.pop("significant")
         row["p_value"] = None if np.isnan(p_rest[c]) else float(p_rest[c])
