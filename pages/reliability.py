@@ -51,13 +51,20 @@ if "human" in names and models:
         a = agreement(comp, name, "human", t, mask=m)
         if not a["n"]:
             continue
-        c1, c2, c3 = st.columns(3)
-        c1.metric(f"{name} vs human, with ties", f"{100 * a['agreement']:.1f}%")
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric(f"{name} vs human, with ties", f"{100 * a['agreement']:.1f}%",
+                  help="example level: the judge's verdict (mean of its judgments) vs the human")
         c2.metric("without ties", "n/a" if a["agreement_without_ties"] is None
                   else f"{100 * a['agreement_without_ties']:.1f}%")
         c3.metric("Cohen's κ", "n/a" if a["cohen_kappa"] is None else f"{a['cohen_kappa']:.3f}")
+        c4.metric("per judgment", "n/a" if a["judgment_agreement"] is None
+                  else f"{100 * a['judgment_agreement']:.1f}%",
+                  help="judgment level (LLMBar's accuracy, correct_average): every judgment, "
+                       "each order counted separately, vs the human verdict; an unscored "
+                       "judgment counts as a disagreement")
         st.caption(f"{a['n']} examples scored by both; {a['n_without_ties']} where neither says "
-                   "tie. Rows: the judge; columns: the human label.")
+                   f"tie; {a['judgment_n']} judgments. Rows: the judge; columns: the human "
+                   "label.")
         cm = a["confusion"]
         st.plotly_chart(confusion_heatmap(cm["matrix"], cm["labels"], name, "human"),
                         key=f"cm_{name}")
