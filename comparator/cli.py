@@ -90,12 +90,17 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
         **head, "tie_threshold": tie_threshold, "ci_method": ci_method,
         "judges": names, "score_judges": sorted(judges) if judges else names,
     }
+    from comparator.slices.length_control import lc_by_slice, lc_win_rate
+
+    out.update(lc_win_rate(comp, tie_threshold, judges))
     out["slices"] = []
     for field in by:
         try:
-            out["slices"] += slice_table(comp, field, tie_threshold, judges, ci_method)
+            rows = slice_table(comp, field, tie_threshold, judges, ci_method)
         except KeyError as e:
             raise InputError(loaded.path, e.args[0], field=field) from None
+        lc = lc_by_slice(comp, field, tie_threshold, judges)
+        out["slices"] += [{**r, **lc[r["value"]]} for r in rows]
     if len(by) > 1:  # Benjamini–Hochberg over all the slices shown
         from comparator.slices.significance import mark
 
@@ -131,6 +136,10 @@ def print_stats(s: dict[str, Any]) -> None:
         lo, hi = s["win_rate_a_soft_ci95"] or (math.nan, math.nan)
         print(f"soft win rate of A: {100 * s['win_rate_a_soft']:.1f}% [{100 * lo:.1f}, "
               f"{100 * hi:.1f}]  (AlpacaEval's convention: mean of (score + 1.5) / 3)")
+    if s.get("win_rate_a_lc") is not None:
+        lo, hi = s["win_rate_a_lc_ci95"] or (math.nan, math.nan)
+        print(f"length-controlled win rate of A: {100 * s['win_rate_a_lc']:.1f}% "
+              f"[{100 * lo:.1f}, {100 * hi:.1f}]  (AlpacaEval-style, at equal lengths)")
     if s.get("mean_score") is not None:
         ci = s.get("mean_score_ci95")
         extra = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""

@@ -34,6 +34,19 @@ else:
 if s.get("scores_continuous") and s.get("win_rate_a_soft") is not None:
     c1.caption(f"Soft win rate {100 * s['win_rate_a_soft']:.1f}% (AlpacaEval's convention: "
                "mean of (score + 1.5)/3, no threshold)")
+if s["win_rate_a"] is not None and c1.toggle("Length-controlled", key="ov_lc",
+                                              help="AlpacaEval-style: logistic model of the "
+                                              "outcome on tanh(standardised length difference),"
+                                              " predicted at equal lengths (see the README)"):
+    from comparator.slices.length_control import lc_win_rate
+
+    lc = lc_win_rate(comp, t, judges, mask=mask if filtered else None)
+    if lc["win_rate_a_lc"] is None:
+        c1.caption("Length-controlled: n/a (too few examples or equal lengths)")
+    else:
+        lo, hi = lc["win_rate_a_lc_ci95"]
+        c1.caption(f"Length-controlled {100 * lc['win_rate_a_lc']:.1f}% "
+                   f"[{100 * lo:.1f}, {100 * hi:.1f}]")
 c2.metric("A / tie / B", f"{s['a_wins']} / {s['ties']} / {s['b_wins']}",
           help=f"tie when |score| ≤ {t}; unscored examples are never ties")
 c2.caption(f"{s['unscored']} unscored of {s['n']}")
