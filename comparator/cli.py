@@ -75,8 +75,9 @@ def _clean(obj: Any) -> Any:
 
 
 def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: str,
-               judge: str | None) -> dict[str, Any]:
+               judge: str | None, human_vote: str = "mean") -> dict[str, Any]:
     from comparator.slices import agreement, slice_table, summary
+    from comparator.slices.human_vote import human_selector
     from comparator.slices.stats import default_judges
 
     comp = loaded.comparison
@@ -84,11 +85,15 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
     names = comp.judges()
     if judge and not any(j in names or j.split(":")[0] in names for j in judges):
         raise ValueError(f"--judge {judge!r}: the file's judges are {names}")
+    human = human_selector(human_vote)  # the human verdict: mean or majority of annotators
+    if judges == frozenset(["human"]) or (judges is None and names == ["human"]):
+        judges = frozenset([human])
     head = summary(comp, tie_threshold, judges, ci_method)
     out: dict[str, Any] = {
         "model_a": comp.model_a, "model_b": comp.model_b, "format": loaded.format,
         **head, "tie_threshold": tie_threshold, "ci_method": ci_method,
         "judges": names, "score_judges": sorted(judges) if judges else names,
+        "human_vote": human_vote,
     }
     from comparator.slices.length_control import lc_by_slice, lc_win_rate
 
@@ -113,8 +118,8 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
     if "human" in names and others:
         from comparator.slices.agreement import agreement_by_slice
 
-        out["human_agreement"] = {n: {**agreement(comp, n, "human", tie_threshold), "slices": [
-            row for field in by for row in agreement_by_slice(comp, n, "human", field,
+        out["human_agreement"] = {n: {**agreement(comp, n, human, tie_threshold), "slices": [
+            row for field in by for row in agreement_by_slice(comp, n, human, field,
                                                               tie_threshold)]}
             for n in others}
     return _clean(out)
@@ -129,6 +134,8 @@ def _fmt_rate(r: dict) -> str:
 
 def print_stats(s: dict[str, Any]) -> None:
     print(f"{s['model_a']} (A) vs {s['model_b']} (B) — {s['n']} examples, format {s['format']}")
+    if any(j.split("@")[0] == "human" for j in s["score_judges"]) or s["human_agreement"]:
+        print(f"human verdict: {s['human_vote']} of the annotators")
     print(f"A wins {s['a_wins']}, ties {s['ties']}, B wins {s['b_wins']}, unscored "
           f"{s['unscored']}  (tie threshold ±{s['tie_threshold']})")
     print(f"win rate of A: {_fmt_rate(s)}  (95% {s['ci_method']} interval)")
@@ -186,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--ci", choices=["wilson-ties", "wilson", "bootstrap"], default="wilson-ties",
                     help="win-rate interval (default: tie-aware Wilson score; see README)")
     st.add_argument("--judge", help="score with these judges only (comma-separated names)")
+    st.add_argument("--human-vote", choices=["mean", "majority"], default="mean",
+                    help="several annotators' verdict: mean of their scores (default) or "
+                         "majority vote (PandaLM's convention)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
     add_generate_parser(sub)
     add_judge_parser(sub)
@@ -211,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(loaded.comparison.examples)} examples to {args.output} ({fmt})",
               file=sys.stderr)
         return 0
-    s = stats_dict(loaded, args.by, args.tie_threshold, args.ci, args.judge)
+    s = stats_dict(loaded, args.by, args.tie_threshold, args.ci, args.judge, args.human_vote)
     if args.json:
         print(json.dumps(s, ensure_ascii=False))
     else:

@@ -5,6 +5,7 @@ import streamlit as st
 from comparator.reports.charts import confusion_heatmap
 from comparator.slices import agreement, summary
 from comparator.slices.agreement import agreement_by_slice, pairwise_table, raters
+from comparator.slices.human_vote import VOTES, human_selector
 from comparator.slices.reliability import reliability
 from comparator.ui import widgets
 
@@ -44,11 +45,19 @@ for col, (key, (title, help_text)) in zip(cols, labels.items()):
 
 names = comp.judges()
 models = [j for j in names if j != "human"]
+annotators = raters(comp)
+vote = "mean"
+if len(annotators) > 1:
+    vote = st.radio("Human verdict from several annotators", VOTES, horizontal=True,
+                    key="human_vote", format_func=lambda v: {
+                        "mean": "mean of their scores",
+                        "majority": "majority vote (PandaLM's convention)"}[v])
+human = human_selector(vote)
 if "human" in names and models:
     shown = True
     st.subheader("Agreement with human labels")
     for name in models:
-        a = agreement(comp, name, "human", t, mask=m)
+        a = agreement(comp, name, human, t, mask=m)
         if not a["n"]:
             continue
         c1, c2, c3, c4 = st.columns(4)
@@ -71,7 +80,7 @@ if "human" in names and models:
         fields = widgets.slice_fields(comp)
         if fields:
             field = st.selectbox("Agreement per slice of", fields, key=f"agree_field_{name}")
-            rows = agreement_by_slice(comp, name, "human", field, t)
+            rows = agreement_by_slice(comp, name, human, field, t)
             st.dataframe([{"slice": r["value"], "n": r["n"],
                            "agreement %": round(100 * r["agreement"], 1),
                            "without ties %": None if r["agreement_without_ties"] is None
@@ -79,11 +88,12 @@ if "human" in names and models:
                            "Cohen's κ": None if r["cohen_kappa"] is None
                            else round(r["cohen_kappa"], 3)} for r in rows], hide_index=True)
 
-annotators = raters(comp)
 if len(annotators) > 1:
     shown = True
     st.subheader("Agreement between annotators")
-    st.dataframe(pairwise_table(comp, annotators, t, m), hide_index=True)
+    st.dataframe(pairwise_table(comp, annotators + [human], t, m), hide_index=True)
+    st.caption(f"`{human}` is the human verdict used above and for agreement: the "
+               f"{'majority vote' if vote == 'majority' else 'mean'} of the annotators.")
 
 if not shown:
     st.info("Nothing to measure here: reliability needs judgments in both orders (position "

@@ -68,6 +68,11 @@ def derive(comp: Comparison, judges: frozenset[str] | None | str = "auto") -> De
     hit = comp._derived.get(key)
     if hit is not None:
         return hit
+    if judges and len(judges) == 1 and next(iter(judges)).endswith("@majority"):
+        from comparator.slices.human_vote import majority_derived
+
+        hit = comp._derived[key] = majority_derived(comp, next(iter(judges))[:-9])
+        return hit
     n = len(comp.examples)
     score = np.full(n, np.nan)
     unf = np.full(n, np.nan)
