@@ -63,6 +63,11 @@ def agreement(comp: Comparison, judge_x: str, judge_y: str,
         "cohen_kappa": cohen_kappa(x, y),
         "judgment_n": int(jmatch.size),
         "judgment_agreement": float(jmatch.mean()) if jmatch.size else None,
+        # per order shown (LLMBar's correct_False / correct_True); None when unknown
+        "judgment_agreement_by_order": {
+            order: float(jmatch[sel].mean()) if sel.any() else None
+            for order, sel in (("shown", ja.flipped[keep] == 0),
+                               ("swapped", ja.flipped[keep] == 1))},
         "confusion": {"labels": labels, "rows": judge_x, "cols": judge_y,
                       "matrix": m.tolist()},
     }
