@@ -100,3 +100,18 @@ def test_overview_toggle_shows_it(tmp_path, monkeypatch):
     assert shown == [f"Length-controlled {100 * lc['win_rate_a_lc']:.1f}% "
                      f"[{100 * lc['win_rate_a_lc_ci95'][0]:.1f}, "
                      f"{100 * lc['win_rate_a_lc_ci95'][1]:.1f}]"]
+
+
+def test_grouped_bootstrap_for_large_files_matches_the_per_example_one(monkeypatch):
+    """Above 5,000 examples the bootstrap resamples (length bin, outcome) groups; on 8 copies of
+    a real file (6,440 examples) its interval matches the per-example bootstrap."""
+    import comparator.slices.length_control as lcm
+
+    comp = load(VERBOSE).comparison
+    big = comp.subset([dict(ex, id=f"{ex['id']}-{k}") for k in range(8) for ex in comp.examples])
+    grouped = lc_win_rate(big, rounds=400)
+    monkeypatch.setattr(lcm, "GROUP_ABOVE", 10**9)
+    exact = lc_win_rate(big, rounds=400)
+    assert grouped["win_rate_a_lc"] == exact["win_rate_a_lc"]
+    for g, e in zip(grouped["win_rate_a_lc_ci95"], exact["win_rate_a_lc_ci95"]):
+        assert abs(g - e) < 0.01
