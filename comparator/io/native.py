@@ -17,7 +17,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from comparator.io.errors import InputError
+from comparator.io.common import read_file
+from comparator.io.errors import InputError, excerpt
 from comparator.io.labels import label_to_score
 from comparator.io.schema import EXAMPLE, SCHEMA_VERSION, Comparison, Example
 
@@ -51,8 +52,7 @@ def _validation_error(path: Path, err: ValidationError, line: int) -> InputError
     loc = tuple(p for p in first.get("loc", ()) if p not in _UNION_PARTS)
     msg = first.get("msg", "invalid value")
     if "input" in first and first.get("type") != "missing":
-        shown = repr(first["input"])
-        msg += f" (got {shown[:60]}{'...' if len(shown) > 60 else ''})"
+        msg += f" (got {excerpt(first['input'])})"
     return InputError(path, msg, line=line, field=_loc_to_field(loc) or None)
 
 
@@ -135,7 +135,7 @@ def _read_header(path: Path, header: dict | None) -> dict:
             line=1,
         )
     try:
-        return orjson.loads(side.read_bytes())
+        return orjson.loads(read_file(side))
     except orjson.JSONDecodeError as e:
         raise InputError(side, f"not valid JSON ({e})") from None
 
@@ -150,7 +150,7 @@ def read_native(path: str | Path, data: bytes | None = None) -> Comparison:
     version = header.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise InputError(
-            path, f"schema_version {version!r} is newer than this comparator reads "
+            path, f"schema_version {excerpt(version)} is newer than this comparator reads "
             f"({SCHEMA_VERSION}); upgrade comparator", line=1, field="schema_version",
         )
     if version < SCHEMA_VERSION:
@@ -190,7 +190,7 @@ def _check_unique_ids(path: Path, examples: list[Example], line_of) -> None:
     for ex, n in zip(examples, line_of):
         if ex["id"] in seen:
             raise InputError(
-                path, f"duplicate id {ex['id']!r} (first on line {seen[ex['id']]})", line=n,
+                path, f"duplicate id {excerpt(ex['id'])} (first on line {seen[ex['id']]})", line=n,
                 field="id",
             )
         seen[ex["id"]] = n
