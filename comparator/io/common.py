@@ -91,12 +91,45 @@ def read_file(path: Path) -> bytes:
         kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
         raise InputError(path, f"is {kind}, not a file: save the data to a file first")
     with os.fdopen(fd, "rb") as f:
+        _check_memory(path, os.fstat(fd).st_size)
         try:
             _refuse_binary(path, f.read(_HEAD))
             f.seek(0)
             return f.read()
         except OSError as e:
             raise _os_error(path, e) from None
+
+
+MEMORY_PER_BYTE = 3  # peak memory of a load per byte of file, measured (README, Benchmarks)
+
+
+def free_memory() -> int | None:
+    """Bytes of memory free for a load: ``COMPARATOR_MAX_MEMORY`` (bytes, or with a K/M/G
+    suffix) when set, else the kernel's MemAvailable (None where unknown)."""
+    limit = os.environ.get("COMPARATOR_MAX_MEMORY", "").strip().upper()
+    if limit:
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(limit[-1], 1)
+        return int(float(limit.rstrip("KMG")) * scale)
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _check_memory(path: Path, size: int) -> None:
+    """Refuse, before reading, a file whose load would not fit in memory (rather than be
+    killed by the kernel half-way)."""
+    free = free_memory()
+    if free is not None and size * MEMORY_PER_BYTE > free:
+        gb = 1 << 30
+        raise InputError(path, f"is {size / gb:.1f} GB: loading it needs about "
+                         f"{size * MEMORY_PER_BYTE / gb:.1f} GB of memory and {free / gb:.1f} GB "
+                         "is free; split the file (e.g. split -l) or use a machine with more "
+                         "memory")
 
 
 def _line_col(data: bytes, pos: int) -> tuple[int, int]:
