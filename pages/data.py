@@ -33,12 +33,12 @@ if up is not None:
     fmt = st.selectbox("Format", ["auto-detect", *FORMATS], key="upload_format")
     fmt = None if fmt == "auto-detect" else fmt
     options = LoadOptions()
-    src = Source(Path(up.name), data)
     try:
+        src = Source(Path(up.name), data)  # refuses binary or wrongly encoded bytes
         detected = fmt or detect_format(src)
     except InputError:
-        detected = "table"
-    if detected == "table":
+        src, detected = None, None if fmt else "table"  # "Load" shows the message
+    if detected == "table" and src is not None:
         try:
             columns = peek_columns(src)
         except InputError as e:
