@@ -11,6 +11,8 @@ first problem. Files written by an older schema version are upgraded on read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -101,25 +103,30 @@ def _upgrade_v2(header: dict, rows: list[dict]) -> tuple[dict, list[dict]]:
 _UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2}
 
 
-def _split(path: Path, data: bytes) -> tuple[dict | None, list[bytes], list[int]]:
-    """Header (if the first non-blank line is one), the body lines and their line numbers."""
-    header: dict | None = None
-    body: list[bytes] = []
-    line_of: list[int] = []
-    for n, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        if header is None and not body:
-            try:
-                first = orjson.loads(raw)
-            except orjson.JSONDecodeError as e:
-                raise InputError(path, f"not valid JSON ({e})", line=n) from None
-            if is_header(first):
-                header = first
-                continue
-        body.append(raw)
-        line_of.append(n)
-    return header, body, line_of
+def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of every non-blank line, one at a time: splitting a GB file at once
+    would hold a second copy of it."""
+    start, n, end = 0, 1, len(data)
+    while start < end:
+        nl = data.find(b"\n", start)
+        stop = end if nl < 0 else nl
+        raw = data[start:stop]
+        if raw and not raw.isspace():
+            yield n, raw
+        start, n = stop + 1, n + 1
+
+
+def _split(path: Path, data: bytes) -> tuple[dict | None, Iterator[tuple[int, bytes]]]:
+    """Header (if the first non-blank line is one), and the body's (line number, line)."""
+    lines = _lines(data)
+    first = next(lines, None)
+    if first is None:
+        return None, lines
+    try:
+        obj = orjson.loads(first[1])
+    except orjson.JSONDecodeError as e:
+        raise InputError(path, f"not valid JSON ({e})", line=first[0]) from None
+    return (obj, lines) if is_header(obj) else (None, chain([first], lines))
 
 
 def _read_header(path: Path, header: dict | None) -> dict:
@@ -144,8 +151,7 @@ def read_native(path: str | Path, data: bytes | None = None) -> Comparison:
     path = Path(path)
     if data is None:
         data = path.read_bytes()
-    header, body, line_of = _split(path, data)
-    del data
+    header, body = _split(path, data)
     header = _read_header(path, header)
     version = header.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
@@ -154,25 +160,27 @@ def read_native(path: str | Path, data: bytes | None = None) -> Comparison:
             f"({SCHEMA_VERSION}); upgrade comparator", line=1, field="schema_version",
         )
     if version < SCHEMA_VERSION:
-        rows = []
-        for raw, n in zip(body, line_of):
+        rows, line_of = [], []
+        for n, raw in body:
             try:
                 rows.append(orjson.loads(raw))
             except orjson.JSONDecodeError as e:
                 raise InputError(path, f"not valid JSON ({e})", line=n) from None
+            line_of.append(n)
         while version < SCHEMA_VERSION:
             header, rows = _UPGRADES[version](header, rows)
             version = header["schema_version"]
-        body = [orjson.dumps(r) for r in rows]
+        body = zip(line_of, [orjson.dumps(r) for r in rows])
     validate = EXAMPLE.validate_json
     examples: list[Example] = []
-    append = examples.append
-    for raw, n in zip(body, line_of):
+    line_of = []
+    append, where = examples.append, line_of.append
+    for n, raw in body:
         try:
             append(validate(raw))
         except ValidationError as err:
             raise _validation_error(path, err, n) from None
-    del body
+        where(n)
     _check_statuses(path, examples, line_of)
     _check_unique_ids(path, examples, line_of)
     head = {k: v for k, v in header.items() if k not in ("kind", "examples")}
