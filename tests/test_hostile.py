@@ -154,7 +154,7 @@ def test_app_data_page_shows_a_message_and_keeps_the_open_comparison(tmp_path):
 
 GB = 1 << 30
 BIG_TIME_S = 300  # stated bound for `stats` on 1 GB on CI's 2 cores (measured: README)
-RSS_PER_BYTE = 4  # stated bound: peak memory at most 4x the file (+ the interpreter)
+RSS_PER_BYTE = 3  # stated bound: peak memory at most 3x the file (+ the interpreter)
 
 
 def _write_gb(path) -> int:

@@ -100,7 +100,7 @@ def read_file(path: Path) -> bytes:
             raise _os_error(path, e) from None
 
 
-MEMORY_PER_BYTE = 4  # peak memory of a load per byte of file, measured (README, Benchmarks)
+MEMORY_PER_BYTE = 3  # peak memory of a load per byte of file, measured (README, Benchmarks)
 
 
 def free_memory() -> int | None:
