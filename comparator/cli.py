@@ -98,6 +98,9 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
     from comparator.slices.reliability import reliability
 
     out.update(reliability(comp, tie_threshold, judges))
+    from comparator.slices.benchmarks import benchmark_figures
+
+    out.update(benchmark_figures(comp, tie_threshold))
     others = [n for n in names if n != "human"]
     out["human_agreement"] = None
     if "human" in names and others:
@@ -129,6 +132,10 @@ def print_stats(s: dict[str, Any]) -> None:
     if s["position_consistency"] is not None:
         print(f"position consistency: {100 * s['position_consistency']:.1f}% of "
               f"{s['position_consistency_n']} examples judged in both orders")
+    from comparator.slices.benchmarks import figure_lines
+
+    for line in figure_lines(s):
+        print(line)
     for name, a in (s.get("human_agreement") or {}).items():
         if a["agreement"] is not None:
             wt = a["agreement_without_ties"]

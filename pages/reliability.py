@@ -5,6 +5,7 @@ import streamlit as st
 from comparator.reports.charts import confusion_heatmap
 from comparator.slices import agreement, summary
 from comparator.slices.agreement import agreement_by_slice, pairwise_table, raters
+from comparator.slices.benchmarks import judgebench_accuracy
 from comparator.slices.reliability import reliability
 from comparator.ui import widgets
 
@@ -71,6 +72,22 @@ if "human" in names and models:
                            else round(100 * r["agreement_without_ties"], 1),
                            "Cohen's κ": None if r["cohen_kappa"] is None
                            else round(r["cohen_kappa"], 3)} for r in rows], hide_index=True)
+
+accuracy = judgebench_accuracy(comp, t)
+if accuracy:
+    shown = True
+    st.subheader("Accuracy against the gold label (JudgeBench)")
+    for name, a in accuracy.items():
+        st.metric(f"{name}: correct verdicts", "n/a" if a["accuracy"] is None
+                  else f"{100 * a['accuracy']:.2f}%",
+                  help="as JudgeBench's utils/metrics.py: over all pairs; a tie between the "
+                       "two orders or an unscored pair counts as wrong")
+        st.dataframe([{"group": g, "n": r["n"], "correct": r["correct"],
+                       "accuracy %": None if r["accuracy"] is None
+                       else round(100 * r["accuracy"], 2)} for g, r in a["groups"].items()],
+                     hide_index=True)
+        st.caption(f"{a['n']} pairs with a gold label, {a['unscored']} unscored by the judge "
+                   "(all examples; filters do not apply)")
 
 annotators = raters(comp)
 if len(annotators) > 1:

@@ -68,7 +68,8 @@ def read_llm_comparator(src: Source, opts: LoadOptions) -> tuple[Comparison, lis
     path = src.path
     doc = src.json
     if not isinstance(doc, dict) or not isinstance(doc.get("examples"), list):
-        raise InputError(path, "an LLM Comparator file is an object with an 'examples' list",
+        raise InputError(path, "no examples: an LLM Comparator file is an object with an "
+                         "'examples' list",
                          field="examples")
     check_rows(path, [(None, doc)], LLMComparatorDoc)
     check_rows(path, enumerate(doc["examples"], start=1), LLMComparatorExample)

@@ -37,11 +37,12 @@ def is_selected(j: Judgment, judges: frozenset[str] | None) -> bool:
 
 def default_judges(comp: Comparison) -> frozenset[str] | None:
     """Which judgments make an example's score when none are named: all of them, except that a
-    file with both human labels and model judges is scored by its model judges (the humans are
-    then the reference for ``agreement``)."""
+    file with both human labels (or the reference judge it names, e.g. JudgeBench's gold label)
+    and model judges is scored by its model judges (the humans are then the reference)."""
     names = comp.judges()
-    models = [n for n in names if n != "human"]
-    if models and "human" in names:
+    refs = {"human", comp.metadata.get("reference_judge") or "human"}  # JudgeBench: "gold"
+    models = [n for n in names if n not in refs]
+    if models and refs & set(names):
         return frozenset(models)
     return None
 

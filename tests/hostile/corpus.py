@@ -170,7 +170,8 @@ def broken() -> list[Case]:
              .replace('"DEEP"', _deep(100_000)), "JSON", line=2),
         Case("deep_table.jsonl", _lines([{"prompt": "p", "response_a": "a", "response_b": "b",
                                           "x": 1}] * 2) + '{"prompt": ' + _deep(100_000)
-             + ', "response_a": "a", "response_b": "b"}\n', "text", line=3, field="prompt"),
+             + ', "response_a": "a", "response_b": "b"}\n', "holds a JSON list", line=3,
+             field="prompt"),
         Case("garbage_10mb_line.jsonl", native + "{" + "x" * 10_000_000 + "\n", "JSON",
              line=len(demo_rows) + 1),
         # native JSONL
@@ -207,7 +208,7 @@ def broken() -> list[Case]:
                                                  "response_b": "b"},
                                                 {"prompt": {"text": "p"}, "response_a": "a",
                                                  "response_b": "b"}]),
-             "text", record=2, field="prompt"),
+             "holds a JSON dict", record=2, field="prompt"),
         Case("table_not_object.jsonl", '{"prompt": "p", "response_a": "a", "response_b": "b"}\n'
              "[1, 2]\n", "object", line=2),
         # AlpacaEval
