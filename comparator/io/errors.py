@@ -6,7 +6,7 @@ import re
 import reprlib
 from pathlib import Path
 
-MAX_MESSAGE = 300  # characters of a message kept; a file's content is never echoed at length
+MAX_MESSAGE = 1000  # characters of a message kept; a file's content is never echoed at length
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
