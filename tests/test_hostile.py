@@ -240,3 +240,26 @@ def test_one_gb_of_binary_garbage_is_refused_from_its_first_bytes(tmp_path):
     assert line.startswith(f"error: {path}:") and "NUL" in line
     assert seconds < LIMIT_S
     assert rss < 300 * (1 << 20)
+
+
+def test_value_too_deep_to_write_is_named_on_export_and_leaves_no_file(tmp_path):
+    """orjson reads any depth but writes at most 254 levels: a 300-deep custom field of a real
+    LLM Comparator file loads (stats works), and `convert` names the example it sits in."""
+    from hostile.corpus import LLMC
+
+    doc = orjson.loads(LLMC.read_bytes())
+    doc["examples"][2]["custom_fields"] = {"x": "DEEP"}
+    path = tmp_path / "deep_custom_field.json"
+    path.write_text(orjson.dumps(doc).decode().replace('"DEEP"', "[" * 300 + "]" * 300))
+    stats = subprocess.run([sys.executable, "-m", "comparator", "stats", str(path)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert stats.returncode == 0, stats.stderr
+    want_id = load(path).comparison.examples[2]["id"]
+    for out in ("out.jsonl", "out.json", "out.csv"):
+        r = subprocess.run([sys.executable, "-m", "comparator", "convert", str(path), "-o",
+                            str(tmp_path / out)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 2
+        line, = r.stderr.splitlines()
+        assert line.startswith(f"error: {tmp_path / out}: ") and repr(want_id) in line
+        assert not (tmp_path / out).exists() and not (tmp_path / (out + ".tmp")).exists()

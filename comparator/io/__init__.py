@@ -14,7 +14,7 @@ from pathlib import Path
 
 from comparator.io.alpaca_eval import read_alpaca_eval
 from comparator.io.arena_hard import read_arena_hard
-from comparator.io.checks import guarded
+from comparator.io.checks import guarded, unwritable
 from comparator.io.common import LoadOptions, Source
 from comparator.io.detect import detect_format
 from comparator.io.errors import InputError
@@ -99,10 +99,11 @@ def save(comp: Comparison, path: str | Path, to: str | None = None,
          tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> str:
     """Write ``comp`` (atomically) in the format named by ``to`` or the extension."""
     fmt = export_format(path, to)
-    if fmt == "native":
-        write_native(comp, path)
-    elif fmt == "llm-comparator":
-        write_llm_comparator(comp, path)
-    else:
-        write_csv(comp, path, tie_threshold)
+    with unwritable(comp, path):
+        if fmt == "native":
+            write_native(comp, path)
+        elif fmt == "llm-comparator":
+            write_llm_comparator(comp, path)
+        else:
+            write_csv(comp, path, tie_threshold)
     return fmt

@@ -11,7 +11,8 @@ trips over into an ``InputError`` naming the file.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NotRequired
 
@@ -201,6 +202,24 @@ def check_rows(path: Path, rows: Iterable[tuple[int, Any]], schema: type, *,
             validate(row)
         except ValidationError as err:
             raise problem(path, err, row, **({"line": n} if is_line else {"record": n})) from None
+
+
+@contextmanager
+def unwritable(comp: Any, out: Path | str) -> Iterator[None]:
+    """A value JSON cannot hold (nested deeper than orjson writes, 254 levels) names the example
+    it came from, instead of failing half-way through an export."""
+    try:
+        yield
+    except orjson.JSONEncodeError as e:
+        for ex in comp.examples:
+            try:
+                orjson.dumps(ex)
+            except orjson.JSONEncodeError:
+                raise InputError(out, f"cannot write example {excerpt(ex.get('id'))}: {e} (a "
+                                 "value nested too deeply?); fix it in the input") from None
+        raise InputError(out, f"cannot write the comparison: {e}") from None
+    finally:
+        Path(str(out) + ".tmp").unlink(missing_ok=True)
 
 
 def guarded(reader: Callable, src: Any, opts: Any, name: str) -> Any:
