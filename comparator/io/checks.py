@@ -111,6 +111,16 @@ class MTBenchAnswer(TypedDict):
 
 
 @with_config(_OPEN)
+class MTBenchSingleRecord(TypedDict):
+    question_id: int
+    model: str
+    turn: NotRequired[int]
+    judge: NotRequired[Annotated[list[str], Field(min_length=2)] | str | None]
+    judgment: NotRequired[str | None]
+    user_prompt: NotRequired[str | None]
+
+
+@with_config(_OPEN)
 class _Turn(TypedDict):
     role: str
     content: str
@@ -233,8 +243,6 @@ def guarded(reader: Callable, src: Any, opts: Any, name: str) -> Any:
                          "use a machine with more memory") from None
     except RecursionError:
         raise InputError(src.path, "nested too deeply to read") from None
-    except orjson.JSONEncodeError as e:  # e.g. a value nested deeper than orjson writes
-        raise InputError(src.path, f"a value cannot be kept ({e})") from None
     except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
         if os.environ.get("COMPARATOR_DEBUG"):
             raise

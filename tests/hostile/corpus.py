@@ -24,6 +24,8 @@ PANDALM = SHARED / "pandalm/testset-v1.json"
 LLMC = SHARED / "llm_comparator/example_tiny.json"
 MT_PAIRS = SHARED / "mt_bench/model_judgment/gpt-4_pair_phi-3_vs_phi-3-dpo.jsonl"
 MT_BENCH = SHARED / "mt_bench"
+MT_SINGLE = sorted((SHARED / "mt_bench_single").glob("gpt-4_single.*.jsonl"))
+JUDGEBENCH = SHARED / "judgebench/sample_20_pairs.o1-mini_on_gpt-4o.jsonl"
 DEMO = Path(__file__).resolve().parents[2] / "data" / "alpaca_eval_gpt4-1106_vs_claude-2.1.jsonl"
 
 
@@ -274,6 +276,18 @@ def broken() -> list[Case]:
             llmc["examples"], 0, input_text=3)}), "string", record=1, field="input_text"),
         Case("llmc_examples_object.json", _dump({**llmc, "examples": {"a": 1}}), "examples",
              field="examples", args=("--format", "llm-comparator")),
+    ]
+    single = [json.loads(x) for f in MT_SINGLE for x in f.read_text().splitlines()[:3]]
+    jb = [json.loads(x) for x in JUDGEBENCH.read_text().splitlines()[:4]]
+    cases += [  # the benchmark formats (issue 14's readers)
+        Case("single_turn_text.jsonl", _lines(_with(single, 2, turn="two")), "integer", line=3,
+             field="turn"),
+        Case("single_model_list.jsonl", _lines(_with(single, 1, model=["x"])), "string", line=2,
+             field="model"),
+        Case("judgebench_question_object.jsonl", _lines(_with(jb, 2, question={"q": 1})), "str",
+             line=3, field="question"),
+        Case("judgebench_judgments_text.jsonl", _lines(_with(jb, 1, judgments="A>B")), "list",
+             line=2, field="judgments"),
     ]
     return cases
 
