@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -184,26 +185,25 @@ def gb_file(tmp_path_factory):
     path.unlink()
 
 
-def _peak_rss(args, env=None) -> tuple[subprocess.CompletedProcess, float, int]:
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "comparator", *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
-    # read the pipes on threads while wait4 collects this child's own resource usage
-    import threading
+# A small launcher measures the child: a child forked from pytest itself would count pytest's
+# own pages (hundreds of MB once Streamlit is imported) in its peak RSS.
+_LAUNCH = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[2:]); "
+           "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN)"
+           ".ru_maxrss)); sys.exit(r.returncode)")
 
-    bufs: dict[str, bytes] = {}
-    readers = [threading.Thread(target=lambda k=k, s=s: bufs.__setitem__(k, s.read()))
-               for k, s in (("out", proc.stdout), ("err", proc.stderr))]
-    for t in readers:
-        t.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    for t in readers:
-        t.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    done = subprocess.CompletedProcess(args, proc.returncode, bufs["out"].decode(),
-                                       bufs["err"].decode())
-    return done, time.monotonic() - started, usage.ru_maxrss * 1024
+
+def _peak_rss(args, env=None) -> tuple[subprocess.CompletedProcess, float, int]:
+    """(the finished command, seconds, peak RSS in bytes) of `python -m comparator ARGS`."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss_file:
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-c", _LAUNCH, rss_file.name, sys.executable,
+                               "-m", "comparator", *map(str, args)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=BIG_TIME_S + 60,
+                              env={**os.environ, **(env or {})})
+        seconds = time.monotonic() - started
+        return done, seconds, int(Path(rss_file.name).read_text()) * 1024
 
 
 def test_one_gb_file_loads_with_bounded_memory_in_stated_time(gb_file):
