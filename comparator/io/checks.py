@@ -78,14 +78,18 @@ class PandaLMRecord(TypedDict):
 # ---- FastChat: MT-Bench judgments, questions, answers; Arena battles -----------------------
 
 @with_config(_OPEN)
-class MTBenchPairRecord(TypedDict):
+class _FastChatJudged(TypedDict):
     question_id: int
+    turn: NotRequired[int]
+    judge: NotRequired[Annotated[list[str], Field(min_length=2)] | str | None]
+
+
+@with_config(_OPEN)
+class MTBenchPairRecord(_FastChatJudged):
     model_1: str
     model_2: str
     g1_winner: str
     g2_winner: str
-    turn: NotRequired[int]
-    judge: NotRequired[Annotated[list[str], Field(min_length=2)] | str | None]
     g1_judgment: NotRequired[str | None]
     g2_judgment: NotRequired[str | None]
     g1_user_prompt: NotRequired[str | None]
@@ -111,11 +115,8 @@ class MTBenchAnswer(TypedDict):
 
 
 @with_config(_OPEN)
-class MTBenchSingleRecord(TypedDict):
-    question_id: int
+class MTBenchSingleRecord(_FastChatJudged):
     model: str
-    turn: NotRequired[int]
-    judge: NotRequired[Annotated[list[str], Field(min_length=2)] | str | None]
     judgment: NotRequired[str | None]
     user_prompt: NotRequired[str | None]
 
