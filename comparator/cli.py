@@ -24,6 +24,7 @@ from comparator.io import FORMATS, InputError, Loaded, LoadOptions, load, save
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.tabular import parse_mapping
 from comparator.judge.command import add_judge_parser, run_judge
+from comparator.ratings.command import add_ratings_option, merge_ratings, print_raters, rater_fields
 
 
 def _add_input(p: argparse.ArgumentParser) -> None:
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="win-rate interval (default: Wilson score)")
     st.add_argument("--judge", help="score with these judges only (comma-separated names)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
+    add_ratings_option(st)
     add_generate_parser(sub)
     add_judge_parser(sub)
     add_cluster_parser(sub)
@@ -186,11 +188,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(loaded.comparison.examples)} examples to {args.output} ({fmt})",
               file=sys.stderr)
         return 0
+    if args.ratings:
+        loaded = merge_ratings(loaded, args.ratings)
     s = stats_dict(loaded, args.by, args.tie_threshold, args.ci, args.judge)
+    if args.ratings:
+        s.update(_clean(rater_fields(loaded, args.tie_threshold)))
     if args.json:
         print(json.dumps(s, ensure_ascii=False))
     else:
         print_stats(s)
+        if args.ratings:
+            print_raters(s)
     return 0
 
 
