@@ -7,6 +7,7 @@ from comparator.slices import agreement, summary
 from comparator.slices.agreement import agreement_by_slice, pairwise_table, raters
 from comparator.slices.reliability import reliability
 from comparator.ui import widgets
+from comparator.ui.people import people_section
 
 page = widgets.analysis_page("Judge reliability")
 comp, t, judges = page.comp, page.t, page.judges
@@ -77,6 +78,8 @@ if len(annotators) > 1:
     shown = True
     st.subheader("Agreement between annotators")
     st.dataframe(pairwise_table(comp, annotators, t, m), hide_index=True)
+
+shown = people_section(comp, t) or shown
 
 if not shown:
     st.info("Nothing to measure here: reliability needs judgments in both orders (position "
