@@ -193,7 +193,9 @@ def _show_pair(ex, flipped: bool) -> None:
     for t, (q, lt, rt) in enumerate(turns):
         st.markdown(f"**User{f', turn {t + 1}' if len(turns) > 1 else ''}**")
         st.markdown(widgets.md_text(q))
-        cl, cr = st.columns(2, border=True)
+        c1, c2 = st.columns(2)
+        cl = c1.container(border=True, key=f"rate_left_{t}")
+        cr = c2.container(border=True, key=f"rate_right_{t}")
         cl.markdown("**Left**")
         cl.markdown(widgets.md_text(lt) or "_(empty)_")
         cr.markdown("**Right**")
@@ -264,8 +266,8 @@ def _rate_one(comp: Comparison, rater: str, i: int, n: int, mine: dict[str, Rati
         st.session_state[R_SHOWN] = (ex["id"], time.time())
     pos = st.session_state[R_POS]
     saved = mine.get(ex["id"])
-    st.caption(f"Example {pos + 1} of {n}" + (f" · saved: {_label(saved)} (press a key to "
-                                              "change it)" if saved else ""))
+    st.caption(f"Example {pos + 1} of {n} · id {widgets.md_text(ex['id'])}"
+               + (f" · saved: {_label(saved)} (press a key to change it)" if saved else ""))
     _show_pair(ex, flipped)
     st.text_input(NOTE_LABEL, key=R_NOTE, max_chars=None)
     cols = st.columns(6)
