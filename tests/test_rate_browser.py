@@ -115,6 +115,35 @@ def test_rate_ten_with_the_keyboard_reload_and_people_vs_judge(browser, server, 
     assert len(files) == 1
     (path, lines), = files.items()
     header, rows = lines[0], lines[1:]
+    first_ten = rows
+    # s skips, arrows move, n opens the note; a changed rating is appended and the last stands
+    _ready(pg)
+    pg.keyboard.press("s")
+    pg.wait_for_selector("text=Example 12 of 50", timeout=60_000)
+    for k in (11, 10):
+        _ready(pg)
+        pg.keyboard.press("ArrowLeft")
+        pg.wait_for_selector(f"text=Example {k} of 50", timeout=60_000)
+    assert pg.get_by_text("saved: ").count() == 1
+    _ready(pg)
+    pg.keyboard.press("n")
+    pg.keyboard.type("changed my mind")
+    pg.keyboard.press("Enter")
+    _ready(pg)
+    pg.wait_for_timeout(500)
+    pg.keyboard.press("5")
+    pg.wait_for_selector("text=Example 11 of 50", timeout=60_000)
+    _ready(pg)
+    pg.keyboard.press("ArrowRight")
+    pg.wait_for_selector("text=Example 12 of 50", timeout=60_000)
+    lines = read_jsonl(path)
+    assert len(lines) == 13
+    skip, change = lines[11], lines[12]
+    assert skip["status"] == "skipped" and skip["score"] is None
+    assert change["id"] == first_ten[9]["id"] and change["note"] == "changed my mind"
+    assert change["score"] == (LEFT[5] * (-1 if change["flipped"] else 1)) + 0.0
+    last = {r["id"]: r for r in lines[1:] if r.get("status") != "skipped"}
+    assert len(last) == 10 and last[change["id"]] == change
     assert header["kind"] == "comparator.ratings" and header["rater"] == "alice"
     assert len(rows) == 10 and len({r["id"] for r in rows}) == 10
     assert {r["flipped"] for r in rows} == {True, False}, "the left/right order never varied"
@@ -127,7 +156,7 @@ def test_rate_ten_with_the_keyboard_reload_and_people_vs_judge(browser, server, 
         assert r["score"] == (-LEFT[key] if r["flipped"] else LEFT[key]) + 0.0
     # People vs judge: n = 10 and the agreement of a hand count over the saved file
     agree = 0
-    for r in rows:
+    for r in last.values():
         js = [j["score"] for j in demo[r["id"]]["judgments"] if j.get("status", "ok") == "ok"]
         agree += winner(sum(js) / len(js)) == winner(r["score"])
     pg.goto(server + "/reliability")  # a new session: the ratings are on disk

@@ -36,23 +36,23 @@ _QP = {R_NAME: "rater", R_KIND: "queue", R_N: "n", R_SEED: "seed", R_FIELD: "by"
 NOTE_LABEL = "Note (optional; n)"
 
 # focus the note on "n"; Enter or Esc in the note gives the keys back to the buttons. A constant
-# script (no data from files), run once per browser tab.
+# script (no data from files); a re-created frame replaces its listener (a removed frame's
+# listener would no longer run).
 _KEYS_JS = """<script>
 const doc = window.parent.document;
-if (!doc.__comparatorRateKeys) {
-  doc.__comparatorRateKeys = true;
-  doc.addEventListener('keydown', (e) => {
-    const note = doc.querySelector('input[aria-label="NOTE_LABEL"]');
-    const t = e.target;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) {
-      if (t === note && (e.key === 'Enter' || e.key === 'Escape')) setTimeout(() => t.blur(), 80);
-      return;
-    }
-    if (e.key === 'n' && !e.ctrlKey && !e.metaKey && !e.altKey && note) {
-      e.preventDefault(); note.focus();
-    }
-  }, true);
-}
+if (doc.__comparatorRateKeys) doc.removeEventListener('keydown', doc.__comparatorRateKeys, true);
+doc.__comparatorRateKeys = (e) => {
+  const note = doc.querySelector('input[aria-label="NOTE_LABEL"]');
+  const t = e.target;
+  if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) {
+    if (t === note && (e.key === 'Enter' || e.key === 'Escape')) setTimeout(() => t.blur(), 80);
+    return;
+  }
+  if (e.key === 'n' && !e.ctrlKey && !e.metaKey && !e.altKey && note) {
+    e.preventDefault(); note.focus();
+  }
+};
+doc.addEventListener('keydown', doc.__comparatorRateKeys, true);
 </script>""".replace("NOTE_LABEL", NOTE_LABEL)
 
 
