@@ -12,6 +12,7 @@ st.navigation([
     st.Page("pages/reliability.py", title="Judge reliability", icon=":material/balance:"),
     st.Page("pages/rate.py", title="Rate", icon=":material/thumbs_up_down:"),
     st.Page("pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
+    st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
     st.Page("pages/generate.py", title="Generate", icon=":material/play_arrow:"),
     st.Page("pages/judge.py", title="Judge", icon=":material/gavel:"),
