@@ -227,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         loaded = merge_ratings(loaded, args.ratings)
     s = stats_dict(loaded, args.by, args.tie_threshold, args.ci, args.judge, args.human_vote)
     if args.ratings:
-        s.update(_clean(rater_fields(loaded, args.tie_threshold)))
+        s.update(_clean(rater_fields(loaded, args.tie_threshold, args.human_vote)))
     if args.json:
         print(json.dumps(s, ensure_ascii=False))
     else:

@@ -29,14 +29,16 @@ def merge_ratings(loaded: Loaded, paths: list[Path]) -> Loaded:
                   loaded.warnings, loaded.path)
 
 
-def rater_fields(loaded: Loaded, tie_threshold: float) -> dict[str, Any]:
+def rater_fields(loaded: Loaded, tie_threshold: float, vote: str = "mean") -> dict[str, Any]:
     """``rater_agreement``, ``left_bias`` and how the human verdict is made, for stats --json."""
-    from comparator.slices.people import HUMAN_VERDICT, left_bias, rated_mask, rater_agreement
+    from comparator.slices.human_vote import human_selector
+    from comparator.slices.people import left_bias, rated_mask, rater_agreement, verdict_text
 
     comp = loaded.comparison
     return {"rater_agreement": rater_agreement(comp, tie_threshold),
             "left_bias": left_bias(comp, tie_threshold),
-            "human_verdict": HUMAN_VERDICT, "n_rated": int(rated_mask(comp).sum())}
+            "human_verdict": verdict_text(human_selector(vote)),
+            "n_rated": int(rated_mask(comp).sum())}
 
 
 def print_raters(s: dict[str, Any]) -> None:

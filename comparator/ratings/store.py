@@ -134,10 +134,13 @@ def save_rating(comp: Comparison, rater: str, example_id: str, score: float | No
     path = ratings_path(key, rater, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = orjson.dumps(rec.model_dump(exclude={"status"} if score is not None else None)) + b"\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        if os.fstat(fd).st_size == 0:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":  # a line cut short: end it first
+            line = b"\n" + line
+        if size == 0:
             line = orjson.dumps(RatingsHeader(comparison=key, rater=rater, model_a=comp.model_a,
                                               model_b=comp.model_b).model_dump()) + b"\n" + line
         view = memoryview(line)
@@ -153,7 +156,7 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
                  ) -> dict[tuple[str, str], Rating]:
     """The ratings of one file, the last line per (id, rater) standing. Raises InputError
     naming the file and line: a bad line, a header of another comparison (when ``key`` is
-    given), an id not in ``ids``. A half-written last line (a killed writer) is ignored."""
+    given), an id not in ``ids``. A line cut short (a killed writer) is ignored."""
     from comparator.io.native import _validation_error
 
     out: dict[tuple[str, str], Rating] = {}
@@ -168,8 +171,8 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            if k == last and k > 0:
-                break
+            if k > 0 and (k == last or not raw.rstrip().endswith(b"}")):
+                continue  # a line cut short (a writer killed mid-line): never a rating
             raise InputError(path, "not valid JSON", line=k + 1) from None
         if k == 0 and isinstance(obj, dict) and obj.get("kind") == KIND:
             try:

@@ -1,8 +1,9 @@
 """People vs judge: a comparison's model judges against human ratings, and raters among
 themselves. Built on ``agreement``, ``derive``, ``summary`` and ``first_position_preference``.
 
-The human verdict of an example rated by several people is the **mean** of their scores, then
-the tie threshold (exactly how every example score is made), not a majority vote.
+The human verdict of an example rated by several people is by default the **mean** of their
+scores, then the tie threshold (exactly how every example score is made); ``human`` =
+``"human@majority"`` takes their majority vote instead (``slices.human_vote``).
 Proportions get 95% Wilson intervals; Cohen's kappa its asymptotic 95% interval and Fleiss'
 kappa come from statsmodels, rater-vs-rater Cohen's kappa from scikit-learn.
 """
@@ -23,6 +24,11 @@ from comparator.slices.stats import derive, outcomes, summary, wilson
 
 HUMAN = "human"
 HUMAN_VERDICT = "mean of the raters' scores, then the tie threshold"
+MAJORITY_VERDICT = "majority vote of the raters' verdicts (no strict majority: tie)"
+
+
+def verdict_text(human: str = HUMAN) -> str:
+    return MAJORITY_VERDICT if human.endswith("@majority") else HUMAN_VERDICT
 
 
 def _ci(rate: float | None, n: int) -> list[float] | None:
@@ -51,11 +57,11 @@ def rated_mask(comp: Comparison) -> np.ndarray:
 
 
 def people_vs_judge(comp: Comparison, judge: str, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
-                    mask: np.ndarray | None = None) -> dict[str, Any]:
+                    mask: np.ndarray | None = None, human: str = HUMAN) -> dict[str, Any]:
     """``agreement(judge, human)`` with intervals: agreement with and without ties (and at the
     judgment level when ``agreement`` reports it), Cohen's kappa, and each confusion cell as a
     share of its row (the judge's verdict)."""
-    a = agreement(comp, judge, HUMAN, tie_threshold, mask=mask)
+    a = agreement(comp, judge, human, tie_threshold, mask=mask)
     out = dict(a)
     out["agreement_ci95"] = _ci(a["agreement"], a["n"])
     out["agreement_without_ties_ci95"] = _ci(a["agreement_without_ties"], a["n_without_ties"])
@@ -73,22 +79,23 @@ def people_vs_judge(comp: Comparison, judge: str, tie_threshold: float = DEFAULT
 
 
 def people_by_slice(comp: Comparison, judge: str, field: str,
-                    tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> list[dict[str, Any]]:
+                    tie_threshold: float = DEFAULT_TIE_THRESHOLD, human: str = HUMAN
+                    ) -> list[dict[str, Any]]:
     """Agreement of ``judge`` with the people per value of ``field``: lowest agreement first
     (the slices where people and judge part most), each with its interval and n."""
-    rows = agreement_by_slice(comp, judge, HUMAN, field, tie_threshold)
+    rows = agreement_by_slice(comp, judge, human, field, tie_threshold)
     for r in rows:
         r["agreement_ci95"] = _ci(r["agreement"], r["n"])
     return sorted(rows, key=lambda r: (r["agreement"], -r["n"], r["value"]))
 
 
-def win_rates(comp: Comparison, judge: str, tie_threshold: float = DEFAULT_TIE_THRESHOLD
-              ) -> dict[str, Any]:
+def win_rates(comp: Comparison, judge: str, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+              human: str = HUMAN) -> dict[str, Any]:
     """Win rate of A by the people and by ``judge`` on the same examples: those rated by
     people and scored by the judge."""
     both = rated_mask(comp) & ~np.isnan(derive(comp, frozenset([judge])).score)
     return {"n": int(both.sum()),
-            "human": summary(comp, tie_threshold, frozenset([HUMAN]), mask=both),
+            "human": summary(comp, tie_threshold, frozenset([human]), mask=both),
             "judge": summary(comp, tie_threshold, frozenset([judge]), mask=both)}
 
 
@@ -112,7 +119,7 @@ def rater_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHO
     names = [s.split(":", 1)[1] for s in sels]
     common = (codes != 3).all(0)
     n = int(common.sum())
-    out: dict[str, Any] = {"raters": names, "n": n, "human_verdict": HUMAN_VERDICT}
+    out: dict[str, Any] = {"raters": names, "n": n}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if len(sels) == 2:
@@ -142,15 +149,15 @@ def left_bias(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD
 
 
 def people_report(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
-                  by: tuple[str, ...] = ()) -> dict[str, Any]:
+                  by: tuple[str, ...] = (), human: str = HUMAN) -> dict[str, Any]:
     """Everything above for a comparison with ratings merged in (``ratings.with_ratings``)."""
     judges = [j for j in comp.judges() if j != HUMAN]
     return {
-        "n_rated": int(rated_mask(comp).sum()), "human_verdict": HUMAN_VERDICT,
-        "judges": {j: {**people_vs_judge(comp, j, tie_threshold),
-                       "win_rates": win_rates(comp, j, tie_threshold),
-                       "slices": [r for f in by for r in people_by_slice(comp, j, f,
-                                                                         tie_threshold)]}
+        "n_rated": int(rated_mask(comp).sum()), "human_verdict": verdict_text(human),
+        "judges": {j: {**people_vs_judge(comp, j, tie_threshold, human=human),
+                       "win_rates": win_rates(comp, j, tie_threshold, human),
+                       "slices": [r for f in by for r in people_by_slice(
+                           comp, j, f, tie_threshold, human)]}
                    for j in judges},
         "rater_agreement": rater_agreement(comp, tie_threshold),
         "left_bias": left_bias(comp, tie_threshold),

@@ -9,13 +9,15 @@ from comparator.io.errors import InputError
 from comparator.io.schema import Comparison
 from comparator.ratings.store import comparison_key, ratings_dir, saved_ratings, with_ratings
 from comparator.reports.charts import confusion_heatmap
+from comparator.slices.agreement import raters
+from comparator.slices.human_vote import VOTES, human_selector
 from comparator.slices.people import (
-    HUMAN_VERDICT,
     left_bias,
     people_by_slice,
     people_vs_judge,
     rated_mask,
     rater_agreement,
+    verdict_text,
     win_rates,
 )
 from comparator.ui import widgets
@@ -55,11 +57,17 @@ def people_section(comp: Comparison, t: float) -> bool:
         return False
     rated = rated_mask(merged)
     st.subheader("People vs judge")
+    vote = "mean"
+    if len(raters(merged)) > 1:
+        vote = st.radio("People's verdict from several raters", VOTES, horizontal=True,
+                        key="people_vote", format_func={"mean": "mean of their scores",
+                                                        "majority": "majority vote"}.get)
+    human = human_selector(vote)
     st.caption(f"n = {int(rated.sum())} examples rated (skips left out) · human verdict: "
-               f"{HUMAN_VERDICT} · all examples (filters do not apply) · intervals: 95% "
+               f"{verdict_text(human)} · all examples (filters do not apply) · intervals: 95% "
                "(Wilson for shares, asymptotic for κ)")
     for name in [j for j in merged.judges() if j != "human"]:
-        a = people_vs_judge(merged, name, t)
+        a = people_vs_judge(merged, name, t, human=human)
         if not a["n"]:
             continue
         st.markdown(f"**{widgets.md_text(name)} vs people**")
@@ -87,7 +95,7 @@ def people_section(comp: Comparison, t: float) -> bool:
             f"{_pct(cell['share'], cell['ci95'])} (n={cell['n']})"
             for j, cell in enumerate(row)}} for i, row in enumerate(cm["row_shares"])],
             hide_index=True)
-        w = win_rates(merged, name, t)
+        w = win_rates(merged, name, t, human)
         c = st.columns(2)
         for col, who, s in ((c[0], "people", w["human"]), (c[1], name, w["judge"])):
             col.metric(f"Win rate of A by {who}", _pct(s["win_rate_a"]))
@@ -103,7 +111,7 @@ def people_section(comp: Comparison, t: float) -> bool:
                            "without ties": _pct(r["agreement_without_ties"]),
                            "Cohen's κ": None if r["cohen_kappa"] is None
                            else round(r["cohen_kappa"], 3)}
-                          for r in people_by_slice(merged, name, field, t)], hide_index=True)
+                          for r in people_by_slice(merged, name, field, t, human)], hide_index=True)
             st.caption("Lowest agreement first: the slices where people and judge part most.")
     ra = rater_agreement(merged, t)
     if ra:
