@@ -35,7 +35,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from comparator.io.errors import InputError
-from comparator.io.schema import Comparison, Score
+from comparator.io.schema import Comparison, Score, prompt_text, response_text
 
 KIND = "comparator.ratings"
 RATINGS_SCHEMA_VERSION = 1
@@ -78,13 +78,14 @@ class Rating(BaseModel):
 
 
 def comparison_key(comp: Comparison) -> str:
-    """Content hash of a comparison (models, ids, prompts, responses), cached on it."""
+    """Content hash of a comparison (models, ids, prompts, responses; not the judgments),
+    cached on it."""
     hit = comp._derived.get("content_key")
     if hit is None:
-        h = hashlib.sha256(orjson.dumps([comp.model_a, comp.model_b]))
-        for ex in comp.examples:
-            h.update(orjson.dumps([ex["id"], ex.get("prompt"), ex.get("messages"),
-                                   ex["response_a"], ex["response_b"]]))
+        h = hashlib.blake2b(orjson.dumps([comp.model_a, comp.model_b]), digest_size=10)
+        for ex in comp.examples:  # every text in full (about 4x faster than orjson per line)
+            h.update("\x1f".join((ex["id"], prompt_text(ex), response_text(ex["response_a"]),
+                                  response_text(ex["response_b"]), "\x1e")).encode())
         hit = comp._derived["content_key"] = h.hexdigest()[:20]
     return hit
 
@@ -152,6 +153,14 @@ def save_rating(comp: Comparison, rater: str, example_id: str, score: float | No
     return path
 
 
+def _is_header(raw: bytes) -> bool:
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(obj, dict) and obj.get("kind") == KIND
+
+
 def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
                  ) -> dict[tuple[str, str], Rating]:
     """The ratings of one file, the last line per (id, rater) standing. Raises InputError
@@ -168,15 +177,9 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
     for k, raw in enumerate(lines):
         if not raw.strip():
             continue
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            if k > 0 and (k == last or not raw.rstrip().endswith(b"}")):
-                continue  # a line cut short (a writer killed mid-line): never a rating
-            raise InputError(path, "not valid JSON", line=k + 1) from None
-        if k == 0 and isinstance(obj, dict) and obj.get("kind") == KIND:
+        if k == 0 and _is_header(raw):
             try:
-                head = RatingsHeader.model_validate(obj)
+                head = RatingsHeader.model_validate_json(raw)
             except ValidationError as e:
                 raise _validation_error(path, e, 1) from None
             if key is not None and head.comparison != key:
@@ -185,8 +188,11 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
                                  "they were made on", line=1, field="comparison")
             continue
         try:
-            r = Rating.model_validate(obj)
+            r = Rating.model_validate_json(raw)
         except ValidationError as e:
+            cut = k == last or not raw.rstrip().endswith(b"}")
+            if k > 0 and cut and e.errors()[0]["type"] == "json_invalid":
+                continue  # a line cut short (a writer killed mid-line): never a rating
             raise _validation_error(path, e, k + 1) from None
         if ids is not None and r.id not in ids:
             raise InputError(path, f"example id {r.id!r} is not in the comparison (ratings "
@@ -213,10 +219,12 @@ def saved_ratings(comp: Comparison, root: Path | None = None) -> list[Rating]:
     return load_ratings(sorted(d.glob("*.jsonl")), comp) if d.is_dir() else []
 
 
-def with_ratings(comp: Comparison, ratings: list[Rating]) -> Comparison:
+def with_ratings(comp: Comparison, ratings: list[Rating], only_rated: bool = False
+                 ) -> Comparison:
     """A new comparison whose ``human`` judgments are the ratings (judge ``human``, rater NAME;
     the file's own human labels are left out so that ``human`` means these raters). Only the
-    changed examples are copied: ``comp`` (often a shared cached object) is not touched."""
+    changed examples are copied: ``comp`` (often a shared cached object) is not touched.
+    ``only_rated``: keep just the rated examples (all People-vs-judge figures need; fast)."""
     by_id: dict[str, list] = {}
     for r in ratings:
         if not r.skipped:
@@ -229,8 +237,9 @@ def with_ratings(comp: Comparison, ratings: list[Rating]) -> Comparison:
     for ex in comp.examples:
         js = ex.get("judgments") or []
         mine = by_id.get(ex["id"])
-        if mine is None and not any(j.get("judge") == HUMAN for j in js):
-            examples.append(ex)
+        if mine is None and (only_rated or not any(j.get("judge") == HUMAN for j in js)):
+            if not only_rated:
+                examples.append(ex)
             continue
         new = dict(ex)
         new["judgments"] = [j for j in js if j.get("judge") != HUMAN] + (mine or [])

@@ -30,8 +30,8 @@ def _pct(x, ci=None) -> str:
 
 
 def merged_with_ratings(comp: Comparison) -> Comparison | None:
-    """The open comparison with every rater's saved ratings as ``human`` judgments (None when
-    there are none); cached per state of the ratings files."""
+    """The rated examples of the open comparison with every rater's saved ratings as ``human``
+    judgments (None when there are none); cached per state of the ratings files."""
     d = ratings_dir(comparison_key(comp))
     files = sorted(d.glob("*.jsonl")) if d.is_dir() else []
     if not files:
@@ -42,7 +42,7 @@ def merged_with_ratings(comp: Comparison) -> Comparison | None:
     if hit and hit[0] == stamp:
         return hit[1]
     try:
-        merged = with_ratings(comp, saved_ratings(comp))
+        merged = with_ratings(comp, saved_ratings(comp), only_rated=True)
     except InputError as e:
         st.error(f"A ratings file cannot be read: {e}")
         return None
