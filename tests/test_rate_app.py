@@ -85,12 +85,15 @@ def test_rate_mt_bench_blind_and_people_vs_judge(at, tmp_path):
 def test_each_queue_kind(at, kind):
     at.text_input[0].input("hal")
     at.button[0].click().run()
-    at.selectbox(key="rate_kind").set_value(kind).run()
+    at.selectbox(key="w_rate_kind").set_value(kind).run()
     if kind == "stratified":
-        at.number_input(key="rate_n").set_value(2).run()
+        at.number_input(key="w_rate_n").set_value(2).run()
     assert not at.exception and not at.error
     text = _texts(at)
     n = int(text.split("Example 1 of ")[1].split()[0])
+    at.switch_page("pages/overview.py").run()
+    at.switch_page("pages/rate.py").run()  # the queue settings survive a visit elsewhere
+    assert f"Example 1 of {n} " in _texts(at)
     if kind == "stratified":
         assert n == 2 * 8  # MT-Bench: 8 categories
     elif kind == "filtered":

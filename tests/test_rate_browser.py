@@ -154,6 +154,9 @@ def test_rate_ten_with_the_keyboard_reload_and_people_vs_judge(browser, server, 
         shown_left = ex["response_b"] if r["flipped"] else ex["response_a"]
         assert _words(shown_left)[:60] in s["left"], "the recorded order is not what was shown"
         assert r["score"] == (-LEFT[key] if r["flipped"] else LEFT[key]) + 0.0
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="Download ratings").click()
+    assert open(dl.value.path(), "rb").read() == path.read_bytes()
     # People vs judge: n = 10 and the agreement of a hand count over the saved file
     agree = 0
     for r in last.values():

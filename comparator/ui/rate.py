@@ -95,20 +95,35 @@ def _ask_rater() -> None:
 
 
 def _queue_settings(comp: Comparison) -> None:
+    """The queue widgets write through to plain session keys (R_*), which outlive a visit to
+    another page (a widget's own key is dropped when its page is not shown)."""
+    ss = st.session_state
+    ss.setdefault(R_KIND, "sample")
+    ss.setdefault(R_N, 50)
+    ss.setdefault(R_SEED, 0)
     with st.expander("What to rate", expanded=False):
         c1, c2, c3, c4 = st.columns([3, 1, 1, 2])
-        c1.selectbox("Queue", list(KINDS), format_func=KINDS.get, key=R_KIND,
-                     on_change=_reset_pos)
-        c2.number_input("N", 1, 100_000, key=R_N, on_change=_reset_pos,
-                        **widgets._default(R_N, 50))
-        c3.number_input("seed", 0, 2**31 - 1, key=R_SEED, on_change=_reset_pos,
-                        **widgets._default(R_SEED, 0))
-        fields = widgets.slice_fields(comp)
-        if st.session_state.get(R_KIND) == "stratified":
-            c4.selectbox("Slice field", fields or ["category"], key=R_FIELD,
-                         on_change=_reset_pos)
+        kinds = list(KINDS)
+        c1.selectbox("Queue", kinds, format_func=KINDS.get, key="w_" + R_KIND,
+                     on_change=_sync, args=(R_KIND,), **widgets._index(
+                         "w_" + R_KIND, kinds, ss[R_KIND]))
+        c2.number_input("N", 1, 100_000, key="w_" + R_N, on_change=_sync, args=(R_N,),
+                        **widgets._default("w_" + R_N, int(ss[R_N])))
+        c3.number_input("seed", 0, 2**31 - 1, key="w_" + R_SEED, on_change=_sync,
+                        args=(R_SEED,), **widgets._default("w_" + R_SEED, int(ss[R_SEED])))
+        if ss[R_KIND] == "stratified":
+            fields = widgets.slice_fields(comp) or ["category"]
+            if ss.get(R_FIELD) not in fields:
+                ss[R_FIELD] = fields[0]
+            c4.selectbox("Slice field", fields, key="w_" + R_FIELD, on_change=_sync,
+                         args=(R_FIELD,), **widgets._index("w_" + R_FIELD, fields, ss[R_FIELD]))
         st.caption("Every rater of the same queue settings gets the same examples; each rater "
                    "sees the two sides in their own random order.")
+
+
+def _sync(key: str) -> None:
+    st.session_state[key] = st.session_state["w_" + key]
+    _reset_pos()
 
 
 def _reset_pos() -> None:
