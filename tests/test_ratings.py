@@ -208,11 +208,20 @@ def test_people_vs_judge_against_independent_counts(alpaca):
     lo, hi = proportion_confint(agree, len(rows), method="wilson")
     assert a["agreement_ci95"] == pytest.approx([lo, hi])
     assert a["cohen_kappa"] == pytest.approx(cohen_kappa_score(jl, hl, labels=["A", "tie", "B"]))
-    k0, (klo, khi) = a["cohen_kappa"], a["cohen_kappa_ci95"]
-    assert klo < k0 < khi
     m = np.zeros((3, 3), int)
     for x, y in zip(jl, hl):
         m[CODE[x], CODE[y]] += 1
+    # kappa's 95% interval: the Fleiss-Cohen-Everitt large-sample variance, written out
+    pm = m / m.sum()
+    pr, pc = pm.sum(1), pm.sum(0)
+    po, pe = np.trace(pm), (pr * pc).sum()
+    k = (po - pe) / (1 - pe)
+    var = (sum(pm[i, i] * (1 - (pr[i] + pc[i]) * (1 - k)) ** 2 for i in range(3))
+           + (1 - k) ** 2 * sum(pm[i, j] * (pc[i] + pr[j]) ** 2 for i in range(3)
+                                for j in range(3) if i != j)
+           - (k - pe * (1 - k)) ** 2) / (m.sum() * (1 - pe) ** 2)
+    half = 1.959963984540054 * np.sqrt(var)
+    assert a["cohen_kappa_ci95"] == pytest.approx([k - half, k + half], abs=1e-6)
     assert a["confusion"]["matrix"] == m.tolist()
     for i in range(3):
         for j in range(3):

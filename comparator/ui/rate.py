@@ -287,11 +287,11 @@ def _rate_one(comp: Comparison, rater: str, i: int, n: int, mine: dict[str, Rati
     st.text_input(NOTE_LABEL, key=R_NOTE, max_chars=None)
     cols = st.columns(6)
     for k, label in enumerate(CHOICES):
-        cols[k].button(label, key=f"rate_c{k}", shortcut=str(k + 1), use_container_width=True,
+        cols[k].button(label, key=f"rate_c{k}", shortcut=str(k + 1), width="stretch",
                        type="primary" if saved and not saved.skipped and _label(saved) == label
                        else "secondary",
                        on_click=_save, args=(comp, rater, ex["id"], flipped, k, n))
-    cols[5].button("skip", key="rate_skip", shortcut="S", use_container_width=True,
+    cols[5].button("skip", key="rate_skip", shortcut="S", width="stretch",
                    on_click=_save, args=(comp, rater, ex["id"], flipped, None, n))
     if saved:
         if st.button("Reveal the models and the judge's verdict", key="rate_reveal_btn"):
