@@ -114,6 +114,12 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
     from comparator.slices.reliability import reliability
 
     out.update(reliability(comp, tie_threshold, judges))
+    from comparator.slices.agreement import raters
+
+    if len(raters(comp)) > 1:
+        from comparator.slices.human_vote import fleiss
+
+        out["annotators"] = fleiss(comp, "human", tie_threshold)
     others = [n for n in names if n != "human"]
     out["human_agreement"] = None
     if "human" in names and others:

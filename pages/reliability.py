@@ -5,7 +5,7 @@ import streamlit as st
 from comparator.reports.charts import confusion_heatmap
 from comparator.slices import agreement, summary
 from comparator.slices.agreement import agreement_by_slice, pairwise_table, raters
-from comparator.slices.human_vote import VOTES, human_selector
+from comparator.slices.human_vote import VOTES, fleiss, human_selector
 from comparator.slices.reliability import reliability
 from comparator.ui import widgets
 from comparator.ui.people import people_section
@@ -93,8 +93,12 @@ if len(annotators) > 1:
     shown = True
     st.subheader("Agreement between annotators")
     st.dataframe(pairwise_table(comp, annotators + [human], t, m), hide_index=True)
+    fk = fleiss(comp, "human", t)
     st.caption(f"`{human}` is the human verdict used above and for agreement: the "
-               f"{'majority vote' if vote == 'majority' else 'mean'} of the annotators.")
+               f"{'majority vote' if vote == 'majority' else 'mean'} of the annotators."
+               + ("" if fk["fleiss_kappa"] is None else
+                  f" Fleiss' κ {fk['fleiss_kappa']:.3f} over {fk['fleiss_n']} examples with "
+                  f"{fk['raters_per_example']} annotators."))
 
 shown = people_section(comp, t) or shown
 

@@ -60,3 +60,18 @@ def test_reliability_page_offers_the_vote(tmp_path, monkeypatch):
     same = sum(lab[r["annotator1"]] == _majority(r) for r in raw)
     assert float(row["agreement %"].iloc[0]) == round(100 * same / len(raw), 1)
     assert any("majority vote" in c.value for c in at.caption)
+
+
+def test_fleiss_kappa_of_the_three_annotators_by_hand():
+    raw = read_json(PANDALM)
+    n, k = len(raw), 3
+    counts = [[sum(r[f"annotator{a}"] == lab for a in (1, 2, 3)) for lab in (1, 0, 2)]
+              for r in raw]
+    # Fleiss (1971): mean per-subject agreement vs chance from the label marginals
+    p_i = [(sum(c * c for c in row) - k) / (k * (k - 1)) for row in counts]
+    p_j = [sum(row[j] for row in counts) / (n * k) for j in range(3)]
+    pbar, pe = sum(p_i) / n, sum(p * p for p in p_j)
+    want = (pbar - pe) / (1 - pe)
+    s = json.loads(run_cli("stats", PANDALM, "--json").stdout)
+    assert s["annotators"]["raters_per_example"] == 3 and s["annotators"]["fleiss_n"] == n
+    assert abs(s["annotators"]["fleiss_kappa"] - want) < 1e-12

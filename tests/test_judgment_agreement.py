@@ -39,6 +39,9 @@ def test_reproduces_llmbar_statistics(result, stats):
     a = agreement(comp, judge, "human")
     assert a["judgment_n"] == 2 * len(comp.examples)
     assert a["judgment_agreement"] == pytest.approx(pub["correct_average"], abs=1e-9)
+    by = a["judgment_agreement_by_order"]
+    assert by["shown"] == pytest.approx(pub["correct_False"], abs=1e-9)
+    assert by["swapped"] == pytest.approx(pub["correct_True"], abs=1e-9)
     s = summary(comp)
     assert s["position_consistency"] == pytest.approx(pub["equal"], abs=1e-9)
     assert s["position_consistency_n"] == len(comp.examples)

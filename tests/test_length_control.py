@@ -55,15 +55,20 @@ def test_lc_equals_statsmodels_glm_and_moves_against_the_longer_side(path):
     assert (lc["win_rate_a_lc"] < rate) == a_longer
 
 
-def test_verbose_prompting_gain_disappears_under_length_control():
-    """Same model (gpt-3.5-turbo-1106) prompted verbose vs concise, same baseline (A): the
-    verbose variant gains in the raw rate; length control takes that gain away."""
-    raw_gain = (1 - summary(load(VERBOSE).comparison)["win_rate_a"]) - (
-        1 - summary(load(CONCISE).comparison)["win_rate_a"])
-    lc_gain = (1 - lc_win_rate(load(VERBOSE).comparison, rounds=0)["win_rate_a_lc"]) - (
-        1 - lc_win_rate(load(CONCISE).comparison, rounds=0)["win_rate_a_lc"])
-    assert raw_gain > 0.03
-    assert lc_gain < raw_gain - 0.03
+@pytest.mark.parametrize("path", [VERBOSE, CONCISE], ids=["verbose", "concise"])
+def test_lc_moves_like_alpaca_evals_published_lc(path):
+    """AlpacaEval's own leaderboard row: its LC moves the evaluated model (B) the same way."""
+    import csv
+
+    from conftest import ROOT
+
+    rows = {r[""]: r for r in csv.DictReader(open(
+        ROOT / "tests/data/alpaca_eval_leaderboard/rows.csv"))}
+    row = rows[json.loads(path.read_text())[0]["generator_2"]]
+    comp = load(path).comparison
+    ours = (1 - lc_win_rate(comp, rounds=0)["win_rate_a_lc"]) - (1 - summary(comp)["win_rate_a"])
+    theirs = float(row["length_controlled_winrate"]) - float(row["win_rate"])
+    assert ours > 0 and theirs > 0  # B is the shorter side: length control lifts it
 
 
 def test_instruction_difficulty_is_used_when_the_file_gives_it():
@@ -100,3 +105,18 @@ def test_overview_toggle_shows_it(tmp_path, monkeypatch):
     assert shown == [f"Length-controlled {100 * lc['win_rate_a_lc']:.1f}% "
                      f"[{100 * lc['win_rate_a_lc_ci95'][0]:.1f}, "
                      f"{100 * lc['win_rate_a_lc_ci95'][1]:.1f}]"]
+
+
+def test_grouped_bootstrap_for_large_files_matches_the_per_example_one(monkeypatch):
+    """Above 5,000 examples the bootstrap resamples (length bin, outcome) groups; on 8 copies of
+    a real file (6,440 examples) its interval matches the per-example bootstrap."""
+    import comparator.slices.length_control as lcm
+
+    comp = load(VERBOSE).comparison
+    big = comp.subset([dict(ex, id=f"{ex['id']}-{k}") for k in range(8) for ex in comp.examples])
+    grouped = lc_win_rate(big, rounds=400)
+    monkeypatch.setattr(lcm, "GROUP_ABOVE", 10**9)
+    exact = lc_win_rate(big, rounds=400)
+    assert grouped["win_rate_a_lc"] == exact["win_rate_a_lc"]
+    for g, e in zip(grouped["win_rate_a_lc_ci95"], exact["win_rate_a_lc_ci95"]):
+        assert abs(g - e) < 0.01

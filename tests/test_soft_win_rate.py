@@ -44,3 +44,30 @@ def test_slices_and_cli_show_it():
     assert "AlpacaEval's convention" in out.stdout
     s = json.loads(run_cli("stats", path, "--json").stdout)
     assert s["win_rate_a_soft"] == pytest.approx(summary(comp)["win_rate_a_soft"])
+
+
+@pytest.mark.parametrize("path", [p for p in ALPACA if "gpt-3.5-turbo-1106" in p.name],
+                         ids=lambda p: p.name.split("_vs_")[0])
+def test_equals_alpaca_evals_published_leaderboard_row(path):
+    """AlpacaEval 2.0's full leaderboard csv (rows copied in tests/data): win_rate,
+    standard_error and the discrete counts of the evaluated model (output_2 = B)."""
+    import csv
+
+    from conftest import ROOT
+    from scipy.stats import t as student_t
+
+    rows = {r[""]: r for r in csv.DictReader(open(
+        ROOT / "tests/data/alpaca_eval_leaderboard/rows.csv"))}
+    comp = load(path).comparison
+    row = rows[comp.model_b]
+    s = summary(comp)
+    assert 100 * (1 - s["win_rate_a_soft"]) == pytest.approx(float(row["win_rate"]), abs=1e-9)
+    n = s["a_wins"] + s["ties"] + s["b_wins"]
+    half = (s["win_rate_a_soft_ci95"][1] - s["win_rate_a_soft_ci95"][0]) / 2
+    se = 100 * half / student_t.ppf(0.975, n - 1)
+    assert se == pytest.approx(float(row["standard_error"]), rel=1e-6)
+    # AlpacaEval's discrete win rate: preference > 1.5 a win, == 1.5 a draw: tie threshold 0
+    d = summary(comp, tie_threshold=0.0)
+    assert (d["b_wins"], d["a_wins"], d["ties"]) == (
+        int(row["n_wins"]), int(row["n_wins_base"]), int(row["n_draws"]))
+    assert 100 * (1 - d["win_rate_a"]) == pytest.approx(float(row["discrete_win_rate"]))

@@ -22,15 +22,14 @@ from comparator.slices.stats import OUTCOMES, derive, outcomes
 
 
 def cohen_kappa(x: np.ndarray, y: np.ndarray, k: int = 3) -> float | None:
+    """Cohen's kappa (scikit-learn); 1.0 when both raters give one same label throughout."""
     if len(x) == 0:
         return None
-    m = np.bincount(x * k + y, minlength=k * k).reshape(k, k).astype(float)
-    n = m.sum()
-    po = np.trace(m) / n
-    pe = float((m.sum(1) * m.sum(0)).sum()) / (n * n)
-    if pe == 1.0:
-        return 1.0 if po == 1.0 else 0.0
-    return float((po - pe) / (1 - pe))
+    if np.all(x == x[0]) and np.all(y == x[0]):
+        return 1.0  # chance agreement is 1: sklearn returns NaN here
+    from sklearn.metrics import cohen_kappa_score
+
+    return float(cohen_kappa_score(x, y, labels=list(range(k))))
 
 
 def agreement(comp: Comparison, judge_x: str, judge_y: str,
@@ -64,6 +63,11 @@ def agreement(comp: Comparison, judge_x: str, judge_y: str,
         "cohen_kappa": cohen_kappa(x, y),
         "judgment_n": int(jmatch.size),
         "judgment_agreement": float(jmatch.mean()) if jmatch.size else None,
+        # per order shown (LLMBar's correct_False / correct_True); None when unknown
+        "judgment_agreement_by_order": {
+            order: float(jmatch[sel].mean()) if sel.any() else None
+            for order, sel in (("shown", ja.flipped[keep] == 0),
+                               ("swapped", ja.flipped[keep] == 1))},
         "confusion": {"labels": labels, "rows": judge_x, "cols": judge_y,
                       "matrix": m.tolist()},
     }

@@ -42,3 +42,25 @@ def majority_derived(comp: Comparison, judge: str):
     nan = np.full(n, np.nan)
     return Derived(score, nan, nan.copy(), votes.sum(1).astype(np.int32),
                    counts[:, 3].astype(np.int32), frozenset([judge + MAJORITY]))
+
+
+def fleiss(comp: Comparison, judge: str = "human",
+           tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> dict:
+    """Fleiss' kappa of ``judge``'s annotators (statsmodels) over the examples rated by the
+    most common number of annotators (Fleiss needs the same count everywhere), >= 2."""
+    from comparator.slices.judgments import judgment_arrays
+    from comparator.slices.stats import outcomes
+
+    n = len(comp.examples)
+    ja = judgment_arrays(comp, frozenset([judge]))
+    oc = outcomes(ja.score, tie_threshold).astype(np.int64)
+    table = np.bincount(ja.example * 4 + oc, minlength=4 * n).reshape(n, 4)[:, :3]
+    per = table.sum(1)
+    if not (per >= 2).any():
+        return {"fleiss_kappa": None, "fleiss_n": 0, "raters_per_example": None}
+    k = int(np.bincount(per[per >= 2]).argmax())
+    rows = table[per == k]
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
+    return {"fleiss_kappa": float(fleiss_kappa(rows, method="fleiss")), "fleiss_n": len(rows),
+            "raters_per_example": k}
