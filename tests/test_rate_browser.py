@@ -110,7 +110,7 @@ def test_rate_ten_with_the_keyboard_reload_and_people_vs_judge(browser, server, 
         if k == 5:  # a reload loses nothing and resumes at the sixth
             pg.reload()
             pg.wait_for_selector("text=Example 6 of 50", timeout=60_000)
-            assert pg.get_by_text("5 of 50 rated").count() == 1
+            pg.wait_for_selector("text=5 of 50 rated", timeout=30_000)
     files = _ratings(home)
     assert len(files) == 1
     (path, lines), = files.items()
@@ -164,9 +164,13 @@ def test_rate_ten_with_the_keyboard_reload_and_people_vs_judge(browser, server, 
         agree += winner(sum(js) / len(js)) == winner(r["score"])
     pg.goto(server + "/reliability")  # a new session: the ratings are on disk
     pg.wait_for_selector("text=People vs judge", timeout=60_000)
+    pg.wait_for_selector("text=Agreement (example level)", timeout=60_000)
+    pg.wait_for_timeout(1000)
     assert pg.get_by_text("n = 10 examples rated").count() == 1
-    text = pg.locator("main").inner_text()
-    assert f"{100 * agree / 10:.1f}%" in text.split("People vs judge", 1)[1].split("without")[0]
+    metric = pg.locator("[data-testid=stMetric]").filter(has_text="Agreement (example level)")
+    assert f"{100 * agree / 10:.1f}%" in metric.inner_text()
+    pct = re.escape(f"{100 * agree / 10:.1f}%")
+    assert pg.get_by_text(re.compile(rf"^95% CI {pct} \[[\d.]+, [\d.]+\] · n = 10$")).count() == 1
     pg.context.close()
 
 
