@@ -111,8 +111,8 @@ def rater_labels(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD
 def rater_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD
                     ) -> dict[str, Any] | None:
     """Among raters (A / tie / B): Cohen's kappa (scikit-learn) for two raters on the examples
-    both rated, Fleiss' kappa (statsmodels) for more on the examples all of them rated.
-    None with fewer than two raters."""
+    both rated, Fleiss' kappa (statsmodels, ``human_vote.fleiss``) for more, on the examples
+    rated by the most common number of raters. None with fewer than two raters."""
     sels, codes = rater_labels(comp, tie_threshold)
     if len(sels) < 2:
         return None
@@ -130,12 +130,12 @@ def rater_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHO
             out.update(method="cohen_kappa", cohen_kappa=None if math.isnan(k) else float(k))
             out["agreement"] = float((codes[0, common] == codes[1, common]).mean()) if n else None
             out["agreement_ci95"] = _ci(out["agreement"], n)
-        else:
-            from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+        else:  # issue 10's Fleiss (statsmodels): examples with the most common rater count
+            from comparator.slices.human_vote import fleiss
 
-            k = fleiss_kappa(aggregate_raters(codes[:, common].T, n_cat=3)[0]) if n \
-                else math.nan
-            out.update(method="fleiss_kappa", fleiss_kappa=None if math.isnan(k) else float(k))
+            f = fleiss(comp, HUMAN, tie_threshold)
+            out.update(method="fleiss_kappa", fleiss_kappa=f["fleiss_kappa"], n=f["fleiss_n"],
+                       raters_per_example=f["raters_per_example"])
     return out
 
 

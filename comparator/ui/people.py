@@ -120,7 +120,9 @@ def people_section(comp: Comparison, t: float) -> bool:
         label = "Cohen's κ" if ra["method"] == "cohen_kappa" else "Fleiss' κ"
         st.metric(f"{label} between {len(ra['raters'])} raters",
                   "n/a" if k is None else f"{k:.3f}")
-        st.caption(f"n = {ra['n']} examples rated by every rater")
+        st.caption(f"n = {ra['n']} examples rated by " + (
+            "both" if ra["method"] == "cohen_kappa" else
+            f"{ra['raters_per_example']} raters (the most common count)"))
     st.markdown("**Raters' left-side bias**")
     st.dataframe([{"rater": r["rater"], "picked the left side": _pct(r["rate"], r["ci95"]),
                    "n (ratings that picked a side)": r["n"]} for r in left_bias(merged, t)],
