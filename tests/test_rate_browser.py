@@ -127,7 +127,8 @@ def test_rate_ten_with_the_keyboard_reload_and_people_vs_judge(browser, server, 
     assert pg.get_by_text("saved: ").count() == 1
     _ready(pg)
     pg.keyboard.press("n")
-    pg.keyboard.type("changed my mind")
+    note = "changed my mind: 2 beats 4, s n"  # keys typed in the note never rate
+    pg.keyboard.type(note)
     pg.keyboard.press("Enter")
     _ready(pg)
     pg.wait_for_timeout(500)
@@ -140,7 +141,7 @@ def test_rate_ten_with_the_keyboard_reload_and_people_vs_judge(browser, server, 
     assert len(lines) == 13
     skip, change = lines[11], lines[12]
     assert skip["status"] == "skipped" and skip["score"] is None
-    assert change["id"] == first_ten[9]["id"] and change["note"] == "changed my mind"
+    assert change["id"] == first_ten[9]["id"] and change["note"] == note
     assert change["score"] == (LEFT[5] * (-1 if change["flipped"] else 1)) + 0.0
     last = {r["id"]: r for r in lines[1:] if r.get("status") != "skipped"}
     assert len(last) == 10 and last[change["id"]] == change
