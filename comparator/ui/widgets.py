@@ -13,6 +13,7 @@ import streamlit as st
 from comparator.io import Loaded
 from comparator.io.labels import winner_of
 from comparator.io.schema import Comparison, example_score, prompt_text, response_text
+from comparator.metrics import metric_fields
 from comparator.reports.textdiff import word_diff
 from comparator.slices.stats import OUTCOMES, slice_values
 from comparator.ui import state
@@ -34,11 +35,12 @@ def diff_markdown(segments: list[tuple[str, bool]], color: str, mark: bool = Tru
 
 
 def slice_fields(comp: Comparison) -> list[str]:
-    """Fields worth slicing by: category, tags, judge (if several), low-cardinality metadata."""
+    """Fields worth slicing by: category, tags, judge (if several), low-cardinality metadata,
+    then the response metrics (a.words, b.has_list, ...)."""
     key = ("slice_fields",)
     hit = comp._derived.get(key)
     if hit is not None:
-        return hit
+        return hit + metric_fields(comp)
     fields = []
     if any(ex.get("category") for ex in comp.examples):
         fields.append("category")
@@ -53,7 +55,7 @@ def slice_fields(comp: Comparison) -> list[str]:
             meta.setdefault(k, set()).update(str(x) for x in vals if not isinstance(x, dict))
     fields += [k for k, vals in meta.items() if 1 < len(vals) <= 50]
     comp._derived[key] = fields
-    return fields
+    return fields + metric_fields(comp)  # not cached: user metrics come and go
 
 
 def sidebar(loaded: Loaded) -> None:
@@ -233,6 +235,7 @@ def counts_table(rows: list[dict]) -> pd.DataFrame:
         "95% CI": None if r["win_rate_a_ci95"] is None else
         f"[{pct(r['win_rate_a_ci95'][0])}, {pct(r['win_rate_a_ci95'][1])}]",
         "mean score": None if r["mean_score"] is None else round(r["mean_score"], 3),
+        "p adj. vs rest": None if r.get("p_adjusted") is None else round(r["p_adjusted"], 4),
         "significant": "★" if r["significant"] else "",
         "small n": "⚠" if r["small_n"] else "",
     } for r in rows])
