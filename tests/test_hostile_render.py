@@ -19,7 +19,8 @@ import pytest
 from conftest import ROOT, free_port, run_cli, running
 from test_browser import ARGS, CHROMIUM
 
-PAGES = ["Overview", "Examples", "Judge reliability", "Clusters", "Data", "Generate", "Judge"]
+PAGES = ["Overview", "Examples", "Judge reliability", "Rate", "Clusters", "Metrics",
+         "Leaderboard", "Data", "Generate", "Judge"]
 
 
 class _Counter(http.server.BaseHTTPRequestHandler):

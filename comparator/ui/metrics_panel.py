@@ -110,10 +110,11 @@ def user_metric_form(comp: Comparison) -> None:
             if st.form_submit_button("Add metric"):
                 try:
                     add_user_metric(comp, name.strip(), pattern, kind)
-                    st.success(f"Added {name.strip()} (a.{name.strip()}, b.{name.strip()}): also "
+                    nm = md_text(name.strip())
+                    st.success(f"Added {nm} (a.{nm}, b.{nm}): also "
                                "a slice field, and saved in the comparison's exports.")
                 except MetricError as e:
-                    st.error(str(e))
+                    st.error(md_text(str(e)))
         for spec in user_specs(comp):
             c1, c2 = st.columns([5, 1])
             c1.caption(md_text(f"{spec['name']} ({spec['kind']}): {spec['pattern']}"))

@@ -44,7 +44,7 @@ def merged_with_ratings(comp: Comparison) -> Comparison | None:
     try:
         merged = with_ratings(comp, saved_ratings(comp), only_rated=True)
     except InputError as e:
-        st.error(f"A ratings file cannot be read: {e}")
+        st.error(f"A ratings file cannot be read: {widgets.md_text(str(e))}")
         return None
     st.session_state["_people_merged"] = (stamp, merged)
     return merged
@@ -98,7 +98,7 @@ def people_section(comp: Comparison, t: float) -> bool:
         w = win_rates(merged, name, t, human)
         c = st.columns(2)
         for col, who, s in ((c[0], "people", w["human"]), (c[1], name, w["judge"])):
-            col.metric(f"Win rate of A by {who}", _pct(s["win_rate_a"]))
+            col.metric(f"Win rate of A by {widgets.md_text(who)}", _pct(s["win_rate_a"]))
             col.caption(f"95% CI {_pct(s['win_rate_a'], s['win_rate_a_ci95'])} · same "
                         f"{w['n']} examples · A {s['a_wins']} / tie {s['ties']} / B "
                         f"{s['b_wins']}")

@@ -87,7 +87,7 @@ def _ask_rater() -> None:
         try:
             st.session_state[R_NAME] = clean_rater(name)
         except ValueError as e:
-            st.error(str(e))
+            st.error(widgets.md_text(str(e)))
             st.stop()
         _remember()
         st.rerun()
@@ -144,7 +144,8 @@ def _queue(comp: Comparison, loaded) -> list[int]:
         q = build_queue(comp, kind, int(key[2]), int(key[3]), key[4],
                         m if kind == "filtered" else None, key[5]).tolist()
     except (ValueError, KeyError) as e:
-        st.error(f"Cannot build this queue: {e}. Pick other settings under 'What to rate'.")
+        st.error(f"Cannot build this queue: {widgets.md_text(str(e))}. Pick other settings "
+                 "under 'What to rate'.")
         st.stop()
     st.session_state["_rate_queue"] = (key, q)
     return q
@@ -159,7 +160,8 @@ def _mine(comp: Comparison, rater: str) -> dict[str, Rating]:
     try:
         return {i: r for (i, _), r in read_ratings(path, comparison_key(comp)).items()}
     except InputError as e:
-        st.error(f"Your ratings file cannot be read: {e}. Move it away to start afresh.")
+        st.error(f"Your ratings file cannot be read: {widgets.md_text(str(e))}. Move it away "
+                 "to start afresh.")
         st.stop()
 
 
