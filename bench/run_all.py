@@ -33,7 +33,8 @@ def scripts(only: list[str] | None = None) -> list[Path]:
 
 def run(script: Path, quick: bool, timeout: float) -> tuple[list[dict], str | None, float]:
     """(BENCH rows, error or None, seconds) of one script."""
-    cmd = [sys.executable, str(script), *(["--quick"] if quick else [])]
+    takes_quick = "--quick" in script.read_text(errors="replace")
+    cmd = [sys.executable, str(script), *(["--quick"] if quick and takes_quick else [])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BENCH), str(ROOT)])}
     t = time.perf_counter()
     try:
