@@ -283,8 +283,24 @@ def backend_of(form: dict, side: str):
     return backend, ({"base_urls": [public_url(u) for u in urls]} if urls else {})
 
 
+_GOTO = "_job_goto"
+
+
+def _go(out, page: str) -> None:
+    """Open ``out`` and go to ``page``: switching pages from inside a fragment that reruns
+    every second sometimes left a blank page in Chromium, so the switch happens in a full
+    run of the page (job_panel) instead."""
+    state.open_path(out)
+    st.session_state[_GOTO] = page
+    st.rerun(scope="app")
+
+
 def job_panel(job_key: str) -> None:
     """Progress of a background job (polled every second), cancel, and open its result."""
+
+    goto = st.session_state.pop(_GOTO, None)
+    if goto:  # a button of the fragment below asked for another page (see _go)
+        st.switch_page(goto)
 
     @st.fragment(run_every=1.0)
     def panel() -> None:
@@ -311,10 +327,8 @@ def job_panel(job_key: str) -> None:
                                                          else "."))
         c1, c2 = st.columns(2)
         if c1.button("Open in the dashboard"):
-            state.open_path(job.out)
-            st.switch_page("pages/overview.py")
+            _go(job.out, "pages/overview.py")
         if job.kind == "generation" and c2.button("Judge these pairs"):
-            state.open_path(job.out)
-            st.switch_page("pages/judge.py")
+            _go(job.out, "pages/judge.py")
 
     panel()
