@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def test_generate_judge_cluster_slice_in_the_browser(tiny_server, app_server):
     from playwright.sync_api import sync_playwright
 
     url, home = app_server
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's screenshots only
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -134,8 +136,11 @@ def test_generate_judge_cluster_slice_in_the_browser(tiny_server, app_server):
         thumb.press("Home")
         page.wait_for_timeout(500)
         page.get_by_role("button", name="Run", exact=True).click()
-        page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=600_000)
+        spinner = page.get_by_text("Embedding and clustering")
+        spinner.wait_for(timeout=60_000)
+        spinner.wait_for(state="detached", timeout=600_000)
         _shot(page, "05-clusters")
+        assert "Traceback" not in page.inner_text("body")
 
         # 4. slice by the discovered categories
         _nav(page, "Overview")
