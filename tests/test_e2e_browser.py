@@ -131,7 +131,7 @@ def test_generate_judge_cluster_slice_in_the_browser(tiny_server, app_server):
         _wait_text(page, "Cluster settings", 60_000)
         page.get_by_text("prompts", exact=True).first.click()
         page.get_by_text("2-D map (UMAP)").click()  # no map: keeps the run short
-        thumb = page.get_by_role("slider").first  # k: Home = the smallest, 2
+        thumb = page.locator("[data-testid=stMain]").get_by_role("slider").first  # k: Home = 2
         thumb.focus()
         thumb.press("Home")
         page.wait_for_timeout(500)
@@ -144,6 +144,7 @@ def test_generate_judge_cluster_slice_in_the_browser(tiny_server, app_server):
 
         # 4. slice by the discovered categories
         _nav(page, "Overview")
+        _wait_text(page, "Win rate by slice", 120_000)
         side = page.locator("[data-testid=stSidebar]")
         side.get_by_text("(none)").first.click()
         page.get_by_role("option", name="discovered_category").click()
