@@ -91,8 +91,10 @@ def run_generate(args: argparse.Namespace) -> int:
         bar.set_postfix(failed=p.failed, cached=p.cache_hits, refresh=False)
         bar.refresh()
 
-    concurrency = args.concurrency or (args.batch_size if sides[0].backend.spec.split("/")[0]
-                                       in ("hf", "vllm", "ct2") else 8)
+    from comparator.generation.ct2_backend import POOL  # ct2/ sorts a pool by prompt length
+
+    local = {"hf": args.batch_size, "vllm": args.batch_size, "ct2": args.batch_size * POOL}
+    concurrency = args.concurrency or local.get(sides[0].backend.spec.split("/")[0], 8)
     prog = asyncio.run(generate_pairs(items, sides[0], sides[1], args.output,
                                       concurrency=concurrency, prompts_name=str(args.prompts),
                                       on_progress=progress))

@@ -31,6 +31,7 @@ COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16
 _VOCABS = ("vocabulary.json", "vocabulary.txt", "shared_vocabulary.json", "shared_vocabulary.txt")
 _LOCK = threading.Lock()  # one conversion / load at a time in this process
 _LOADED: dict[tuple, tuple[object, object, dict]] = {}  # (dir, device, compute, threads) -> model
+POOL = 4  # run_batch sorts up to POOL * batch_size pending prompts by length
 conversions = 0  # conversions done by this process (a cached model converts nothing)
 
 
@@ -128,7 +129,9 @@ class Ct2Backend:
         # recorded in the file header, and part of the cache key: they change the replies
         self.info = {"compute_type": compute_type, "top_k": top_k}
         self.cache_spec = f"{self.spec}?compute_type={compute_type}&top_k={top_k}"
-        self._batcher = Batcher(self.run_batch, batch_size)
+        self.batch_size = max(1, batch_size)
+        # a pool of POOL batches, sorted by prompt length into batches (see run_batch)
+        self._batcher = Batcher(self.run_batch, self.batch_size * POOL)
 
     def _load(self):
         key = (str(self.model_dir), self.device, self.compute_type, self.intra_threads)
@@ -151,9 +154,9 @@ class Ct2Backend:
             return _LOADED[key]
 
     def run_batch(self, batch: list[Messages], params: SamplingParams) -> list[GenResult]:
-        """Generate a reply for every conversation in one ``generate_batch`` call (blocking)."""
-        import ctranslate2
-
+        """Replies for a pool of conversations (blocking): sorted by prompt length, then
+        generated ``batch_size`` at a time. CTranslate2 feeds the part of each prompt longer
+        than the shortest prompt of its batch token by token, so similar lengths go together."""
         gen, tok, gconf = self._load()
         ids = [tok(tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True),
                    add_special_tokens=False)["input_ids"] for m in batch]
@@ -167,18 +170,32 @@ class Ct2Backend:
         if params.temperature > 0:
             kwargs.update(sampling_topk=self.top_k, sampling_topp=params.top_p,
                           sampling_temperature=params.temperature)
-            if params.seed is not None:
-                ctranslate2.set_random_seed(params.seed)
+        order = sorted(range(len(batch)), key=lambda i: len(ids[i]))
+        results: list[GenResult] = [GenResult()] * len(batch)
+        for c in range(0, len(order), self.batch_size):
+            chunk = order[c: c + self.batch_size]
+            for i, res in zip(chunk, self._generate(gen, tok, [ids[i] for i in chunk], params,
+                                                    set(end), kwargs), strict=True):
+                results[i] = res
+        return results
+
+    def _generate(self, gen, tok, ids: list[list[int]], params: SamplingParams, ends: set,
+                  kwargs: dict) -> list[GenResult]:
+        """One ``generate_batch`` call."""
+        import ctranslate2
+
+        if params.temperature > 0 and params.seed is not None:
+            # CTranslate2 seeds a loaded model's sampler once, at its first sampled batch
+            # (OpenNMT/CTranslate2#1757): a fresh run with the same batches reproduces
+            ctranslate2.set_random_seed(params.seed)
         logprobs: dict[int, list[float]] = {}
         if getattr(params, "logprobs", False):
-            ends = set(end)
-
             def collect(step) -> bool:
                 if step.token_id not in ends:
                     logprobs.setdefault(step.batch_id, []).append(step.log_prob)
                 return False
 
-            kwargs.update(callback=collect, return_scores=True)  # scores: steps get log_prob
+            kwargs = {**kwargs, "callback": collect, "return_scores": True}  # steps get log_prob
         t0 = time.perf_counter()
         outs = gen.generate_batch([tok.convert_ids_to_tokens(x) for x in ids], **kwargs)
         latency = time.perf_counter() - t0
@@ -190,10 +207,9 @@ class Ct2Backend:
                 text=tok.decode(new, skip_special_tokens=True),
                 finish_reason="length" if len(new) >= params.max_tokens else "stop",
                 latency_s=latency, prompt_tokens=len(ids[k]), completion_tokens=len(new),
-                extra={"batch_size": len(batch), "device": self.device,
+                mean_logprob=sum(lp) / len(lp) if lp else None,
+                extra={"batch_size": len(ids), "device": self.device,
                        "compute_type": self.compute_type}))
-            if lp:
-                results[-1].mean_logprob = sum(lp) / len(lp)
         return results
 
     async def generate(self, messages: Messages, params: SamplingParams) -> GenResult:

@@ -1,0 +1,198 @@
+"""The ct2/ backend (CTranslate2) on the tiny Llama built offline: MT-Bench's two turns, greedy
+output equal to transformers' own greedy decoding (computed here, independently), reruns, the
+conversion cache, clear errors for a missing path or an unsupported architecture, and kill -9
+then resume. The tiny model's replies are gibberish: the tests check the plumbing and that the
+two engines compute the same tokens, not quality."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import MT_QUESTIONS, ROOT, read_jsonl, run_cli
+
+from comparator.generation import SamplingParams, Side, generate_pairs, load_prompts
+from comparator.generation import ct2_backend as ct2
+from comparator.generation.cache import ResponseCache
+from comparator.io import load
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path / "home"))
+    ct2._LOADED.clear()  # every test starts from disk, as a new process would
+    return tmp_path / "home"
+
+
+def _greedy_by_transformers(model_dir, turns: list[str], max_new: int) -> list[str]:
+    """Both turns answered by transformers' generate, one conversation at a time, no padding:
+    the independent reference for ct2's float32 greedy output."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    msgs, replies = [], []
+    for turn in turns:
+        msgs.append({"role": "user", "content": turn})
+        text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        ids = tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            out = model.generate(ids, max_new_tokens=max_new, do_sample=False)
+        new = [t for t in out[0, ids.shape[1]:].tolist() if t != tok.eos_token_id]
+        replies.append(tok.decode(new, skip_special_tokens=True))
+        msgs.append({"role": "assistant", "content": replies[-1]})
+    return replies
+
+
+def _run(items, a, b, out, cache):
+    return asyncio.run(generate_pairs(items, a, b, out, concurrency=8,
+                                      cache=ResponseCache(cache)))
+
+
+def test_ct2_mt_bench_two_turns_match_transformers_and_rerun_identical(tiny_model, tmp_path,
+                                                                       home):
+    items = load_prompts(MT_QUESTIONS, limit=3)
+    greedy = SamplingParams(max_tokens=24)
+    sampled = SamplingParams(max_tokens=24, temperature=0.8, top_p=0.9, seed=7)
+
+    def sides():
+        return (Side("ct2-f32", ct2.Ct2Backend(str(tiny_model), compute_type="float32"), greedy),
+                Side("ct2-int8", ct2.Ct2Backend(str(tiny_model), batch_size=4), sampled))
+
+    before = ct2.conversions
+    prog = _run(items, *sides(), tmp_path / "one.jsonl", tmp_path / "c1.sqlite")
+    assert (prog.done, prog.failed) == (3, 0)
+    assert ct2.conversions == before + 2  # float32 and int8, once each
+    converted = sorted((home / "ct2").iterdir())
+    assert [d.name.split("-")[1] for d in converted] == ["float32", "int8"]
+    stamps = {d: (d / "model.bin").stat().st_mtime_ns for d in converted}
+
+    comp = load(tmp_path / "one.jsonl").comparison
+    header = json.loads((tmp_path / "one.jsonl").read_text().splitlines()[0])
+    gen = header["metadata"]["generation"]
+    assert (gen["a"]["compute_type"], gen["b"]["compute_type"]) == ("float32", "int8")
+    questions = {str(q["question_id"]): q for q in read_jsonl(MT_QUESTIONS)}
+    for ex in comp.examples:
+        q = questions[ex["id"]]
+        assert [m["content"] for m in ex["messages"]] == q["turns"]
+        assert len(ex["response_a"]) == len(ex["response_b"]) == 2
+        assert ex["response_a"] == _greedy_by_transformers(tiny_model, q["turns"], 24)
+        meta = ex["metadata"]
+        assert 0 < meta["a_completion_tokens"] <= 2 * 24
+        assert meta["a_tokens_per_s"] > 0 and meta["a_prompt_tokens"] > 0
+
+    # a second run (new cache, new output, models reloaded from disk): no conversion, and the
+    # greedy side says exactly the same
+    ct2._LOADED.clear()
+    prog = _run(items, *sides(), tmp_path / "two.jsonl", tmp_path / "c2.sqlite")
+    assert (prog.done, prog.failed, prog.cache_hits) == (3, 0, 0)
+    assert ct2.conversions == before + 2
+    assert {d: (d / "model.bin").stat().st_mtime_ns for d in converted} == stamps
+    again = load(tmp_path / "two.jsonl").comparison
+    assert [e["response_a"] for e in again.examples] == [e["response_a"] for e in comp.examples]
+
+
+def test_ct2_batches_samples_with_seed_and_reports_logprobs(tiny_model, home):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    backend = ct2.Ct2Backend(str(tiny_model), compute_type="float32", batch_size=4)
+    msgs = [[{"role": "user", "content": f"Question number {i}?"}] for i in range(6)]
+
+    def go(params):
+        async def run():
+            return await asyncio.gather(*(backend.generate(m, params) for m in msgs))
+        return asyncio.run(run())
+
+    res = go(SamplingParams(max_tokens=6, logprobs=True))
+    assert all(r.status == "ok" for r in res)
+    assert max(r.extra["batch_size"] for r in res) == 4  # batched, not one by one
+    assert all(r.completion_tokens <= 6 for r in res)
+    # the mean log-probability of each greedy reply, from transformers' own generate scores
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
+    for m, r in zip(msgs, res, strict=True):
+        ids = tok(tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True),
+                  return_tensors="pt", add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            out = model.generate(ids, max_new_tokens=6, do_sample=False, output_scores=True,
+                                 return_dict_in_generate=True)
+        new = out.sequences[0, ids.shape[1]:].tolist()
+        lps = [torch.log_softmax(sc[0].float(), -1)[t].item() for sc, t in zip(
+            out.scores, new, strict=True) if t != tok.eos_token_id]
+        assert r.completion_tokens == len(lps)
+        assert r.mean_logprob == pytest.approx(sum(lps) / len(lps), abs=1e-3)
+    # CTranslate2 seeds a model's sampler once, at its first sampled batch: a freshly loaded
+    # model (a new process) with the same seed and batches says the same
+    runs = {}
+    for name, seed in (("s1", 11), ("s2", 11), ("s3", 12)):
+        ct2._LOADED.clear()
+        runs[name] = go(SamplingParams(max_tokens=8, temperature=1.0, seed=seed))
+    s1, s2, s3 = runs["s1"], runs["s2"], runs["s3"]
+    assert [r.text for r in s1] == [r.text for r in s2]
+    assert [r.text for r in s1] != [r.text for r in s3]
+    assert all(r.mean_logprob is None for r in s1)
+
+
+def test_missing_path_and_unsupported_architecture_are_one_clear_line(tmp_path, home):
+    from transformers import GPTNeoConfig
+
+    base = ["generate", "--prompts", MT_QUESTIONS, "--limit", "1", "--model-b", "openai/x",
+            "-o", tmp_path / "o.jsonl"]
+    r = run_cli(*base, "--model-a", f"ct2/{tmp_path / 'nowhere'}")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()]
+    assert str(tmp_path / "nowhere") in r.stderr and "no such model directory" in r.stderr
+    # a real config of an architecture CTranslate2 cannot convert (config only, no weights:
+    # the converter refuses on the configuration before it reads any weight)
+    neo = tmp_path / "gpt-neo"
+    GPTNeoConfig(num_layers=2, hidden_size=32, num_heads=2,
+                 attention_types=[[["global"], 2]]).save_pretrained(neo)
+    r = run_cli(*base, "--model-a", f"ct2/{neo}")
+    assert r.returncode == 2
+    lines = [x for x in r.stderr.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1 and "GPTNeoConfig is not supported by CTranslate2" in lines[0]
+    assert str(neo) in lines[0] and "hf/" in lines[0]
+    assert not (home / "ct2").exists() or not any((home / "ct2").iterdir())
+    r = run_cli(*base, "--model-a", "hf/x", "--params-a", "compute_type=int8")
+    assert r.returncode == 2 and "options of ct2/ models only" in r.stderr
+
+
+def test_kill_9_then_rerun_generates_only_what_is_missing(tiny_model, tmp_path, home):
+    out = tmp_path / "run.jsonl"
+    env = {**os.environ, "COMPARATOR_HOME": str(home)}
+    cmd = [sys.executable, "-m", "comparator", "generate", "--prompts", str(MT_QUESTIONS),
+           "--limit", "24", "--model-a", f"ct2/{tiny_model}", "--model-b", f"ct2/{tiny_model}",
+           "--params-a", "compute_type=float32", "--params-b", "temperature=0.9",
+           "--max-tokens", "400", "--batch-size", "1", "--concurrency", "1", "-o", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if out.exists() and len(out.read_text().splitlines()) >= 1 + 3:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = [json.loads(x) for x in out.read_text().splitlines()[1:] if x.strip()]
+    n = len(first)
+    assert 3 <= n < 24
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "converting" not in r.stderr  # both conversions were cached by the first run
+    lines = out.read_text().splitlines()
+    ids = [json.loads(x)["id"] for x in lines[1:]]
+    assert len(ids) == len(set(ids)) == 24
+    after = {json.loads(x)["id"]: json.loads(x) for x in lines[1:]}
+    assert all(after[x["id"]] == x for x in first)  # finished work kept as it was
+    assert f"{n} from an earlier run" in r.stderr
+    calls = int(r.stderr.split(" calls ->")[0].rsplit(" ", 1)[1])
+    assert calls <= 2 * 2 * (24 - n)  # only the missing examples' turns were generated
