@@ -176,23 +176,53 @@ def test_kill_9_then_rerun_generates_only_what_is_missing(tiny_model, tmp_path, 
                             stderr=subprocess.PIPE)
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
-        if out.exists() and len(out.read_text().splitlines()) >= 1 + 3:
+        if out.exists() and out.read_text().count("\n") >= 1 + 3:
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the run finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    first = [json.loads(x) for x in out.read_text().splitlines()[1:] if x.strip()]
+    # the lines the killed run finished (a last line cut by the kill has no newline)
+    first = [json.loads(x) for x in out.read_text().split("\n")[1:-1]]
+    first = [x for x in first if x["metadata"]["gen_status"] == "ok"]
     n = len(first)
     assert 3 <= n < 24
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "converting" not in r.stderr  # both conversions were cached by the first run
-    lines = out.read_text().splitlines()
-    ids = [json.loads(x)["id"] for x in lines[1:]]
+    lines = out.read_text().split("\n")  # not splitlines(): replies may hold U+2028, U+0085
+    assert lines[-1] == ""
+    ids = [json.loads(x)["id"] for x in lines[1:-1]]
     assert len(ids) == len(set(ids)) == 24
-    after = {json.loads(x)["id"]: json.loads(x) for x in lines[1:]}
+    after = {json.loads(x)["id"]: json.loads(x) for x in lines[1:-1]}
     assert all(after[x["id"]] == x for x in first)  # finished work kept as it was
     assert f"{n} from an earlier run" in r.stderr
     calls = int(r.stderr.split(" calls ->")[0].rsplit(" ", 1)[1])
     assert calls <= 2 * 2 * (24 - n)  # only the missing examples' turns were generated
+
+
+def test_generate_page_offers_ct2_and_runs_it(tiny_model, home):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/generate.py").run()
+    at.number_input(key="gen_limit").set_value(2)
+    for s in ("a", "b"):
+        at.selectbox(key=f"gen_provider_{s}").set_value("ct2").run()
+        at.text_input(key=f"gen_model_{s}").input(str(tiny_model))
+        at.number_input(key=f"gen_m_{s}").set_value(4)
+    at.selectbox(key="gen_ct2_compute_a").set_value("float32")
+    at.number_input(key="gen_t_b").set_value(0.7)
+    at.text_input(key="gen_name").input("ct2-page")
+    at.run()
+    assert not at.exception
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    job = at.session_state["generation_job"]
+    job.thread.join(120)
+    assert job.finished and job.error is None and job.progress.done == 2
+    header = json.loads(job.out.read_text().split("\n")[0])["metadata"]["generation"]
+    assert (header["a"]["spec"], header["a"]["compute_type"]) == (f"ct2/{tiny_model}", "float32")
+    assert header["b"]["compute_type"] == "int8"  # the default on a CPU
+    assert sorted(d.name.split("-")[1] for d in (home / "ct2").iterdir()) == ["float32", "int8"]
