@@ -141,6 +141,27 @@ def test_ct2_batches_samples_with_seed_and_reports_logprobs(tiny_model, home):
     assert all(r.mean_logprob is None for r in s1)
 
 
+def test_a_ctranslate2_directory_is_used_as_it_is(tiny_model, tmp_path, home):
+    from ctranslate2.converters import TransformersConverter
+
+    own = tmp_path / "own-ct2"  # converted by the user, with the tokenizer files
+    TransformersConverter(str(tiny_model), copy_files=[
+        "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
+        "generation_config.json"]).convert(
+        str(own), quantization="int8")
+    before = ct2.conversions
+    msgs = [[{"role": "user", "content": f"Tell me about item {i}."}] for i in range(3)]
+    params = SamplingParams(max_tokens=12)
+    mine = ct2.Ct2Backend(str(own)).run_batch(msgs, params)
+    assert ct2.conversions == before and not (home / "ct2").exists()
+    ours = ct2.Ct2Backend(str(tiny_model)).run_batch(msgs, params)  # converted here, int8 too
+    assert [r.text for r in mine] == [r.text for r in ours]
+    bare = next((home / "ct2").iterdir())  # a CTranslate2 model without tokenizer files
+    r = run_cli("generate", "--prompts", MT_QUESTIONS, "--limit", "1", "--model-a",
+                f"ct2/{bare}", "--model-b", "openai/x", "-o", tmp_path / "o.jsonl")
+    assert r.returncode == 2 and "without its tokenizer" in r.stderr
+
+
 def test_missing_path_and_unsupported_architecture_are_one_clear_line(tmp_path, home):
     from transformers import GPTNeoConfig
 

@@ -29,6 +29,7 @@ OPTIONS = ("compute_type", "intra_threads", "top_k")
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
                  "bfloat16", "float32")
 _VOCABS = ("vocabulary.json", "vocabulary.txt", "shared_vocabulary.json", "shared_vocabulary.txt")
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 _LOCK = threading.Lock()  # one conversion / load at a time in this process
 _LOADED: dict[tuple, tuple[object, object, dict]] = {}  # (dir, device, compute, threads) -> model
 POOL = 4  # run_batch sorts up to POOL * batch_size pending prompts by length
@@ -123,6 +124,11 @@ class Ct2Backend:
                              f"{', '.join(COMPUTE_TYPES)}")
         self.compute_type, self.intra_threads, self.top_k = compute_type, intra_threads, top_k
         src = _source_dir(model)
+        if _is_ct2_dir(src) and not any((src / f).is_file() for f in _TOKENIZER_FILES):
+            raise InputError(src, "is a CTranslate2 model without its tokenizer: convert with "
+                             "--copy_files tokenizer.json tokenizer_config.json "
+                             "chat_template.jinja generation_config.json (those that exist), "
+                             "or give the transformers model directory")
         with _LOCK:
             self.model_dir = src if _is_ct2_dir(src) else convert(src, compute_type)
         self.tokenizer_dir = src
