@@ -182,6 +182,12 @@ def test_missing_path_and_unsupported_architecture_are_one_clear_line(tmp_path, 
     assert len(lines) == 1 and "GPTNeoConfig is not supported by CTranslate2" in lines[0]
     assert str(neo) in lines[0] and "hf/" in lines[0]
     assert not (home / "ct2").exists() or not any((home / "ct2").iterdir())
+    import ctranslate2
+
+    unusable = sorted(set(ct2.COMPUTE_TYPES) - ctranslate2.get_supported_compute_types("cpu"))
+    for compute in [*unusable[:1], "int3"]:  # one this CPU lacks (if any), one that is no type
+        r = run_cli(*base, "--model-a", f"ct2/{neo}", "--params-a", f"compute_type={compute}")
+        assert r.returncode == 2 and f"compute_type '{compute}': choose one of" in r.stderr
     r = run_cli(*base, "--model-a", "hf/x", "--params-a", "compute_type=int8")
     assert r.returncode == 2 and "options of ct2/ models only" in r.stderr
 

@@ -119,9 +119,10 @@ class Ct2Backend:
         self.spec = f"ct2/{model}"
         self.device = device or ("cuda" if ctranslate2.get_cuda_device_count() else "cpu")
         compute_type = compute_type or ("int8" if self.device == "cpu" else "int8_float16")
-        if compute_type not in COMPUTE_TYPES:
-            raise ValueError(f"compute_type {compute_type!r}: choose one of "
-                             f"{', '.join(COMPUTE_TYPES)}")
+        here = sorted(ctranslate2.get_supported_compute_types(self.device))
+        if compute_type not in COMPUTE_TYPES or compute_type not in here:
+            raise ValueError(f"compute_type {compute_type!r}: choose one of {', '.join(here)} "
+                             f"(supported on this {self.device})")
         self.compute_type, self.intra_threads, self.top_k = compute_type, intra_threads, top_k
         src = _source_dir(model)
         if _is_ct2_dir(src) and not any((src / f).is_file() for f in _TOKENIZER_FILES):
