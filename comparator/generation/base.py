@@ -4,7 +4,6 @@ backend from a ``"provider/model"`` string. Heavy libraries are imported inside 
     openai/<model>   any OpenAI-compatible chat-completions server (OpenAI, vllm serve, Ollama…)
     hf/<path|name>   transformers, locally (CPU or GPU), batched generate with the chat template
     vllm/<model>     vLLM's offline engine on a GPU host (requirements-gpu.txt)
-    ct2/<path|name>  CTranslate2 locally (int8 on CPU), a transformers model converted once
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-PROVIDERS = ("openai", "hf", "vllm", "ct2")
+PROVIDERS = ("openai", "hf", "vllm")
 
 
 @dataclass(frozen=True)
@@ -26,13 +25,13 @@ class SamplingParams:
     max_tokens: int = 512
     seed: int | None = 0
     system: str | None = None
-    logprobs: bool = False
+    logprobs: bool = False  # ask the backend for token log-probabilities (mean_logprob)
 
     def key(self) -> dict[str, Any]:
-        d = asdict(self)
-        if not d["logprobs"]:  # keys of runs without log-probs stay as they were
-            del d["logprobs"]
-        return d
+        out = asdict(self)
+        if not self.logprobs:  # the cache key of existing parameters stays unchanged
+            del out["logprobs"]
+        return out
 
 
 @dataclass
@@ -49,7 +48,7 @@ class GenResult:
     completion_tokens: int | None = None
     tries: int = 1
     cached: bool = False
-    mean_logprob: float | None = None
+    mean_logprob: float | None = None  # mean token log-probability of the reply under its model
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -83,11 +82,8 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 def make_backend(spec: str, *, base_urls: list[str] | None = None, api_key: str | None = None,
                  timeout_s: float = 120.0, max_tries: int = 5, batch_size: int = 8,
-                 tensor_parallel_size: int = 1, device: str | None = None,
-                 options: dict[str, Any] | None = None) -> Backend:
+                 tensor_parallel_size: int = 1, device: str | None = None) -> Backend:
     provider, model = parse_spec(spec)
-    if options and provider != "ct2":
-        raise ValueError(f"{', '.join(options)}: options of ct2/ models only, not {provider}/")
     if provider == "openai":
         from comparator.generation.openai_backend import OpenAIBackend
 
@@ -97,10 +93,6 @@ def make_backend(spec: str, *, base_urls: list[str] | None = None, api_key: str 
         from comparator.generation.hf_backend import HFBackend
 
         return HFBackend(model, batch_size=batch_size, device=device)
-    if provider == "ct2":
-        from comparator.generation.ct2_backend import Ct2Backend
-
-        return Ct2Backend(model, batch_size=batch_size, device=device, **(options or {}))
     from comparator.generation.vllm_backend import VLLMBackend
 
     return VLLMBackend(model, tensor_parallel_size=tensor_parallel_size, batch_size=batch_size)
