@@ -59,7 +59,7 @@ def _run(items, a, b, out, cache):
 def test_ct2_mt_bench_two_turns_match_transformers_and_rerun_identical(tiny_model, tmp_path,
                                                                        home):
     items = load_prompts(MT_QUESTIONS, limit=3)
-    greedy = SamplingParams(max_tokens=24)
+    greedy = SamplingParams(max_tokens=24, logprobs=True)
     sampled = SamplingParams(max_tokens=24, temperature=0.8, top_p=0.9, seed=7)
 
     def sides():
@@ -87,6 +87,7 @@ def test_ct2_mt_bench_two_turns_match_transformers_and_rerun_identical(tiny_mode
         meta = ex["metadata"]
         assert 0 < meta["a_completion_tokens"] <= 2 * 24
         assert meta["a_tokens_per_s"] > 0 and meta["a_prompt_tokens"] > 0
+        assert meta["a_mean_logprob"] < 0 and "b_mean_logprob" not in meta  # b did not ask
 
     # a second run (new cache, new output, models reloaded from disk): no conversion, and the
     # greedy side says exactly the same
