@@ -24,7 +24,8 @@ if choice and st.button("Open this demo", disabled=choice == cur):
     st.rerun()
 
 st.subheader("Upload a judged file")
-st.caption("Native JSONL, LLM Comparator JSON, FastChat MT-Bench judgments, Arena battles, "
+st.caption("Native JSONL, LLM Comparator JSON, FastChat MT-Bench judgments (pairwise or "
+           "single grades), Arena battles, Arena-Hard-Auto judgments, JudgeBench outputs, "
            "AlpacaEval annotations, LLMBar, PandaLM, or any CSV/TSV/JSONL table with a column "
            "mapping. The format is detected from the content.")
 up = st.file_uploader("File", type=["jsonl", "json", "csv", "tsv"], key="upload")
@@ -33,12 +34,15 @@ if up is not None:
     fmt = st.selectbox("Format", ["auto-detect", *FORMATS], key="upload_format")
     fmt = None if fmt == "auto-detect" else fmt
     options = LoadOptions()
-    src = Source(Path(up.name), data)
+    src = None
     try:
+        src = Source(Path(up.name), data)  # refuses binary or wrongly encoded bytes
         detected = fmt or detect_format(src)
-    except InputError:
-        detected = "table"
-    if detected == "table":
+    except InputError as e:
+        detected = "table" if src is not None else None  # unreadable bytes: "Load" says why
+        if src is not None:
+            st.info(f"{e}  \nMap the columns below to read it as a table.")
+    if detected == "table" and src is not None:
         try:
             columns = peek_columns(src)
         except InputError as e:
@@ -77,5 +81,10 @@ if loaded is not None:
     st.caption(f"{widgets.md_text(comp.model_a)} (A) vs {widgets.md_text(comp.model_b)} (B) · "
                f"format {loaded.format} · judges: "
                f"{widgets.md_text(', '.join(comp.judges()) or 'none')}")
+    mapping = comp.metadata.get("column_mapping")
+    if mapping:
+        st.markdown("**Read as a table** — which column became which field (change it with the "
+                    "column mapping above and load again):")
+        st.dataframe([{"field": k, "column": v} for k, v in mapping.items()], hide_index=True)
     for w in loaded.warnings[:50]:
         st.warning(w)

@@ -90,6 +90,23 @@ def test_builtins_on_real_responses_match_python():
                for t in texts]
         assert cols[f"{s}.has_code"].tolist() == code and any(code)
         assert cols[f"{s}.has_url"].tolist() == url
+        assert cols[f"{s}.repeated_sentences"].tolist() == [repeats(t) for t in texts]
+    assert cols["a.repeated_sentences"].sum() > 0
+
+
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def repeats(text: str) -> int:
+    """Sentences of 16+ UTF-8 bytes equal (ASCII case, end punctuation and spaces aside) to an
+    earlier one of the text; sentences end at a line break or at . ! ? before a space."""
+    seen, n = set(), 0
+    for sent in re.split(r"\n|\. |! |\? ", text):
+        key = sent.strip(" \t\n\r\x0b\x0c").translate(ASCII_LOWER).rstrip(".!? ")
+        if len(key.encode()) >= 16:
+            n += key in seen
+            seen.add(key)
+    return n
 
 
 def test_reference_metrics_equal_the_libraries():
@@ -386,3 +403,11 @@ def test_openai_backend_reads_logprobs_from_a_fake_stream():
         assert seen and "logprobs" not in seen  # not asked for unless requested
     finally:
         server.shutdown()
+
+
+def test_a_hand_edited_bad_user_metric_is_ignored():
+    comp = comp_of([("sorry", "fine")])
+    comp.metadata["user_metrics"] = [{"name": "bad", "pattern": "(", "kind": "bool"},
+                                     {"name": "ok", "pattern": "sorry", "kind": "bool"}]
+    cols = metric_columns(comp)
+    assert "a.bad" not in cols and cols["a.ok"].tolist() == [True]

@@ -44,8 +44,13 @@ def _stored(comp: Comparison) -> dict[str, np.ndarray]:
     def compute() -> dict[str, np.ndarray]:
         out = {}
         metas = [ex.get("metadata") or {} for ex in comp.examples]
+        present: set[str] = set()
+        for m in metas:
+            present.update(m)
         for name in STORED:
             for s in "ab":
+                if f"{s}_{name}" not in present:
+                    continue
                 col = np.fromiter((_number(m.get(f"{s}_{name}")) for m in metas), np.float64,
                                   len(metas))
                 if not np.isnan(col).all():
