@@ -25,9 +25,13 @@ class SamplingParams:
     max_tokens: int = 512
     seed: int | None = 0
     system: str | None = None
+    logprobs: bool = False  # ask the backend for token log-probabilities (mean_logprob)
 
     def key(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.logprobs:  # the cache key of existing parameters stays unchanged
+            del out["logprobs"]
+        return out
 
 
 @dataclass
@@ -44,6 +48,7 @@ class GenResult:
     completion_tokens: int | None = None
     tries: int = 1
     cached: bool = False
+    mean_logprob: float | None = None  # mean token log-probability of the reply under its model
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

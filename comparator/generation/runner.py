@@ -10,6 +10,7 @@ finish reason become metadata (``a_latency_s`` ...) that the dashboard can slice
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,10 +80,24 @@ def _metrics(prefix: str, results: list[GenResult]) -> dict:
         m[f"{prefix}_tokens_per_s"] = round(sum(tps) / len(tps), 2) if tps else None
         m[f"{prefix}_finish_reason"] = ok[-1].finish_reason
         m[f"{prefix}_tries"] = sum(r.tries for r in results)
+        m.update(_logprob_metrics(prefix, ok))
     bad = [r for r in results if r.status != "ok"]
     if bad:
         m[f"{prefix}_error"] = bad[-1].error
     return {k: v for k, v in m.items() if v is not None}
+
+
+def _logprob_metrics(prefix: str, ok: list[GenResult]) -> dict:
+    """Mean token log-probability of a response (all turns, token-weighted when the token
+    counts are known) and its perplexity exp(-mean) under its own model."""
+    if not ok or any(r.mean_logprob is None for r in ok):
+        return {}
+    w = [r.completion_tokens or 0 for r in ok]
+    if sum(w) <= 0:
+        w = [1] * len(ok)
+    mean = sum(r.mean_logprob * k for r, k in zip(ok, w, strict=True)) / sum(w)
+    return {f"{prefix}_mean_logprob": round(mean, 6),
+            f"{prefix}_perplexity": round(math.exp(-mean), 4)}
 
 
 def _example(item: PromptItem, ra: list[GenResult], rb: list[GenResult]) -> dict:

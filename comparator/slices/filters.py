@@ -30,6 +30,9 @@ class Filters:
     regex: bool = False
     cluster: int | None = None  # examples with a reason in this rationale cluster
     selected: list[int] | None = None  # examples picked on the map (box / lasso)
+    # metric conditions (name, op, value), e.g. ("a.words", ">", 200); op in < <= > >= == !=
+    metrics: list[tuple[str, str, float]] = field(default_factory=list)
+    ngram: str | None = None  # examples whose A or B response contains this n-gram
 
     def describe(self) -> str:
         parts = []
@@ -47,6 +50,9 @@ class Filters:
             parts.append(f"reason cluster {self.cluster}")
         if self.selected is not None:
             parts.append(f"{len(self.selected)} picked on the map")
+        parts += [f"{name} {op} {value:g}" for name, op, value in self.metrics]
+        if self.ngram:
+            parts.append(f"n-gram {self.ngram!r}")
         return "; ".join(parts) or "all examples"
 
 
@@ -90,7 +96,8 @@ def search_mask(comp: Comparison, query: str, regex: bool = False) -> np.ndarray
 
 def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
           judges="auto") -> np.ndarray:
-    """The mask of examples passing every filter (raises re.error for a bad regex)."""
+    """The mask of examples passing every filter (raises re.error for a bad regex, KeyError
+    for an unknown slice field or metric)."""
     d = derive(comp, judges)
     mask = np.ones(len(comp.examples), dtype=bool)
     if f.slice_field and f.slice_value is not None:
@@ -110,6 +117,14 @@ def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRES
         picked = np.zeros(len(comp.examples), dtype=bool)
         picked[[i for i in f.selected if 0 <= i < len(picked)]] = True
         mask &= picked
+    if f.metrics or f.ngram:
+        from comparator.metrics.ngrams import ngram_mask
+        from comparator.metrics.slicing import condition_mask
+
+        for name, op, value in f.metrics:
+            mask &= condition_mask(comp, name, op, value)
+        if f.ngram:
+            mask &= ngram_mask(comp, f.ngram)
     return mask
 
 

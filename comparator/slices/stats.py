@@ -208,11 +208,17 @@ def _values(v: Any) -> list[str]:
 
 def slice_values(comp: Comparison, field: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(example index, value code, value names) pairs for a field: ``category``, ``tags``,
-    ``metadata.KEY`` (or a bare metadata key), ``judge``. An example with several values
+    ``metadata.KEY`` (or a bare metadata key), ``judge``, a metric ``a.NAME`` / ``b.NAME``
+    (booleans true/false, numbers in quantile bins). An example with several values
     (tags, list fields) appears once per value. Cached per field."""
     key = ("slice", field)
     hit = comp._derived.get(key)
     if hit is not None:
+        return hit
+    if field[:2] in ("a.", "b."):  # a response metric (comparator.metrics), bucketed
+        from comparator.metrics.slicing import metric_slices
+
+        hit = comp._derived[key] = metric_slices(comp, field)
         return hit
     if field in ("category", "tags"):
         get = (lambda ex: ex.get(field))  # noqa: E731

@@ -1,0 +1,119 @@
+"""Metrics on responses, one numpy column per metric aligned with ``comp.examples``, named
+``a.<metric>`` / ``b.<metric>``: built-ins (``builtin``), user regular expressions (``user``),
+reference metrics (``reference``) and log-probability metrics recorded by generation or by
+``python -m comparator metrics --perplexity`` (``perplexity``). Computed once per comparison
+and cached in ``comp._derived``; booleans are bool arrays, numbers float64 (NaN = missing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from comparator.io.schema import Comparison
+from comparator.metrics.builtin import BUILTINS, builtin_columns, flatten
+from comparator.metrics.reference import REFERENCE_METRICS, has_reference, reference_columns
+from comparator.metrics.user import MetricError, check, turn_counts, user_specs
+
+# numbers stored per response in example metadata as a_<name> / b_<name>
+STORED = ("mean_logprob", "perplexity", "ref_mean_logprob", "ref_perplexity",
+          *REFERENCE_METRICS)
+CACHE = "metrics"  # first element of every cache key in comp._derived
+
+
+def _turns(comp: Comparison, side: str):
+    key = (CACHE, "turns", side)
+    hit = comp._derived.get(key)
+    if hit is None:
+        hit = comp._derived[key] = flatten([ex[f"response_{side}"] for ex in comp.examples])
+    return hit
+
+
+def _builtins(comp: Comparison) -> dict[str, np.ndarray]:
+    key = (CACHE, "builtin")
+    hit = comp._derived.get(key)
+    if hit is None:
+        hit = {}
+        for s in "ab":
+            hit.update(builtin_columns([ex[f"response_{s}"] for ex in comp.examples], s))
+        comp._derived[key] = hit
+    return hit
+
+
+def _stored(comp: Comparison) -> dict[str, np.ndarray]:
+    key = (CACHE, "stored")
+    hit = comp._derived.get(key)
+    if hit is None:
+        hit = {}
+        metas = [ex.get("metadata") or {} for ex in comp.examples]
+        for name in STORED:
+            for s in "ab":
+                col = np.fromiter((_number(m.get(f"{s}_{name}")) for m in metas), np.float64,
+                                  len(metas))
+                if not np.isnan(col).all():
+                    hit[f"{s}.{name}"] = col
+        if not any(k.endswith(".rouge1") for k in hit) and has_reference(comp):
+            hit.update(reference_columns(comp))
+        comp._derived[key] = hit
+    return hit
+
+
+def _number(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan
+
+
+def user_columns(comp: Comparison, spec: dict) -> dict[str, np.ndarray]:
+    key = (CACHE, "user", spec["name"], spec["pattern"], spec["kind"])
+    hit = comp._derived.get(key)
+    if hit is None:
+        hit = {}
+        n = len(comp.examples)
+        for s in "ab":
+            turns, owner = _turns(comp, s)
+            counts = np.bincount(owner, weights=turn_counts(turns, spec["pattern"]), minlength=n)
+            hit[f"{s}.{spec['name']}"] = counts > 0 if spec["kind"] == "bool" else counts
+        comp._derived[key] = hit
+    return hit
+
+
+def metric_columns(comp: Comparison) -> dict[str, np.ndarray]:
+    """Every metric column of ``comp``: ``{"a.words": array, "b.words": array, ...}``."""
+    out = dict(_builtins(comp))
+    out.update(_stored(comp))
+    for spec in user_specs(comp):
+        out.update(user_columns(comp, spec))
+    return out
+
+
+def metric_names(comp: Comparison) -> list[str]:
+    """The metric names (without the side), built-ins first."""
+    return list(dict.fromkeys(k.split(".", 1)[1] for k in metric_columns(comp)))
+
+
+def is_metric_field(name: str) -> bool:
+    return name[:2] in ("a.", "b.") and len(name) > 2
+
+
+def add_user_metric(comp: Comparison, name: str, pattern: str, kind: str = "bool") -> dict:
+    """Validate and save a user regex metric in ``comp.metadata`` (replacing one of the same
+    name). Raises MetricError with a one-line message for a bad name or pattern."""
+    spec = check(name, pattern, kind, reserved=(*BUILTINS, *STORED))
+    specs = [s for s in user_specs(comp) if s["name"] != name] + [spec]
+    comp.metadata["user_metrics"] = specs
+    forget(comp, name)
+    return spec
+
+
+def remove_user_metric(comp: Comparison, name: str) -> None:
+    comp.metadata["user_metrics"] = [s for s in user_specs(comp) if s["name"] != name]
+    forget(comp, name)
+
+
+def forget(comp: Comparison, name: str) -> None:
+    """Drop cached slices of a (re)defined metric."""
+    for key in [k for k in comp._derived if isinstance(k, tuple) and len(k) > 1
+                and isinstance(k[1], str) and k[1] in (f"a.{name}", f"b.{name}")]:
+        del comp._derived[key]
+
+
+__all__ = ["BUILTINS", "STORED", "MetricError", "add_user_metric", "is_metric_field",
+           "metric_columns", "metric_names", "remove_user_metric"]
