@@ -24,6 +24,7 @@ from comparator.io import FORMATS, InputError, Loaded, LoadOptions, load, save
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.tabular import parse_mapping
 from comparator.judge.command import add_judge_parser, run_judge
+from comparator.reports.command import add_report_parser, run_report
 
 
 def _add_input(p: argparse.ArgumentParser) -> None:
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_generate_parser(sub)
     add_judge_parser(sub)
     add_cluster_parser(sub)
+    add_report_parser(sub, _add_input)
     return parser
 
 
@@ -181,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.tie_threshold <= 1.5:
         raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
     loaded = _load(args)
+    if args.command == "report":
+        return run_report(args, loaded)
     if args.command == "convert":
         fmt = save(loaded.comparison, args.output, args.to, args.tie_threshold)
         print(f"wrote {len(loaded.comparison.examples)} examples to {args.output} ({fmt})",
