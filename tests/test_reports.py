@@ -263,3 +263,19 @@ def test_report_page_shows_command_and_figures(tmp_path, monkeypatch):
     assert shown["Win rate of A"] == f"{100 * s['win_rate_a']:.1f}%"
     assert [b.label for b in at.get("download_button")] == [
         "HTML (self-contained)", "Markdown", "CSV (filtered examples)", "JSON (every figure)"]
+
+
+def test_no_report_contains_an_api_key(tmp_path, monkeypatch):
+    key = "sk-test-SENTINEL-0123456789"
+    env = {"OPENAI_API_KEY": key, "COMPARATOR_API_KEY_A": key, "COMPARATOR_API_KEY_JUDGE": key}
+    import os
+    import subprocess
+    import sys
+
+    for fmt in ("html", "md", "csv", "json"):
+        out = tmp_path / f"k.{fmt}"
+        r = subprocess.run([sys.executable, "-m", "comparator", "report", str(DEMO_MT), "--by",
+                            "category", "-o", str(out)], capture_output=True, text=True,
+                           cwd=ROOT, env={**os.environ, **env}, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert key not in out.read_text() and key not in r.stderr
