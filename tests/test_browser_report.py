@@ -74,6 +74,15 @@ def test_report_download_opens_offline_with_the_overview_figures(server, browser
     button = page.get_by_role("button", name=re.compile("HTML"))
     button.wait_for(timeout=60_000)
     assert "slice=category" in page.url  # the view stays in the link
+    link = page.locator("[data-testid=stCode]").filter(has_text="slice=category").inner_text()
+    caption = page.locator("[data-testid=stSidebar]").get_by_text(" examples · ").inner_text()
+    other = browser.new_page()  # a colleague opens the link: the same view
+    other.goto(link.strip())
+    other.wait_for_function(
+        "c => [...document.querySelectorAll('[data-testid=stSidebar] p')]"
+        ".some(p => p.innerText === c)", arg=caption, timeout=60_000)
+    other.get_by_role("button", name=re.compile("HTML")).wait_for(timeout=60_000)
+    other.close()
     with page.expect_download(timeout=60_000) as dl:
         button.click()
     path = tmp_path / "report.html"
