@@ -24,6 +24,7 @@ from comparator.io import FORMATS, InputError, Loaded, LoadOptions, load, save
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.tabular import parse_mapping
 from comparator.judge.command import add_judge_parser, run_judge
+from comparator.metrics.command import add_metrics_parser, run_metrics
 from comparator.reports.command import add_report_parser, run_report
 
 
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_generate_parser(sub)
     add_judge_parser(sub)
     add_cluster_parser(sub)
+    add_metrics_parser(sub)
     add_report_parser(sub, _add_input)
     return parser
 
@@ -180,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         return run_judge(args)
     if args.command == "cluster":
         return run_cluster(args)
+    if args.command == "metrics":
+        return run_metrics(args)
     if not 0 <= args.tie_threshold <= 1.5:
         raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
     loaded = _load(args)

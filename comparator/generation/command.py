@@ -27,6 +27,9 @@ def add_generate_parser(sub) -> None:
     gen.add_argument("--top-p", type=float, default=1.0)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--system", help="system prompt for both models")
+    gen.add_argument("--logprobs", action="store_true",
+                     help="record each response's mean token log-probability and perplexity "
+                          "(openai: servers that return logprobs; hf)")
     gen.add_argument("--max-tries", type=int, default=5)
     gen.add_argument("--timeout", type=float, default=120.0, help="seconds per API call")
     gen.add_argument("--batch-size", type=int, default=8, help="hf/vllm batch size")
@@ -38,7 +41,7 @@ def _params(args: argparse.Namespace, side: str):
     from comparator.generation import SamplingParams
 
     base = dict(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
-                seed=args.seed, system=args.system)
+                seed=args.seed, system=args.system, logprobs=getattr(args, "logprobs", False))
     for part in (getattr(args, f"params_{side}") or "").split(","):
         if not part.strip():
             continue
@@ -46,7 +49,12 @@ def _params(args: argparse.Namespace, side: str):
         k = k.strip()
         if not sep or k not in base:
             raise ValueError(f"--params-{side} takes KEY=VALUE with KEY one of {', '.join(base)}")
-        base[k] = v if k == "system" else (int(v) if k in ("max_tokens", "seed") else float(v))
+        if k == "system":
+            base[k] = v
+        elif k == "logprobs":
+            base[k] = v.strip().lower() in ("1", "true", "yes")
+        else:
+            base[k] = int(v) if k in ("max_tokens", "seed") else float(v)
     return SamplingParams(**base)
 
 

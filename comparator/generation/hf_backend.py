@@ -54,6 +54,8 @@ class HFBackend:
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
             self.device)
         kwargs = dict(max_new_tokens=params.max_tokens, pad_token_id=tok.pad_token_id)
+        if params.logprobs:  # the raw (unwarped) logits of each step, for mean_logprob
+            kwargs.update(output_logits=True, return_dict_in_generate=True)
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
             if params.seed is not None:
@@ -63,6 +65,12 @@ class HFBackend:
         t0 = time.perf_counter()
         with torch.inference_mode():
             out = model.generate(**enc, **kwargs)
+        step_lp = None
+        if params.logprobs:
+            # log p(token) of each chosen token at each step: (batch, steps)
+            step_lp = torch.stack([torch.log_softmax(x.float(), dim=-1) for x in out.logits], 1)
+            out = out.sequences
+            step_lp = step_lp.gather(-1, out[:, enc["input_ids"].shape[1]:, None])[..., 0]
         latency = time.perf_counter() - t0
         width = enc["input_ids"].shape[1]
         results = []
@@ -75,12 +83,15 @@ class HFBackend:
             while n and new[n - 1] == tok.pad_token_id and tok.pad_token_id not in eos:
                 n -= 1
             stopped = any(t in eos for t in new[:n])
-            ids = [t for t in new[:n] if t not in eos and t != tok.pad_token_id]
+            keep = [j for j, t in enumerate(new[:n]) if t not in eos and t != tok.pad_token_id]
+            ids = [new[j] for j in keep]
             results.append(GenResult(
                 text=tok.decode(ids, skip_special_tokens=True),
                 finish_reason="stop" if stopped else "length", latency_s=latency,
                 prompt_tokens=int(enc["attention_mask"][k].sum()), completion_tokens=len(ids),
-                extra={"batch_size": len(batch), "device": str(self.device)}))
+                extra={"batch_size": len(batch), "device": str(self.device)},
+                mean_logprob=(float(step_lp[k, keep].mean()) if step_lp is not None and keep
+                              else None)))
         return results
 
     async def generate(self, messages: Messages, params: SamplingParams) -> GenResult:

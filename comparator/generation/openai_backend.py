@@ -115,6 +115,9 @@ class OpenAIBackend:
                 "stream_options": {"include_usage": True}}
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.logprobs:
+            body["logprobs"] = True
+        lp_sum, lp_n = 0.0, 0
         t0 = time.perf_counter()
         ttft = None
         parts: list[str] = []
@@ -140,6 +143,9 @@ class OpenAIBackend:
                         if ttft is None:
                             ttft = time.perf_counter() - t0
                         parts.append(delta)
+                    for tok in (choice.get("logprobs") or {}).get("content") or ():
+                        if isinstance(tok.get("logprob"), (int, float)):
+                            lp_sum, lp_n = lp_sum + tok["logprob"], lp_n + 1
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
         finally:
@@ -149,7 +155,8 @@ class OpenAIBackend:
         return GenResult(
             text="".join(parts), finish_reason=finish, latency_s=time.perf_counter() - t0,
             ttft_s=ttft, prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"), extra={"base_url": self.urls[i]})
+            completion_tokens=usage.get("completion_tokens"), extra={"base_url": self.urls[i]},
+            mean_logprob=lp_sum / lp_n if lp_n else None)
 
     async def generate(self, messages: Messages, params: SamplingParams) -> GenResult:
         last = "no attempt"

@@ -68,7 +68,7 @@ def user_columns(comp: Comparison, spec: dict) -> dict[str, np.ndarray]:
         hit = {}
         n = len(comp.examples)
         for s in "ab":
-            turns, owner = _turns(comp, s)
+            turns, owner, _ = _turns(comp, s)
             counts = np.bincount(owner, weights=turn_counts(turns, spec["pattern"]), minlength=n)
             hit[f"{s}.{spec['name']}"] = counts > 0 if spec["kind"] == "bool" else counts
         comp._derived[key] = hit
@@ -87,6 +87,19 @@ def metric_columns(comp: Comparison) -> dict[str, np.ndarray]:
 def metric_names(comp: Comparison) -> list[str]:
     """The metric names (without the side), built-ins first."""
     return list(dict.fromkeys(k.split(".", 1)[1] for k in metric_columns(comp)))
+
+
+def metric_fields(comp: Comparison) -> list[str]:
+    """The metric slice fields (``a.words``, ``b.words``, ...) without computing any metric:
+    built-ins, user metrics, stored numbers seen in the first 5,000 examples, and the
+    reference metrics when examples have references."""
+    names = list(BUILTINS)
+    seen = {k for ex in comp.examples[:5000] for k in ex.get("metadata") or ()}
+    names += [m for m in STORED if f"a_{m}" in seen or f"b_{m}" in seen]
+    if has_reference(comp):
+        names += [m for m in REFERENCE_METRICS if m not in names]
+    names += [s["name"] for s in user_specs(comp)]
+    return [f"{s}.{m}" for m in dict.fromkeys(names) for s in "ab"]
 
 
 def is_metric_field(name: str) -> bool:
@@ -116,4 +129,4 @@ def forget(comp: Comparison, name: str) -> None:
 
 
 __all__ = ["BUILTINS", "STORED", "MetricError", "add_user_metric", "is_metric_field",
-           "metric_columns", "metric_names", "remove_user_metric"]
+           "metric_columns", "metric_fields", "metric_names", "remove_user_metric"]

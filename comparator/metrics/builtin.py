@@ -37,15 +37,16 @@ BUILTINS: dict[str, tuple[str, str | None, str]] = {
                     "starts with an affirmation (Sure, Certainly, Of course, ...)"),
     "refusal": ("bool", r"(?i)(?:" + "|".join(REFUSALS) + ")", "a refusal phrase (I'm sorry, "
                 "I can't help, As an AI ...)"),
-    "repeated_sentences": ("count", None, "sentences that repeat an earlier sentence of the "
-                           "same response (case and spacing ignored, 3+ words)"),
+    "repeated_sentences": ("count", None, "sentences (16+ characters) that repeat an earlier "
+                           "sentence of the same turn, ASCII case ignored"),
 }
-WORD = r"[^\t-\r\x{1c}-\x{20}\x{85}\p{Z}]+"  # a run of what Python's str.split() keeps
 SENTENCE_SPLIT = r"[.!?]+(?:\s+|$)|\n+"
+MIN_SENTENCE = 16  # characters: shorter "sentences" ("Yes.", "1.", list stubs) repeat by nature
 
 
-def flatten(values: Sequence[Text | None]) -> tuple[pa.Array, np.ndarray]:
-    """All turns of all responses as one Arrow string array, and each turn's response index."""
+def flatten(values: Sequence[Text | None]) -> tuple[pa.Array, np.ndarray, list[str]]:
+    """All turns of all responses as one Arrow string array, each turn's response index, and
+    the turns as Python strings."""
     turns: list[str] = []
     owner: list[int] = []
     for i, v in enumerate(values):
@@ -55,7 +56,7 @@ def flatten(values: Sequence[Text | None]) -> tuple[pa.Array, np.ndarray]:
         else:
             turns.append(v or "")
             owner.append(i)
-    return pa.array(turns, type=pa.large_string()), np.asarray(owner, dtype=np.int64)
+    return (pa.array(turns, type=pa.large_string()), np.asarray(owner, dtype=np.int64), turns)
 
 
 def _per_response(turn_values: np.ndarray, owner: np.ndarray, n: int, kind: str) -> np.ndarray:
@@ -66,40 +67,58 @@ def _per_response(turn_values: np.ndarray, owner: np.ndarray, n: int, kind: str)
 
 
 def repeated_sentences(turns: pa.Array) -> np.ndarray:
-    """Per turn, how many of its sentences (3+ words, lower-cased, spaces collapsed) repeat an
-    earlier one of the same turn. pandas' hashing ``duplicated`` does the matching."""
-    import pandas as pd
-
+    """Per turn, how many of its sentences (16+ characters, ASCII case ignored) repeat an
+    earlier one of the same turn: Arrow splits and hash-encodes the sentences, numpy finds
+    the repeats."""
     parts = pc.split_pattern_regex(turns, SENTENCE_SPLIT)
-    flat = pc.list_flatten(parts)
+    flat = pc.ascii_lower(pc.ascii_trim_whitespace(pc.list_flatten(parts)))
     parent = pc.list_parent_indices(parts).to_numpy()
-    norm = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(flat), r"\s+", " "))
-    words = pc.add(pc.count_substring(norm, " "), 1)
-    keep = pc.and_(pc.greater_equal(words, 3), pc.greater(pc.utf8_length(norm), 0))
-    keep_np = keep.to_numpy(zero_copy_only=False)
-    df = pd.DataFrame({"p": parent[keep_np], "s": pc.filter(norm, keep).to_pandas()})
-    dup = df.duplicated(["p", "s"]).to_numpy()
-    return np.bincount(df["p"].to_numpy()[dup], minlength=len(turns))
+    keep = pc.greater_equal(pc.utf8_length(flat), MIN_SENTENCE).to_numpy(zero_copy_only=False)
+    codes = pc.dictionary_encode(flat).indices.to_numpy(zero_copy_only=False)
+    key = parent[keep].astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes[keep]
+    key.sort()
+    dup = key[1:][key[1:] == key[:-1]]
+    return np.bincount(dup // (int(codes.max(initial=0)) + 1), minlength=len(turns))
 
 
 def turn_metric(name: str, turns: pa.Array) -> np.ndarray:
-    """One built-in metric for every turn (counts as ints, booleans as bools)."""
-    kind, pattern, _ = BUILTINS[name]
-    if name == "words":
-        out = pc.count_substring_regex(turns, WORD)
-    elif name == "characters":
-        out = pc.utf8_length(turns)
-    elif name == "repeated_sentences":
+    """One Arrow-computed built-in (all but words and characters) for every turn."""
+    if name == "repeated_sentences":
         return repeated_sentences(turns)
-    else:
-        out = pc.match_substring_regex(turns, pattern)
-    return out.to_numpy(zero_copy_only=False)
+    return pc.match_substring_regex(turns, BUILTINS[name][1]).to_numpy(zero_copy_only=False)
+
+
+ARROW_METRICS = [k for k in BUILTINS if k not in ("words", "characters")]
+CHUNK = 20_000  # turns per task: Arrow's kernels release the GIL, so chunks run in threads
+
+
+def turn_metrics(turns: pa.Array, texts: list[str]) -> dict[str, np.ndarray]:
+    """Every built-in for every turn. Words and characters are counted by a loop over Python's
+    C ``str.split`` / ``len`` (faster here than a regex or byte kernel), meanwhile the regex
+    metrics run on chunks of the Arrow array in worker threads."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(lo: int) -> dict[str, np.ndarray]:
+        part = turns.slice(lo, CHUNK)
+        return {k: turn_metric(k, part) for k in ARROW_METRICS}
+
+    starts = range(0, len(texts), CHUNK)
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        futures = [pool.submit(run, lo) for lo in starts]
+        out = {"words": np.fromiter((len(t.split()) for t in texts), np.int64, len(texts)),
+               "characters": np.fromiter((len(t) for t in texts), np.int64, len(texts))}
+        parts = [f.result() for f in futures]
+    for k in ARROW_METRICS:
+        out[k] = (np.concatenate([p[k] for p in parts]) if parts
+                  else np.zeros(0, bool if BUILTINS[k][0] == "bool" else np.int64))
+    return out
 
 
 def builtin_columns(values: Sequence[Text | None], prefix: str) -> dict[str, np.ndarray]:
     """Every built-in metric of one side's responses: ``{prefix.name: array}``; counts are
     float64, booleans bool."""
-    turns, owner = flatten(values)
-    n = len(values)
-    return {f"{prefix}.{name}": _per_response(turn_metric(name, turns), owner, n, kind)
+    turns, owner, texts = flatten(values)
+    per_turn = turn_metrics(turns, texts)
+    return {f"{prefix}.{name}": _per_response(per_turn[name], owner, len(values), kind)
             for name, (kind, _, _) in BUILTINS.items()}

@@ -20,7 +20,7 @@ from comparator.io.schema import Comparison, response_text
 
 TOKEN = r"(?u)\b\w+\b"  # every word, one letter included, so an n-gram is contiguous text
 WORDCHAR = r"[\p{L}\p{N}_]"
-MAX_EXAMPLES = 5000
+MAX_EXAMPLES = 2000
 MAX_FEATURES = 50000
 
 
@@ -84,6 +84,18 @@ def ngram_pattern(ngram: str) -> str:
     return f"(?i)(?:^|{sep}){body}(?:$|{sep})"
 
 
+def cached_ngram_table(comp: Comparison, mask: np.ndarray | None = None, **kw) -> pd.DataFrame:
+    """``ngram_table`` cached on ``comp`` per mask and options."""
+    import hashlib
+
+    digest = None if mask is None else hashlib.sha1(np.packbits(mask).tobytes()).hexdigest()
+    key = ("metrics", "ngram_table", digest, tuple(sorted(kw.items())))
+    hit = comp._derived.get(key)
+    if hit is None:
+        hit = comp._derived[key] = ngram_table(comp, mask, **kw)
+    return hit
+
+
 def ngram_mask(comp: Comparison, ngram: str) -> np.ndarray:
     """Examples whose response A or B contains ``ngram``."""
     from comparator.metrics import _turns
@@ -95,7 +107,7 @@ def ngram_mask(comp: Comparison, ngram: str) -> np.ndarray:
         n = len(comp.examples)
         hit = np.zeros(n, dtype=bool)
         for s in "ab":
-            turns, owner = _turns(comp, s)
+            turns, owner, _ = _turns(comp, s)
             found = pc.match_substring_regex(turns, pattern).to_numpy(zero_copy_only=False)
             hit |= np.bincount(owner, weights=found, minlength=n) > 0
         comp._derived[key] = hit

@@ -18,7 +18,10 @@ FEW_VALUES = 6  # at most this many distinct values: one slice per value
 
 
 def column(comp: Comparison, name: str) -> np.ndarray:
+    """A metric column; ``a-b.NAME`` is the paired difference A - B of a number metric."""
     cols = metric_columns(comp)
+    if name.startswith("a-b.") and f"a.{name[4:]}" in cols:
+        return cols[f"a.{name[4:]}"].astype(np.float64) - cols[f"b.{name[4:]}"]
     if name not in cols:
         raise KeyError(f"no metric {name!r}; metrics are a.NAME / b.NAME with NAME one of "
                        f"{sorted({k.split('.', 1)[1] for k in cols})}")

@@ -29,11 +29,12 @@ F_SCORE, F_SEARCH, F_REGEX = "flt_score", "flt_search", "flt_regex"
 F_SORT, F_PAGE, SELECTED = "flt_sort", "flt_page", "selected_example"
 F_CLUSTER, F_PICKED = "flt_cluster", "flt_picked"  # reason cluster, examples picked on the map
 F_JUDGE = "flt_judge"  # which judge makes the scores: ALL_JUDGES or one judge's name
+F_METRICS, F_NGRAM = "flt_metrics", "flt_ngram"  # metric conditions, n-gram (Metrics page)
 ALL_JUDGES = "(default)"
 _QP_READ = "_query_params_read"
 URL_ERROR = "_url_error"  # why the link's file was not opened (shown by analysis pages)
 FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE, F_JUDGE,
-               F_CLUSTER, F_PICKED)
+               F_CLUSTER, F_PICKED, F_METRICS, F_NGRAM)
 
 
 def demos() -> dict[str, Path]:
@@ -175,6 +176,8 @@ def filters() -> Filters:
         regex=bool(st.session_state.get(F_REGEX)),
         cluster=st.session_state.get(F_CLUSTER),
         selected=st.session_state.get(F_PICKED),
+        metrics=[tuple(c) for c in st.session_state.get(F_METRICS) or []],
+        ngram=st.session_state.get(F_NGRAM),
     )
 
 
@@ -211,6 +214,14 @@ def set_cluster(cluster: int | None) -> None:
 
 def set_picked(indices: list[int] | None) -> None:
     st.session_state[F_PICKED] = indices
+    st.session_state[F_PAGE] = 1
+
+
+def set_metric_filter(conditions: list[tuple[str, str, float]] | None,
+                      ngram: str | None = None) -> None:
+    """Filter on response metrics (``[("a.words", ">=", 200), ...]``) and/or an n-gram."""
+    st.session_state[F_METRICS] = list(conditions or [])
+    st.session_state[F_NGRAM] = ngram
     st.session_state[F_PAGE] = 1
 
 
@@ -274,9 +285,11 @@ def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:
         f.search = ""
         return (apply(loaded.comparison, f, tie_threshold(), judges),
                 f"Invalid regular expression: {e}")
-    except KeyError:  # a slice field this file lacks (e.g. from a shared URL): drop it
+    except KeyError:  # a slice field or metric this file lacks (e.g. a shared URL): drop it
         set_slice(None, None)
-        f.slice_field = f.slice_value = None
+        set_metric_filter(None)
+        f.slice_field = f.slice_value = f.ngram = None
+        f.metrics = []
         return mask(loaded) if f.search else (
             apply(loaded.comparison, f, tie_threshold(), judges), None)
 

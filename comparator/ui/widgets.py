@@ -14,6 +14,7 @@ import streamlit as st
 from comparator.io import Loaded
 from comparator.io.labels import winner_of
 from comparator.io.schema import Comparison, example_score, prompt_text, response_text
+from comparator.metrics import metric_fields
 from comparator.reports.textdiff import word_diff
 from comparator.slices.stats import OUTCOMES, slice_values
 from comparator.ui import state
@@ -39,11 +40,12 @@ def diff_markdown(segments: list[tuple[str, bool]], color: str) -> str:
 
 
 def slice_fields(comp: Comparison) -> list[str]:
-    """Fields worth slicing by: category, tags, judge (if several), low-cardinality metadata."""
+    """Fields worth slicing by: category, tags, judge (if several), low-cardinality metadata,
+    then the response metrics (a.words, b.has_list, ...)."""
     key = ("slice_fields",)
     hit = comp._derived.get(key)
     if hit is not None:
-        return hit
+        return hit + metric_fields(comp)
     fields = []
     if any(ex.get("category") for ex in comp.examples):
         fields.append("category")
@@ -58,7 +60,7 @@ def slice_fields(comp: Comparison) -> list[str]:
             meta.setdefault(k, set()).update(str(x) for x in vals if not isinstance(x, dict))
     fields += [k for k, vals in meta.items() if 1 < len(vals) <= 50]
     comp._derived[key] = fields
-    return fields
+    return fields + metric_fields(comp)  # not cached: user metrics come and go
 
 
 def sidebar(loaded: Loaded) -> None:

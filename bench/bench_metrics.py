@@ -1,0 +1,54 @@
+"""Built-in response metrics for N examples (both sides) vs a bare Python loop counting words
+(``len(text.split())``) over the same responses, measured in the same run. Also: the n-gram
+panel's table (2,000-example sample) and a metric slice table. Target: built-ins <= 5 s at 100k.
+
+The examples reuse bench_io's synthesis from the real AlpacaEval texts in ../shared/data.
+
+    python bench/bench_metrics.py [--n 100000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_io import synthesise, timed  # noqa: E402
+from comparator.io.schema import response_text  # noqa: E402
+from comparator.metrics import metric_columns  # noqa: E402
+from comparator.metrics.ngrams import ngram_table  # noqa: E402
+from comparator.slices import slice_table  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    comp = synthesise(args.n)
+    texts = [response_text(ex[s]) for ex in comp.examples for s in ("response_a", "response_b")]
+    mb = sum(len(t) for t in texts) / 1e6
+
+    def builtins():
+        comp.invalidate()
+        return metric_columns(comp)
+
+    base = statistics.median(timed(lambda: [len(t.split()) for t in texts])
+                             for _ in range(args.repeats))
+    ours = statistics.median(timed(builtins) for _ in range(args.repeats))
+    metric_columns(comp)
+    sl = timed(lambda: slice_table(comp, "a.words"))
+    ng = timed(lambda: ngram_table(comp))
+    print(f"{args.n:,} examples, {len(texts):,} responses, {mb:.0f} M characters")
+    print(f"{'step':<44}{'seconds':>9}{'x baseline':>12}")
+    print(f"{'baseline: len(text.split()) loop (words only)':<44}{base:>9.2f}{1:>12.1f}")
+    print(f"{'all 9 built-in metrics, both sides':<44}{ours:>9.2f}{ours / base:>12.1f}")
+    print(f"{'slice table by a.words (bins, first time)':<44}{sl:>9.2f}{sl / base:>12.1f}")
+    print(f"{'n-gram table (1-4-grams, 2,000-example sample)':<44}{ng:>9.2f}{ng / base:>12.1f}")
+
+
+if __name__ == "__main__":
+    main()
