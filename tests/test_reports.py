@@ -229,18 +229,20 @@ def test_link_with_path_opens_only_allowed_files(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPARATOR_DATA_DIRS", str(tmp_path))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for k, v in {"path": str(secret), "slice": "category:writing", "winner": "A|B",
-                 "t": "0.5"}.items():
+                 "t": "0.5", "metric": "a.words>150;b.words<=10000"}.items():
         at.query_params[k] = v
     at.run()
     assert not at.error
     n = sum(1 for x in read_jsonl(DEMO_MT)[1:] if x.get("category") == "writing"
-            and winner(_score(x), 0.5) in ("A", "B"))
+            and winner(_score(x), 0.5) in ("A", "B")
+            and len(" ".join(x["response_a"] if isinstance(x["response_a"], list)
+                             else [x["response_a"]]).split()) > 150)
     assert any(c.value.startswith(f"{n} of 75 examples") for c in at.sidebar.caption)
     assert at.session_state["tie_threshold"] == 0.5
     assert at.session_state["flt_winners"] == ["A", "B"]
-    qp = {k: at.query_params[k] for k in ("path", "slice", "winner", "t")}
+    qp = {k: at.query_params[k] for k in ("path", "slice", "winner", "t", "metric")}
     assert qp == {"path": str(secret.resolve()), "slice": "category:writing", "winner": "A|B",
-                  "t": "0.5"}  # and the view stays in the URL
+                  "t": "0.5", "metric": "a.words>150;b.words<=10000"}  # the view stays
 
 
 def test_report_page_shows_command_and_figures(tmp_path, monkeypatch):

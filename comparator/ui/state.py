@@ -295,8 +295,9 @@ def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:
 
 
 # A view is a link: besides ?data= / ?path= and ?slice=, the judge, tie threshold, winners,
-# score range and search live in the query string (the page is the URL's path).
-_QP_KEYS = ("judge", "t", "winner", "score", "q", "regex")
+# score range, search, metric conditions and n-gram live in the query string (the page is the
+# URL's path).
+_QP_KEYS = ("judge", "t", "winner", "score", "q", "regex", "metric", "ngram")
 
 
 def view_query() -> dict[str, str]:
@@ -316,6 +317,12 @@ def view_query() -> dict[str, str]:
         out["q"] = ss[F_SEARCH].strip()
         if ss.get(F_REGEX):
             out["regex"] = "1"
+    if ss.get(F_METRICS):  # filter expressions (comparator.slices.expr), ';'-separated
+        from comparator.slices.expr import to_exprs
+
+        out["metric"] = ";".join(to_exprs(Filters(metrics=[tuple(c) for c in ss[F_METRICS]])))
+    if ss.get(F_NGRAM):
+        out["ngram"] = ss[F_NGRAM]
     return out
 
 
@@ -338,6 +345,14 @@ def read_view(qp) -> None:
         ss[F_WINNERS] = [w for w in qp["winner"].split("|") if w in OUTCOMES]
     if qp.get("q"):
         ss[F_SEARCH], ss[F_REGEX] = qp["q"], qp.get("regex") == "1"
+    if qp.get("metric") or qp.get("ngram"):
+        from comparator.slices.expr import parse
+
+        try:
+            metrics = parse([x for x in qp.get("metric", "").split(";") if x]).metrics
+        except ValueError:
+            metrics = []
+        set_metric_filter(metrics, qp.get("ngram") or None)
 
 
 def write_view() -> None:
