@@ -125,3 +125,20 @@ def test_report_of_hostile_texts_runs_nothing(browser, tmp_path):
     assert page.get_by_text("<script>window.__pwned=1;alert(1)</script>").count() >= 1
     # the category labels in the chart are text, not markup
     assert page.locator(".js-plotly-plot b, .js-plotly-plot i").count() == 0
+
+
+def test_an_uploaded_file_is_a_link_too(server, browser, tmp_path):  # noqa: F811
+    from conftest import ALPACA_COT
+    from test_browser import _upload
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _upload(page, server, ALPACA_COT)
+    page.get_by_role("link", name="Report", exact=True).click()
+    page.get_by_role("button", name=re.compile("HTML")).wait_for(timeout=60_000)
+    link = page.locator("[data-testid=stCode]").filter(has_text="path=").inner_text().strip()
+    assert "uploads" in link and ALPACA_COT.name.split(".")[0] in link
+    other = browser.new_page()
+    other.goto(link)
+    other.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stSidebar] p')]"
+        ".some(p => /^805 of 805 examples/.test(p.innerText))", timeout=60_000)

@@ -23,6 +23,7 @@ DATA_DIR = ROOT / "data"
 SOURCE = "source"  # ("demo", file name) | ("upload", digest) | ("path", path)
 UPLOADED = "uploaded"  # {digest: Loaded}
 UPLOAD_SHA256 = "upload_sha256"  # SHA-256 of the open upload's bytes (report provenance)
+UPLOAD_PATH = "upload_path"  # its copy in the user data dir, for links (default options only)
 TIE = "tie_threshold"
 F_FIELD, F_VALUE, F_WINNERS = "flt_slice_field", "flt_slice_value", "flt_winners"
 F_SCORE, F_SEARCH, F_REGEX = "flt_score", "flt_search", "flt_regex"
@@ -146,7 +147,16 @@ def open_upload(name: str, data: bytes, fmt: str | None, options: LoadOptions) -
     st.session_state[UPLOADED][digest] = loaded
     st.session_state[SOURCE] = ("upload", digest)
     st.session_state["upload_name"] = name
-    st.session_state[UPLOAD_SHA256] = hashlib.sha256(data).hexdigest()
+    st.session_state[UPLOAD_SHA256] = sha = hashlib.sha256(data).hexdigest()
+    st.session_state.pop(UPLOAD_PATH, None)
+    if fmt is None and options == LoadOptions():  # the file alone reloads it: linkable
+        from comparator.paths import data_dir
+
+        path = data_dir() / "uploads" / f"{sha[:16]}-{Path(name).name}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        st.session_state[UPLOAD_PATH] = str(path)
     st.query_params.pop("data", None)
     clear_filters()
     return loaded
@@ -361,6 +371,8 @@ def write_view() -> None:
     want = view_query()
     if src and src[0] == "path":
         want["path"] = src[1]
+    elif src and src[0] == "upload" and st.session_state.get(UPLOAD_PATH):
+        want["path"] = st.session_state[UPLOAD_PATH]
     elif src and src[0] == "demo" and src[1] in demos():
         want["data"] = demos()[src[1]].stem
     field, value = st.session_state.get(F_FIELD), st.session_state.get(F_VALUE)
