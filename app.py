@@ -13,6 +13,7 @@ st.navigation([
     st.Page("pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
     st.Page("pages/report.py", title="Report", icon=":material/summarize:"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/straighten:"),
+    st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
     st.Page("pages/generate.py", title="Generate", icon=":material/play_arrow:"),
     st.Page("pages/judge.py", title="Judge", icon=":material/gavel:"),

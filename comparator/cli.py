@@ -26,6 +26,7 @@ from comparator.io.tabular import parse_mapping
 from comparator.judge.command import add_judge_parser, run_judge
 from comparator.metrics.command import add_metrics_parser, run_metrics
 from comparator.reports.command import add_report_parser, run_report
+from comparator.slices.command import add_leaderboard_parser, run_leaderboard
 
 
 def _add_input(p: argparse.ArgumentParser) -> None:
@@ -76,8 +77,9 @@ def _clean(obj: Any) -> Any:
 
 
 def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: str,
-               judge: str | None) -> dict[str, Any]:
+               judge: str | None, human_vote: str = "mean") -> dict[str, Any]:
     from comparator.slices import agreement, slice_table, summary
+    from comparator.slices.human_vote import human_selector
     from comparator.slices.stats import default_judges
 
     comp = loaded.comparison
@@ -85,28 +87,50 @@ def stats_dict(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: s
     names = comp.judges()
     if judge and not any(j in names or j.split(":")[0] in names for j in judges):
         raise ValueError(f"--judge {judge!r}: the file's judges are {names}")
+    human = human_selector(human_vote)  # the human verdict: mean or majority of annotators
+    if judges == frozenset(["human"]) or (judges is None and names == ["human"]):
+        judges = frozenset([human])
     head = summary(comp, tie_threshold, judges, ci_method)
     out: dict[str, Any] = {
         "model_a": comp.model_a, "model_b": comp.model_b, "format": loaded.format,
         **head, "tie_threshold": tie_threshold, "ci_method": ci_method,
         "judges": names, "score_judges": sorted(judges) if judges else names,
+        "human_vote": human_vote,
     }
+    from comparator.slices.length_control import lc_by_slice, lc_win_rate
+
+    out.update(lc_win_rate(comp, tie_threshold, judges))
     out["slices"] = []
     for field in by:
         try:
-            out["slices"] += slice_table(comp, field, tie_threshold, judges, ci_method)
+            rows = slice_table(comp, field, tie_threshold, judges, ci_method)
         except KeyError as e:
             raise InputError(loaded.path, e.args[0], field=field) from None
+        lc = lc_by_slice(comp, field, tie_threshold, judges)
+        out["slices"] += [{**r, **lc[r["value"]]} for r in rows]
+    if len(by) > 1:  # Benjamini–Hochberg over all the slices shown
+        from comparator.slices.significance import mark
+
+        mark(out["slices"])
     from comparator.slices.reliability import reliability
 
     out.update(reliability(comp, tie_threshold, judges))
+    from comparator.slices.benchmarks import benchmark_figures
+
+    out.update(benchmark_figures(comp, tie_threshold))
+    from comparator.slices.agreement import raters
+
+    if len(raters(comp)) > 1:
+        from comparator.slices.human_vote import fleiss
+
+        out["annotators"] = fleiss(comp, "human", tie_threshold)
     others = [n for n in names if n != "human"]
     out["human_agreement"] = None
     if "human" in names and others:
         from comparator.slices.agreement import agreement_by_slice
 
-        out["human_agreement"] = {n: {**agreement(comp, n, "human", tie_threshold), "slices": [
-            row for field in by for row in agreement_by_slice(comp, n, "human", field,
+        out["human_agreement"] = {n: {**agreement(comp, n, human, tie_threshold), "slices": [
+            row for field in by for row in agreement_by_slice(comp, n, human, field,
                                                               tie_threshold)]}
             for n in others}
     return _clean(out)
@@ -121,9 +145,19 @@ def _fmt_rate(r: dict) -> str:
 
 def print_stats(s: dict[str, Any]) -> None:
     print(f"{s['model_a']} (A) vs {s['model_b']} (B) — {s['n']} examples, format {s['format']}")
+    if any(j.split("@")[0] == "human" for j in s["score_judges"]) or s["human_agreement"]:
+        print(f"human verdict: {s['human_vote']} of the annotators")
     print(f"A wins {s['a_wins']}, ties {s['ties']}, B wins {s['b_wins']}, unscored "
           f"{s['unscored']}  (tie threshold ±{s['tie_threshold']})")
     print(f"win rate of A: {_fmt_rate(s)}  (95% {s['ci_method']} interval)")
+    if s.get("scores_continuous") and s.get("win_rate_a_soft") is not None:
+        lo, hi = s["win_rate_a_soft_ci95"] or (math.nan, math.nan)
+        print(f"soft win rate of A: {100 * s['win_rate_a_soft']:.1f}% [{100 * lo:.1f}, "
+              f"{100 * hi:.1f}]  (AlpacaEval's convention: mean of (score + 1.5) / 3)")
+    if s.get("win_rate_a_lc") is not None:
+        lo, hi = s["win_rate_a_lc_ci95"] or (math.nan, math.nan)
+        print(f"length-controlled win rate of A: {100 * s['win_rate_a_lc']:.1f}% "
+              f"[{100 * lo:.1f}, {100 * hi:.1f}]  (AlpacaEval-style, at equal lengths)")
     if s.get("mean_score") is not None:
         ci = s.get("mean_score_ci95")
         extra = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
@@ -131,12 +165,19 @@ def print_stats(s: dict[str, Any]) -> None:
     if s["position_consistency"] is not None:
         print(f"position consistency: {100 * s['position_consistency']:.1f}% of "
               f"{s['position_consistency_n']} examples judged in both orders")
+    from comparator.slices.benchmarks import figure_lines
+
+    for line in figure_lines(s):
+        print(line)
     for name, a in (s.get("human_agreement") or {}).items():
         if a["agreement"] is not None:
             wt = a["agreement_without_ties"]
             print(f"{name} vs human: agreement {100 * a['agreement']:.1f}% with ties, "
                   f"{'n/a' if wt is None else f'{100 * wt:.1f}%'} without, "
                   f"kappa {a['cohen_kappa']:.3f} (n={a['n']})")
+            if a.get("judgment_agreement") is not None:
+                print(f"  per judgment (each order counted, unscored = disagree): "
+                      f"{100 * a['judgment_agreement']:.1f}% of {a['judgment_n']}")
     if s["slices"]:
         width = max(len(str(r["value"])) for r in s["slices"])
         print(f"\n{'slice':<{width}}  {'n':>6} {'A':>5} {'tie':>5} {'B':>5}  win rate of A")
@@ -144,7 +185,8 @@ def print_stats(s: dict[str, Any]) -> None:
             flag = " *" if r["significant"] else ("  (small n)" if r["small_n"] else "")
             print(f"{r['value']:<{width}}  {r['n']:>6} {r['a_wins']:>5} {r['ties']:>5} "
                   f"{r['b_wins']:>5}  {_fmt_rate(r)}{flag}")
-        print("* 95% interval excludes 50%")
+        print("* differs from the rest of the data (two-sample test, Benjamini–Hochberg "
+              "adjusted p < 0.05 over the slices shown)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,15 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--by", action="append", default=[], metavar="FIELD",
                     help="slice by category, tags, judge, or a metadata field (repeatable)")
     st.add_argument("--tie-threshold", type=float, default=DEFAULT_TIE_THRESHOLD)
-    st.add_argument("--ci", choices=["wilson", "bootstrap"], default="wilson",
-                    help="win-rate interval (default: Wilson score)")
+    st.add_argument("--ci", choices=["wilson-ties", "wilson", "bootstrap"], default="wilson-ties",
+                    help="win-rate interval (default: tie-aware Wilson score; see README)")
     st.add_argument("--judge", help="score with these judges only (comma-separated names)")
+    st.add_argument("--human-vote", choices=["mean", "majority"], default="mean",
+                    help="several annotators' verdict: mean of their scores (default) or "
+                         "majority vote (PandaLM's convention)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
     add_generate_parser(sub)
     add_judge_parser(sub)
     add_cluster_parser(sub)
     add_metrics_parser(sub)
     add_report_parser(sub, _add_input)
+    add_leaderboard_parser(sub)
     return parser
 
 
@@ -184,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
         return run_cluster(args)
     if args.command == "metrics":
         return run_metrics(args)
+    if args.command == "leaderboard":
+        return run_leaderboard(args)
     if not 0 <= args.tie_threshold <= 1.5:
         raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
     loaded = _load(args)
@@ -194,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(loaded.comparison.examples)} examples to {args.output} ({fmt})",
               file=sys.stderr)
         return 0
-    s = stats_dict(loaded, args.by, args.tie_threshold, args.ci, args.judge)
+    s = stats_dict(loaded, args.by, args.tie_threshold, args.ci, args.judge, args.human_vote)
     if args.json:
         print(json.dumps(s, ensure_ascii=False))
     else:

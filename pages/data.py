@@ -24,7 +24,8 @@ if choice and st.button("Open this demo", disabled=choice == cur):
     st.rerun()
 
 st.subheader("Upload a judged file")
-st.caption("Native JSONL, LLM Comparator JSON, FastChat MT-Bench judgments, Arena battles, "
+st.caption("Native JSONL, LLM Comparator JSON, FastChat MT-Bench judgments (pairwise or "
+           "single grades), Arena battles, Arena-Hard-Auto judgments, JudgeBench outputs, "
            "AlpacaEval annotations, LLMBar, PandaLM, or any CSV/TSV/JSONL table with a column "
            "mapping. The format is detected from the content.")
 up = st.file_uploader("File", type=["jsonl", "json", "csv", "tsv"], key="upload")
@@ -36,8 +37,9 @@ if up is not None:
     src = Source(Path(up.name), data)
     try:
         detected = fmt or detect_format(src)
-    except InputError:
+    except InputError as e:
         detected = "table"
+        st.info(f"{e}  \nMap the columns below to read it as a table.")
     if detected == "table":
         try:
             columns = peek_columns(src)
@@ -77,5 +79,10 @@ if loaded is not None:
     st.caption(f"{widgets.md_text(comp.model_a)} (A) vs {widgets.md_text(comp.model_b)} (B) · "
                f"format {loaded.format} · judges: "
                f"{widgets.md_text(', '.join(comp.judges()) or 'none')}")
+    mapping = comp.metadata.get("column_mapping")
+    if mapping:
+        st.markdown("**Read as a table** — which column became which field (change it with the "
+                    "column mapping above and load again):")
+        st.dataframe([{"field": k, "column": v} for k, v in mapping.items()], hide_index=True)
     for w in loaded.warnings[:50]:
         st.warning(w)

@@ -27,9 +27,26 @@ if s["win_rate_a"] is None:
 else:
     lo, hi = s["win_rate_a_ci95"]
     c1.metric("Win rate of A", f"{100 * s['win_rate_a']:.1f}%",
-              help="(A + ties/2) / (A + B + ties); 95% Wilson score interval")
+              help="(A + ties/2) / (A + B + ties); 95% tie-aware Wilson score interval "
+                   "(see the README, “The numbers”)")
     c1.caption(f"95% CI [{100 * lo:.1f}, {100 * hi:.1f}]"
                + (" · significant" if s["significant"] else " · not significant"))
+if s.get("scores_continuous") and s.get("win_rate_a_soft") is not None:
+    c1.caption(f"Soft win rate {100 * s['win_rate_a_soft']:.1f}% (AlpacaEval's convention: "
+               "mean of (score + 1.5)/3, no threshold)")
+if s["win_rate_a"] is not None and c1.toggle("Length-controlled", key="ov_lc",
+                                              help="AlpacaEval-style: logistic model of the "
+                                              "outcome on tanh(standardised length difference),"
+                                              " predicted at equal lengths (see the README)"):
+    from comparator.slices.length_control import lc_win_rate
+
+    lc = lc_win_rate(comp, t, judges, mask=mask if filtered else None)
+    if lc["win_rate_a_lc"] is None:
+        c1.caption("Length-controlled: n/a (too few examples or equal lengths)")
+    else:
+        lo, hi = lc["win_rate_a_lc_ci95"]
+        c1.caption(f"Length-controlled {100 * lc['win_rate_a_lc']:.1f}% "
+                   f"[{100 * lo:.1f}, {100 * hi:.1f}]")
 c2.metric("A / tie / B", f"{s['a_wins']} / {s['ties']} / {s['b_wins']}",
           help=f"tie when |score| ≤ {t}; unscored examples are never ties")
 c2.caption(f"{s['unscored']} unscored of {s['n']}")
@@ -75,7 +92,9 @@ else:
                     on_select=partial(state.on_bar_click, f"bars_{field}", field),
                     selection_mode="points", key=f"bars_{field}")
     st.dataframe(widgets.counts_table(rows), hide_index=True)
-    st.caption("★: the 95% interval excludes 50%. ⚠: fewer than 10 scored examples.")
+    st.caption("★: the slice's win rate differs from the rest of the data (two-sample test, "
+               "Benjamini–Hochberg adjusted p < 0.05 over these slices). ⚠: fewer than 10 "
+               "scored examples.")
 if filtered:
     st.page_link("pages/examples.py", label=f"Show the {int(mask.sum()):,} filtered examples →",
                  icon=":material/table_rows:")

@@ -59,14 +59,31 @@ def _sidebar_count(page) -> str:
     return page.locator("[data-testid=stSidebar]").get_by_text(" examples · ").inner_text()
 
 
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    """Until Streamlit's "Running..." indicator is gone (the script run has finished)."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=stStatusWidget] [data-testid=stSpinner],"
+        " [data-testid=stStatusWidgetRunningIcon]')", timeout=timeout_ms)
+
+
 def _open_first_example(page):
     page.get_by_role("link", name="Examples", exact=True).click()
     page.wait_for_selector("[data-testid=stDataFrame]", timeout=60_000)
-    grid = page.locator("[data-testid=stDataFrame]").first
-    box = grid.bounding_box()
-    # the row-selection cell of the first data row sits at the grid's left edge
-    page.mouse.click(box["x"] + 12, box["y"] + 35 + 18)
-    page.wait_for_selector("text=Judgments (", timeout=60_000)
+    for _ in range(5):  # the grid may be redrawn by a late rerun under load: click again
+        wait_idle(page)
+        grid = page.locator("[data-testid=stDataFrame]").first
+        grid.wait_for(state="visible", timeout=60_000)
+        box = grid.bounding_box()
+        if box is None:
+            continue
+        # the row-selection cell of the first data row sits at the grid's left edge
+        page.mouse.click(box["x"] + 12, box["y"] + 35 + 18)
+        try:
+            page.wait_for_selector("text=Judgments (", timeout=15_000)
+            return
+        except Exception:
+            continue
+    page.wait_for_selector("text=Judgments (", timeout=30_000)
 
 
 def test_upload_click_slice_open_example(page, server, tmp_path):

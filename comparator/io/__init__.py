@@ -1,7 +1,8 @@
 """Import and export of comparisons: one ``load`` for every format, auto-detected.
 
 Formats (``--format`` names): native, table (CSV/TSV/JSONL/JSON with a column mapping),
-llm-comparator, mt-bench, arena, alpaca-eval, llmbar, pandalm.
+llm-comparator, mt-bench, arena, alpaca-eval, llmbar, pandalm, arena-hard, mt-bench-single,
+judgebench. Detection (``comparator.io.detect``) needs a positive match of a format's structure.
 Exports: native (.jsonl), llm-comparator (.json), csv (.csv).
 """
 
@@ -11,16 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from comparator.io.alpaca_eval import read_alpaca_eval
+from comparator.io.arena_hard import read_arena_hard
 from comparator.io.common import LoadOptions, Source
+from comparator.io.detect import detect_format
 from comparator.io.errors import InputError
 from comparator.io.fastchat import read_arena, read_mt_bench_pairs
 from comparator.io.human import read_llmbar, read_pandalm
+from comparator.io.judgebench import read_judgebench
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.llm_comparator import read_llm_comparator, write_llm_comparator
-from comparator.io.native import is_header, read_native, write_native
+from comparator.io.mt_bench_single import read_mt_bench_single
+from comparator.io.native import read_native, write_native
 from comparator.io.schema import Comparison
 from comparator.io.tabular import read_table, write_csv
 
@@ -43,9 +46,13 @@ FORMATS: dict[str, Reader] = {
     "alpaca-eval": read_alpaca_eval,
     "llmbar": read_llmbar,
     "pandalm": read_pandalm,
+    "arena-hard": read_arena_hard,
+    "mt-bench-single": read_mt_bench_single,
+    "judgebench": read_judgebench,
 }
 ALIASES = {"csv": "table", "jsonl": "table", "llmc": "llm-comparator", "fastchat": "mt-bench",
-           "alpacaeval": "alpaca-eval", "alpaca_eval": "alpaca-eval", "mt_bench": "mt-bench"}
+           "alpacaeval": "alpaca-eval", "alpaca_eval": "alpaca-eval", "mt_bench": "mt-bench",
+           "arena_hard": "arena-hard", "mt-bench-single-grade": "mt-bench-single"}
 EXPORTS = {"native": ".jsonl", "llm-comparator": ".json", "csv": ".csv"}
 
 
@@ -55,53 +62,6 @@ class Loaded:
     format: str
     warnings: list[str] = field(default_factory=list)
     path: Path | None = None
-
-
-def _sniff_keys(keys: set[str]) -> str | None:
-    if {"g1_winner", "g2_winner", "model_1", "model_2"} <= keys:
-        return "mt-bench"
-    if {"model_a", "model_b", "winner"} <= keys and (
-            {"conversation_a", "conversation_b"} & keys):
-        return "arena"
-    if {"output_1", "output_2"} <= keys and ({"preference", "annotator", "generator_1"} & keys):
-        return "alpaca-eval"
-    if {"input", "output_1", "output_2", "label"} <= keys:
-        return "llmbar"
-    if {"response1", "response2"} <= keys and any(k.startswith("annotator") for k in keys):
-        return "pandalm"
-    if {"id", "response_a", "response_b"} <= keys and ("prompt" in keys or "messages" in keys):
-        return "native"
-    return None
-
-
-def detect_format(src: Source) -> str:
-    """The format of a file, from its content (the extension only separates CSV/TSV)."""
-    suffix = src.path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        return "table"
-    head = src.first_char
-    if head == b"{":
-        try:
-            first = orjson.loads(src.first_line)
-        except orjson.JSONDecodeError:
-            first = None  # a JSON document spread over several lines
-        if is_header(first):
-            return "native"
-        if isinstance(first, dict) and (not src.one_line or suffix == ".jsonl"):
-            return _sniff_keys(set(first)) or "table"
-        doc = src.json
-        if isinstance(doc, dict) and "examples" in doc:
-            return "llm-comparator"
-        if isinstance(doc, dict):
-            return _sniff_keys(set(doc)) or "table"
-    if head == b"[":
-        doc = src.json
-        if isinstance(doc, list) and doc and isinstance(doc[0], dict):
-            return _sniff_keys(set(doc[0])) or "table"
-    if suffix == ".jsonl":
-        return "table"
-    raise InputError(src.path, "cannot tell the format; name it with --format "
-                     f"({', '.join(FORMATS)})")
 
 
 def load(path: str | Path, format: str | None = None, options: LoadOptions | None = None,

@@ -4,7 +4,10 @@ LLMBar (``Dataset/<set>/dataset.json``): ``input``, ``output_1``, ``output_2``, 
 the human (expert majority) preference, kept as a judgment with ``judge = "human"``.
 Its evaluator results (``evaluators/<LLM>/<method>/result.json``) add ``results``: per run,
 ``"swap = False"`` / ``"swap = True"`` with the judge's ``completion`` and ``winner`` ("1"/"2",
-already mapped back to output_1/output_2).
+already mapped back to output_1/output_2). ``results`` is a sequence of rounds, not repeats:
+Vanilla/CoT/... have one (after auxiliary ``[text, finish_reason]`` entries for Metrics/Reference);
+Swap/Swap_CoT have a first round and, only when its two orders disagreed, a synthesis round.
+LLMBar's statistics score the LAST round (``evaluate.py``: ``results[-1]``), and so do we.
 PandaLM (``data/testset-v1.json``): ``instruction``, ``input``, ``response1``, ``response2``,
 ``annotator1..3`` (0 tie, 1, 2), ``motivation_app``, ``cmp_key`` ("<model1>_<model2>").
 """
@@ -44,6 +47,31 @@ def _llmbar_judge(path: Path) -> tuple[str, str | None]:
     return "llm-judge", None
 
 
+def _llmbar_round(rounds: list[dict], judge: str, method: str | None) -> list[dict]:
+    """The judgments of the last round, in both orders; earlier rounds' winners kept in
+    ``extra`` (Swap: the first round's, when a synthesis round followed)."""
+    out = []
+    for key, flipped in (("swap = False", False), ("swap = True", True)):
+        if key not in rounds[-1]:
+            continue
+        res = rounds[-1][key]
+        completion = res.get("completion")
+        text = completion[0] if isinstance(completion, list) and completion else completion
+        j = {"label": None if text is None else str(text), "flipped": flipped,
+             "judge": judge, "template_id": method}
+        winner = str(res.get("winner"))
+        if winner in ("1", "2"):
+            j["score"] = 1.0 if winner == "1" else -1.0
+        else:
+            j["status"] = "unscored"
+            j["raw"] = str(text)
+        if len(rounds) > 1:
+            j["extra"] = {"llmbar_round": len(rounds), "earlier_winners": [
+                str((r.get(key) or {}).get("winner")) for r in rounds[:-1]]}
+        out.append(j)
+    return out
+
+
 def read_llmbar(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     path = src.path
     rows = records(path, src.json, "an LLMBar file")
@@ -54,22 +82,10 @@ def read_llmbar(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
         label = need(path, r, "label", record=n, types=(int, str))
         judgments = [{"score": _label_score(path, label, n, "label"), "label": str(label),
                       "judge": "human"}]
-        for run, res in enumerate(r.get("results") or []):
-            for key, flipped in (("swap = False", False), ("swap = True", True)):
-                if key not in res:
-                    continue
-                out = res[key]
-                completion = out.get("completion")
-                text = completion[0] if isinstance(completion, list) and completion else completion
-                j = {"label": None if text is None else str(text), "flipped": flipped,
-                     "judge": judge, "template_id": method, "rater": f"run{run + 1}"}
-                winner = str(out.get("winner"))
-                if winner in ("1", "2"):
-                    j["score"] = 1.0 if winner == "1" else -1.0
-                else:
-                    j["status"] = "unscored"
-                    j["raw"] = str(text)
-                judgments.append(j)
+        rounds = [res for res in r.get("results") or []
+                  if isinstance(res, dict) and ("swap = False" in res or "swap = True" in res)]
+        if rounds:  # LLMBar scores the last round only (see the module docstring)
+            judgments += _llmbar_round(rounds, judge, method)
         examples.append({
             "id": text_id(prompt, r.get("output_1"), r.get("output_2")),
             "prompt": prompt,

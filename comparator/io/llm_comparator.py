@@ -67,7 +67,8 @@ def read_llm_comparator(src: Source, opts: LoadOptions) -> tuple[Comparison, lis
     path = src.path
     doc = src.json
     if not isinstance(doc, dict) or not isinstance(doc.get("examples"), list):
-        raise InputError(path, "an LLM Comparator file is an object with an 'examples' list",
+        raise InputError(path, "no examples: an LLM Comparator file is an object with an "
+                         "'examples' list",
                          field="examples")
     models = doc.get("models") or [{"name": "A"}, {"name": "B"}]
     if not isinstance(models, list) or len(models) != 2:

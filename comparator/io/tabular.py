@@ -119,6 +119,27 @@ def resolve_columns(columns: list[str], mapping: dict[str, str]) -> dict[str, st
     return out
 
 
+def mapping_note(cols: dict[str, str]) -> str:
+    """Which column became which field, said every time the table reader is used."""
+    pairs = ", ".join(f"{name} <- {col!r}" for name, col in cols.items())
+    return f"read as a table: {pairs} (change with --map NAME=COLUMN; other columns are metadata)"
+
+
+def _refuse_nested(path: Path, rows: list[tuple[int, dict]], cols: dict[str, str],
+                   is_line: bool) -> None:
+    """A mapped column holding lists or objects is a structure this reader would flatten into
+    text or a wrong verdict: refuse it, naming the column (tags may be a list)."""
+    check = [c for name, c in cols.items() if name != "tags"]
+    for n, row in rows:
+        for c in check:
+            if isinstance(row.get(c), (list, dict)):
+                kw = {"line": n} if is_line else {"record": n}
+                raise InputError(path, f"column {c!r} holds a JSON {type(row[c]).__name__}, not "
+                                 "a value: this file has a structure the table reader cannot "
+                                 "read; choose its format with --format or map another column "
+                                 "with --map", field=c, **kw)
+
+
 def _cell(v: Any) -> Any:
     """CSV cells are strings: '' is missing, numbers become numbers."""
     if not isinstance(v, str):
@@ -203,6 +224,7 @@ def read_table(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     for name, col in cols.items():
         if col not in columns:
             raise InputError(path, f"--map {name}={col}: no such column; columns are {columns}")
+    _refuse_nested(path, rows, cols, is_line)
     used = set(cols.values()) | (set(DERIVED) if "score" in cols else set())
     model_a = opts.model_a or only_value([r.get(cols["model_a"]) for _, r in rows]
                                          if "model_a" in cols else [None]) or "A"
@@ -252,10 +274,11 @@ def read_table(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
             ex["id"] = i
     comp = finish(path, examples, model_a=str(model_a), model_b=str(model_b),
                   source_format="table", where=[where[e["id"]] for e in examples],
-                  where_is_line=is_line)
+                  where_is_line=is_line, metadata={"column_mapping": cols})
     unscored = sum(1 for e in examples for j in e["judgments"] if j.get("status") == "unscored")
-    warnings = ([f"{unscored} labels were not a known verdict and are kept unscored"]
-                if unscored else [])
+    warnings = [mapping_note(cols)]
+    if unscored:
+        warnings.append(f"{unscored} labels were not a known verdict and are kept unscored")
     return comp, warnings
 
 

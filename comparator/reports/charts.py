@@ -40,8 +40,9 @@ def score_histogram(scores: np.ndarray, tie_threshold: float, bins: int = 24,
 
 
 def slice_bars(rows: list[dict[str, Any]], title: str = "") -> go.Figure:
-    """Win rate of A per slice with its 95% interval; significant slices marked ★, small ones
-    in a lighter colour. Bars carry the slice value in customdata."""
+    """Win rate of A per slice with its 95% interval; slices that differ from the rest
+    (BH-adjusted test) marked ★, small ones in a lighter colour. Bars carry the slice value
+    in customdata."""
     rows = [r for r in rows if r["win_rate_a"] is not None]
     labels = [f"{'★ ' if r['significant'] else ''}{r['value']} (n={r['n']})" for r in rows]
     rate = np.array([r["win_rate_a"] for r in rows]) * 100

@@ -4,6 +4,9 @@ Each judge's verdict on an example is the winner of the mean of its ok scores th
 threshold as everywhere). Over the examples both judges scored: agreement rate with ties (three
 classes A / tie / B), agreement without ties (only examples where neither says tie, as in the
 MT-Bench paper), Cohen's kappa on the three classes, and the confusion matrix.
+Judgment-level agreement (LLMBar's ``correct_average``): every judgment of ``judge_x`` (each
+order of a pair counted separately) against ``judge_y``'s example verdict, over the examples
+``judge_y`` scored; an unscored or error judgment counts as a disagreement.
 """
 
 from __future__ import annotations
@@ -14,19 +17,19 @@ import numpy as np
 
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.schema import Comparison
+from comparator.slices.judgments import judgment_arrays
 from comparator.slices.stats import OUTCOMES, derive, outcomes
 
 
 def cohen_kappa(x: np.ndarray, y: np.ndarray, k: int = 3) -> float | None:
+    """Cohen's kappa (scikit-learn); 1.0 when both raters give one same label throughout."""
     if len(x) == 0:
         return None
-    m = np.bincount(x * k + y, minlength=k * k).reshape(k, k).astype(float)
-    n = m.sum()
-    po = np.trace(m) / n
-    pe = float((m.sum(1) * m.sum(0)).sum()) / (n * n)
-    if pe == 1.0:
-        return 1.0 if po == 1.0 else 0.0
-    return float((po - pe) / (1 - pe))
+    if np.all(x == x[0]) and np.all(y == x[0]):
+        return 1.0  # chance agreement is 1: sklearn returns NaN here
+    from sklearn.metrics import cohen_kappa_score
+
+    return float(cohen_kappa_score(x, y, labels=list(range(k))))
 
 
 def agreement(comp: Comparison, judge_x: str, judge_y: str,
@@ -45,12 +48,26 @@ def agreement(comp: Comparison, judge_x: str, judge_y: str,
     no_tie = (x != 1) & (y != 1)
     m = np.bincount(x * 3 + y, minlength=9).reshape(3, 3) if n else np.zeros((3, 3), int)
     labels = list(OUTCOMES[:3])
+    ja = judgment_arrays(comp, frozenset([judge_x]))
+    keep = ~np.isnan(dy.score[ja.example])
+    if mask is not None:
+        keep &= mask[ja.example]
+    # NaN (unscored/error) -> code 3, never equal to a scored verdict (0..2)
+    jmatch = outcomes(ja.score[keep], tie_threshold) == outcomes(
+        dy.score[ja.example[keep]], tie_threshold)
     return {
         "judge_x": judge_x, "judge_y": judge_y, "n": n,
         "agreement": float((x == y).mean()) if n else None,
         "n_without_ties": int(no_tie.sum()),
         "agreement_without_ties": float((x[no_tie] == y[no_tie]).mean()) if no_tie.any() else None,
         "cohen_kappa": cohen_kappa(x, y),
+        "judgment_n": int(jmatch.size),
+        "judgment_agreement": float(jmatch.mean()) if jmatch.size else None,
+        # per order shown (LLMBar's correct_False / correct_True); None when unknown
+        "judgment_agreement_by_order": {
+            order: float(jmatch[sel].mean()) if sel.any() else None
+            for order, sel in (("shown", ja.flipped[keep] == 0),
+                               ("swapped", ja.flipped[keep] == 1))},
         "confusion": {"labels": labels, "rows": judge_x, "cols": judge_y,
                       "matrix": m.tolist()},
     }

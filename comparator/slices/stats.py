@@ -4,10 +4,12 @@ Conventions (documented for users in the README):
 - example score = mean of its ``ok`` judgment scores (of the selected judges); unscored when none;
 - winner: A if score > t, B if score < -t, tie otherwise (t = tie threshold, default 0.25);
 - win rate of A = (A + ties / 2) / (A + B + ties); unscored examples are left out, never ties;
-- its 95% interval is the **Wilson score interval** on n = A + B + ties by default. A tie counts
-  half, so the true variance is at most p(1 - p): the interval is valid and conservative when
-  there are ties. ``ci_method="bootstrap"`` gives a percentile bootstrap over examples instead
-  (2,000 resamples of the example outcomes, seeded);
+- its 95% interval by default (``ci_method="wilson-ties"``) is a tie-aware Wilson score
+  interval: the Wilson interval on the effective sample size n / r, where r is the observed
+  variance of the {1, 1/2, 0} outcomes over its binomial maximum p(1 - p) (a design effect,
+  estimated with 0.7 pseudo-wins and pseudo-losses, see ``wilson_ties``). Without ties
+  it is the Wilson interval. ``ci_method="wilson"`` (each example a win/loss trial: valid but
+  conservative with ties) and ``"bootstrap"`` (percentile, 2,000 seeded resamples) remain;
 - mean score with a Student-t 95% interval over scored examples.
 """
 
@@ -37,11 +39,12 @@ def is_selected(j: Judgment, judges: frozenset[str] | None) -> bool:
 
 def default_judges(comp: Comparison) -> frozenset[str] | None:
     """Which judgments make an example's score when none are named: all of them, except that a
-    file with both human labels and model judges is scored by its model judges (the humans are
-    then the reference for ``agreement``)."""
+    file with both human labels (or the reference judge it names, e.g. JudgeBench's gold label)
+    and model judges is scored by its model judges (the humans are then the reference)."""
     names = comp.judges()
-    models = [n for n in names if n != "human"]
-    if models and "human" in names:
+    refs = {"human", comp.metadata.get("reference_judge") or "human"}  # JudgeBench: "gold"
+    models = [n for n in names if n not in refs]
+    if models and refs & set(names):
         return frozenset(models)
     return None
 
@@ -65,6 +68,11 @@ def derive(comp: Comparison, judges: frozenset[str] | None | str = "auto") -> De
     key = ("derived", judges)
     hit = comp._derived.get(key)
     if hit is not None:
+        return hit
+    if judges and len(judges) == 1 and next(iter(judges)).endswith("@majority"):
+        from comparator.slices.human_vote import majority_derived
+
+        hit = comp._derived[key] = majority_derived(comp, next(iter(judges))[:-9])
         return hit
     n = len(comp.examples)
     score = np.full(n, np.nan)
@@ -117,14 +125,43 @@ def outcomes(score: np.ndarray, tie_threshold: float = DEFAULT_TIE_THRESHOLD) ->
 
 
 def wilson(p: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion p over n trials (statsmodels)."""
     if n <= 0:
         return (math.nan, math.nan)
-    denom = 1 + z * z / n
-    center = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo = 0.0 if p <= 0 else max(0.0, center - half)
-    hi = 1.0 if p >= 1 else min(1.0, center + half)
-    return (lo, hi)
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(p * n, n, alpha=2 * (1 - _norm_cdf(z)), method="wilson")
+    return (0.0 if p <= 0 else max(0.0, float(lo)), 1.0 if p >= 1 else min(1.0, float(hi)))
+
+
+def _norm_cdf(z: float) -> float:
+    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+
+TIE_PSEUDO = 0.7  # pseudo-win and pseudo-loss added to estimate r (see tests/test_intervals.py)
+CI_METHODS = ("wilson-ties", "wilson", "bootstrap")
+DEFAULT_CI = "wilson-ties"
+
+
+def wilson_ties(a, t, b, z: float = Z95):
+    """Tie-aware Wilson interval for the win rate (A + t/2) / n; vectorised over counts.
+
+    Each outcome is 1, 1/2 or 0, whose variance is p(1 - p) - tie_rate / 4, not p(1 - p). The
+    interval is Wilson's on n_eff = n / r, r = s^2 / (p(1 - p)) estimated from the counts with
+    TIE_PSEUDO extra wins and losses (so all-tie samples keep a width). r = 1 without ties.
+    Our own code: no library has a tie-aware score interval; simulated coverage in the README."""
+    a, t, b = (np.asarray(x, dtype=float) for x in (a, t, b))
+    n = a + t + b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = (a + 0.5 * t) / n
+        aa, bb = a + TIE_PSEUDO, b + TIE_PSEUDO
+        nn = aa + t + bb
+        pp = (aa + 0.5 * t) / nn
+        r = ((aa + 0.25 * t) / nn - pp * pp) / (pp * (1 - pp))
+        k = z * z * r / n
+        centre = (p + k / 2) / (1 + k)
+        half = np.sqrt(k * p * (1 - p) + k * k / 4) / (1 + k)
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def bootstrap_win_rate(a: int, t: int, b: int, reps: int = 2000, seed: int = 0
@@ -146,7 +183,7 @@ def t_interval(values: np.ndarray) -> tuple[float | None, list[float] | None]:
 
 
 def summarize(a: int, t: int, b: int, unscored: int, scores: np.ndarray | None = None,
-              ci_method: str = "wilson") -> dict[str, Any]:
+              ci_method: str = DEFAULT_CI) -> dict[str, Any]:
     """Counts -> the summary fields of ``stats --json`` (one slice or the whole file)."""
     n_scored = a + t + b
     rate = (a + 0.5 * t) / n_scored if n_scored else None
@@ -156,17 +193,30 @@ def summarize(a: int, t: int, b: int, unscored: int, scores: np.ndarray | None =
         ci = list(bootstrap_win_rate(a, t, b))
     elif ci_method == "wilson":
         ci = list(wilson(rate, n_scored))
+    elif ci_method == "wilson-ties":
+        ci = [float(x) for x in wilson_ties(a, t, b)]
     else:
-        raise ValueError(f"ci_method must be 'wilson' or 'bootstrap', got {ci_method!r}")
+        raise ValueError(f"ci_method must be one of {', '.join(CI_METHODS)}, got {ci_method!r}")
     out: dict[str, Any] = {
         "n": n_scored + unscored, "a_wins": a, "b_wins": b, "ties": t, "unscored": unscored,
         "win_rate_a": rate, "win_rate_a_ci95": ci,
     }
     if scores is not None:
         out["mean_score"], out["mean_score_ci95"] = t_interval(scores)
+        out.update(soft_win_rate(out["mean_score"], out["mean_score_ci95"]))
+        # continuous: any score off the 7-level grid (e.g. AlpacaEval's weighted annotators)
+        out["scores_continuous"] = bool(np.any(np.abs(scores * 2 - np.round(scores * 2)) > 1e-9))
     out["significant"] = bool(ci is not None and (ci[0] > 0.5 or ci[1] < 0.5))
     out["small_n"] = n_scored < SMALL_N
     return out
+
+
+def soft_win_rate(mean: float | None, ci: list[float] | None) -> dict[str, Any]:
+    """AlpacaEval's convention: mean over scored examples of (score + 1.5) / 3 (+1.5 -> 1,
+    0 -> 1/2, -1.5 -> 0), i.e. the mean score rescaled, with its Student-t interval rescaled.
+    On an AlpacaEval file it is mean(2 - preference) = 1 - the leaderboard's win rate."""
+    return {"win_rate_a_soft": None if mean is None else (mean + 1.5) / 3,
+            "win_rate_a_soft_ci95": None if ci is None else [(x + 1.5) / 3 for x in ci]}
 
 
 def position_consistency(d: Derived, tie_threshold: float = DEFAULT_TIE_THRESHOLD
@@ -183,7 +233,7 @@ def position_consistency(d: Derived, tie_threshold: float = DEFAULT_TIE_THRESHOL
 
 
 def summary(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
-            judges: frozenset[str] | None | str = "auto", ci_method: str = "wilson",
+            judges: frozenset[str] | None | str = "auto", ci_method: str = DEFAULT_CI,
             mask: np.ndarray | None = None) -> dict[str, Any]:
     """Headline statistics of a comparison (or of the examples in ``mask``)."""
     d = derive(comp, judges)
@@ -244,7 +294,7 @@ def slice_values(comp: Comparison, field: str) -> tuple[np.ndarray, np.ndarray, 
 
 
 def slice_table(comp: Comparison, field: str, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
-                judges: frozenset[str] | None | str = "auto", ci_method: str = "wilson",
+                judges: frozenset[str] | None | str = "auto", ci_method: str = DEFAULT_CI,
                 mask: np.ndarray | None = None) -> list[dict[str, Any]]:
     """The summary of every value of ``field`` (largest slices first)."""
     d = derive(comp, judges)
@@ -259,6 +309,10 @@ def slice_table(comp: Comparison, field: str, tie_threshold: float = DEFAULT_TIE
     n_ok = np.bincount(code[ok], minlength=len(names))
     sums = np.bincount(code[ok], weights=score[ok], minlength=len(names))
     sq = np.bincount(code[ok], weights=score[ok] ** 2, minlength=len(names))
+    from comparator.slices.significance import mark, versus_rest
+
+    whole = outcomes(d.score if mask is None else d.score[mask], tie_threshold)
+    p_rest = versus_rest(counts[:, :3], np.bincount(whole, minlength=4)[:3])
     rows = []
     for c, value in enumerate(names):
         a, t, b, u = (int(x) for x in counts[c])
@@ -266,9 +320,13 @@ def slice_table(comp: Comparison, field: str, tie_threshold: float = DEFAULT_TIE
             continue
         row = {"field": field, "value": value, **summarize(a, t, b, u, None, ci_method)}
         row["mean_score"], row["mean_score_ci95"] = _mean_ci(int(n_ok[c]), sums[c], sq[c])
+        row.update(soft_win_rate(row["mean_score"], row["mean_score_ci95"]))
+        # significant: vs the rest of the data, BH-adjusted (comparator.slices.significance)
+        row["ci_excludes_half"] = row.pop("significant")
+        row["p_value"] = None if np.isnan(p_rest[c]) else float(p_rest[c])
         rows.append(row)
     rows.sort(key=lambda r: (-r["n"], r["value"]))
-    return rows
+    return mark(rows)
 
 
 def _mean_ci(n: int, s: float, sq: float) -> tuple[float | None, list[float] | None]:

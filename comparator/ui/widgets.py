@@ -240,6 +240,7 @@ def counts_table(rows: list[dict]) -> pd.DataFrame:
         "95% CI": None if r["win_rate_a_ci95"] is None else
         f"[{pct(r['win_rate_a_ci95'][0])}, {pct(r['win_rate_a_ci95'][1])}]",
         "mean score": None if r["mean_score"] is None else round(r["mean_score"], 3),
+        "p adj. vs rest": None if r.get("p_adjusted") is None else round(r["p_adjusted"], 4),
         "significant": "★" if r["significant"] else "",
         "small n": "⚠" if r["small_n"] else "",
     } for r in rows])

@@ -1,0 +1,62 @@
+"""Is a slice different from the rest of the data? Two-sample test + Benjamini–Hochberg.
+
+A slice's win rate (mean of its {1, 1/2, 0} outcomes) is tested against the win rate of the
+examples NOT in the slice, not against 50%: two-sample z test of the difference of means with
+the pooled outcome variance (under H0 both groups share one outcome distribution; without ties
+this is the pooled two-proportion z test). The p-values of the slices shown are then adjusted by
+Benjamini–Hochberg at q = 0.05 (statsmodels ``multipletests``); ``significant`` = adjusted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+Q = 0.05
+
+
+def versus_rest(counts: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Two-sided p-values, one per slice. ``counts``: (k, 3) A/tie/B counts of each slice;
+    ``total``: the (3,) counts over all examples (each once). NaN where a group is empty or the
+    outcome never varies. Own code, vectorised: statsmodels' two-proportion tests take 0/1
+    outcomes only, and a tie counts 1/2 here."""
+    from scipy.special import ndtr
+
+    counts = np.asarray(counts, dtype=float)
+    rest = np.asarray(total, dtype=float)[None, :] - counts
+    value = np.array([1.0, 0.5, 0.0])
+    n1, n2 = counts.sum(1), rest.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m1, m2 = counts @ value / n1, rest @ value / n2
+        pooled = (counts + rest)
+        n = n1 + n2
+        mean = pooled @ value / n
+        var = pooled @ (value**2) / n - mean**2
+        z = (m1 - m2) / np.sqrt(var * (1 / n1 + 1 / n2))
+        p = 2 * ndtr(-np.abs(z))
+    p[(n1 == 0) | (n2 == 0) | ~(var > 1e-15)] = np.nan
+    return p
+
+
+def benjamini_hochberg(p: np.ndarray, q: float = Q) -> tuple[np.ndarray, np.ndarray]:
+    """(adjusted p-values, rejected) over the finite p-values; NaN / False elsewhere."""
+    p = np.asarray(p, dtype=float)
+    adj = np.full(p.shape, np.nan)
+    rej = np.zeros(p.shape, dtype=bool)
+    ok = np.isfinite(p)
+    if ok.any():
+        from statsmodels.stats.multitest import multipletests
+
+        rej[ok], adj[ok], _, _ = multipletests(p[ok], alpha=q, method="fdr_bh")
+    return adj, rej
+
+
+def mark(rows: list[dict[str, Any]], q: float = Q) -> list[dict[str, Any]]:
+    """Set ``p_adjusted`` and ``significant`` (BH over ``rows``) from each row's ``p_value``."""
+    p = np.array([np.nan if r.get("p_value") is None else r["p_value"] for r in rows])
+    adj, rej = benjamini_hochberg(p, q)
+    for r, a, s in zip(rows, adj, rej):
+        r["p_adjusted"] = None if np.isnan(a) else float(a)
+        r["significant"] = bool(s)
+    return rows
