@@ -27,6 +27,7 @@ from comparator.io import load  # noqa: E402
 from comparator.reports.build import ViewSpec, build  # noqa: E402
 from comparator.reports.export import write_report  # noqa: E402
 from comparator.slices import summary  # noqa: E402
+from comparator.slices.stats import DEFAULT_CI  # noqa: E402
 
 
 def timed_fresh(path: Path, fn, repeats: int) -> float:
@@ -55,7 +56,7 @@ def main() -> None:
         small = load(make_file(500, Path(tmp)))  # warm-up: imports, plotly.js read once
         for spec in views.values():
             write_report(build(small, spec), out)
-        stats_dict(small, ["category"], 0.25, "wilson", None)
+        stats_dict(small, ["category"], 0.25, DEFAULT_CI, None)
         path = make_file(args.n, Path(tmp))
         t0 = time.perf_counter()
         load(path)
@@ -64,7 +65,7 @@ def main() -> None:
                                                    args.repeats)),
                 ("stats --json object by category, written (baseline)", timed_fresh(
                     path, lambda lo: (Path(tmp) / "s.json").write_text(json.dumps(
-                        stats_dict(lo, ["category"], 0.25, "wilson", None))), args.repeats))]
+                        stats_dict(lo, ["category"], 0.25, DEFAULT_CI, None))), args.repeats))]
         for name, spec in views.items():
             t = timed_fresh(path, lambda lo, spec=spec: write_report(build(lo, spec), out),
                             args.repeats)

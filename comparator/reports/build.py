@@ -23,7 +23,7 @@ from comparator.io.schema import prompt_text, response_text
 from comparator.slices import expr
 from comparator.slices.clusters import reason_clusters
 from comparator.slices.filters import apply
-from comparator.slices.stats import OUTCOMES, default_judges, derive, outcomes
+from comparator.slices.stats import DEFAULT_CI, OUTCOMES, default_judges, derive, outcomes
 
 EXAMPLE_CHOICES = ("largest", "random", "selected")
 HIST_BINS = 24
@@ -37,7 +37,8 @@ class ViewSpec:
     by: list[str] = field(default_factory=list)
     judge: str | None = None  # comma-separated judge names, as ``stats --judge``
     tie_threshold: float = DEFAULT_TIE_THRESHOLD
-    ci_method: str = "wilson"
+    ci_method: str = DEFAULT_CI
+    human_vote: str = "mean"  # several annotators' verdict: mean or majority (stats --human-vote)
     examples: int = 10
     choice: str = "largest"  # largest |score| first, a seeded random sample, or the picked ids
     seed: int = 0
@@ -57,8 +58,10 @@ class ViewSpec:
             args += ["--judge", self.judge]
         if self.tie_threshold != DEFAULT_TIE_THRESHOLD:
             args += ["--tie-threshold", repr(self.tie_threshold)]
-        if self.ci_method != "wilson":
+        if self.ci_method != DEFAULT_CI:
             args += ["--ci", self.ci_method]
+        if self.human_vote != "mean":
+            args += ["--human-vote", self.human_vote]
         args += ["--examples", str(self.examples)]
         if self.choice == "random":
             args += ["--sample", str(self.seed)]
@@ -97,7 +100,8 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
     mask = apply(comp, filters, spec.tie_threshold, judges)
     view = loaded if mask.all() else replace(
         loaded, comparison=comp.subset([comp.examples[i] for i in np.flatnonzero(mask)]))
-    stats = stats_dict(view, spec.by, spec.tie_threshold, spec.ci_method, spec.judge)
+    stats = stats_dict(view, spec.by, spec.tie_threshold, spec.ci_method, spec.judge,
+                       spec.human_vote)
     score = derive(comp, judges).score
     counts, edges = np.histogram(score[mask & ~np.isnan(score)], bins=np.linspace(
         SCORE_MIN, SCORE_MAX, HIST_BINS + 1))
@@ -111,6 +115,7 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
             "filters": list(spec.filters), "filter_description": filters.describe(),
             "by": list(spec.by), "tie_threshold": spec.tie_threshold,
             "judges": stats["score_judges"], "ci_method": spec.ci_method,
+            "human_vote": spec.human_vote,
             "examples": {"n": spec.examples, "choice": spec.choice, "seed": spec.seed,
                          "picked": list(spec.picked)},
             "tool": "comparator", "version": __version__,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 def add_report_parser(sub, add_input) -> None:
     from comparator.io.labels import DEFAULT_TIE_THRESHOLD
+    from comparator.slices.human_vote import VOTES
+    from comparator.slices.stats import CI_METHODS, DEFAULT_CI
 
     p = sub.add_parser("report", help="a slice report: HTML (self-contained), Markdown, CSV of "
                                       "the filtered examples, or JSON of every figure")
@@ -22,7 +24,10 @@ def add_report_parser(sub, add_input) -> None:
                         "ngram=WORDS, cluster=N, index=I,J, a.words>200")
     p.add_argument("--judge", help="score with these judges only (comma-separated names)")
     p.add_argument("--tie-threshold", type=float, default=DEFAULT_TIE_THRESHOLD)
-    p.add_argument("--ci", choices=["wilson", "bootstrap"], default="wilson")
+    p.add_argument("--ci", choices=CI_METHODS, default=DEFAULT_CI,
+                   help="win-rate interval (as stats; default: tie-aware Wilson score)")
+    p.add_argument("--human-vote", choices=VOTES, default="mean",
+                   help="several annotators' verdict (as stats)")
     p.add_argument("--examples", type=int, default=10, metavar="N",
                    help="example pairs shown (default 10): largest |score| first")
     g = p.add_mutually_exclusive_group()
@@ -39,6 +44,7 @@ def run_report(args: argparse.Namespace, loaded) -> int:
 
     spec = ViewSpec(filters=args.filter, by=args.by, judge=args.judge,
                     tie_threshold=args.tie_threshold, ci_method=args.ci,
+                    human_vote=args.human_vote,
                     examples=args.examples,
                     choice="random" if args.sample is not None else
                     "selected" if args.pick else "largest",

@@ -23,6 +23,7 @@ from comparator.reports.tables import (
     slice_rows,
 )
 from comparator.slices.expr import to_exprs
+from comparator.slices.stats import CI_METHODS
 from comparator.ui import state, widgets
 
 CHOICES = {"largest |score| first": "largest", "a random sample (seeded)": "random",
@@ -68,12 +69,15 @@ def controls(loaded: Loaded) -> ViewSpec:
     choice = CHOICES[c3.radio("Which examples", list(CHOICES), key="rep_choice")]
     seed = int(c4.number_input("Seed", 0, 2**31 - 1, 0, key="rep_seed",
                                disabled=choice != "random"))
-    ci = c4.selectbox("Interval", ["wilson", "bootstrap"], key="rep_ci")
+    ci = c4.selectbox("Interval", CI_METHODS, key="rep_ci",
+                      help="wilson-ties: tie-aware Wilson score (the dashboard's); wilson: "
+                           "ties as half a win; bootstrap: percentile, seeded")
     judge = st.session_state.get(state.F_JUDGE)
     spec = ViewSpec(filters=to_exprs(state.filters()), by=by,
                     judge=None if state.score_judges(comp) == "auto" else judge,
                     tie_threshold=state.tie_threshold(), ci_method=ci, examples=int(n),
-                    choice=choice, seed=seed)
+                    choice=choice, seed=seed,
+                    human_vote=st.session_state.get("human_vote") or "mean")
     if choice == "selected":
         spec.picked = picked_ids(loaded)
         if not spec.picked:
