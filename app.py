@@ -10,6 +10,7 @@ st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/bar_chart:", default=True),
     st.Page("pages/examples.py", title="Examples", icon=":material/table_rows:"),
     st.Page("pages/reliability.py", title="Judge reliability", icon=":material/balance:"),
+    st.Page("pages/rate.py", title="Rate", icon=":material/thumbs_up_down:"),
     st.Page("pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
     st.Page("pages/report.py", title="Report", icon=":material/summarize:"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/straighten:"),

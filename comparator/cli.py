@@ -25,6 +25,7 @@ from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.tabular import parse_mapping
 from comparator.judge.command import add_judge_parser, run_judge
 from comparator.metrics.command import add_metrics_parser, run_metrics
+from comparator.ratings.command import add_ratings_option, merge_ratings, print_raters, rater_fields
 from comparator.reports.command import add_report_parser, run_report
 from comparator.slices.command import add_leaderboard_parser, run_leaderboard
 
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="several annotators' verdict: mean of their scores (default) or "
                          "majority vote (PandaLM's convention)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
+    add_ratings_option(st)
     add_generate_parser(sub)
     add_judge_parser(sub)
     add_cluster_parser(sub)
@@ -242,11 +244,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(loaded.comparison.examples)} examples to {args.output} ({fmt})",
               file=sys.stderr)
         return 0
+    if args.ratings:
+        loaded = merge_ratings(loaded, args.ratings)
     s = stats_dict(loaded, args.by, args.tie_threshold, args.ci, args.judge, args.human_vote)
+    if args.ratings:
+        s.update(_clean(rater_fields(loaded, args.tie_threshold, args.human_vote)))
     if args.json:
         print(json.dumps(s, ensure_ascii=False))
     else:
         print_stats(s)
+        if args.ratings:
+            print_raters(s)
     return 0
 
 

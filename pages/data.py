@@ -34,13 +34,15 @@ if up is not None:
     fmt = st.selectbox("Format", ["auto-detect", *FORMATS], key="upload_format")
     fmt = None if fmt == "auto-detect" else fmt
     options = LoadOptions()
-    src = Source(Path(up.name), data)
+    src = None
     try:
+        src = Source(Path(up.name), data)  # refuses binary or wrongly encoded bytes
         detected = fmt or detect_format(src)
     except InputError as e:
-        detected = "table"
-        st.info(f"{e}  \nMap the columns below to read it as a table.")
-    if detected == "table":
+        detected = "table" if src is not None else None  # unreadable bytes: "Load" says why
+        if src is not None:
+            st.info(f"{e}  \nMap the columns below to read it as a table.")
+    if detected == "table" and src is not None:
         try:
             columns = peek_columns(src)
         except InputError as e:

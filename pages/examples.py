@@ -5,7 +5,7 @@ import math
 import streamlit as st
 
 from comparator.slices.filters import SORTS, order, table
-from comparator.ui import state, widgets
+from comparator.ui import search, state, widgets
 
 PAGE_SIZE = 50
 
@@ -13,6 +13,23 @@ page = widgets.analysis_page("Examples")
 comp, mask, t, judges = page.comp, page.mask, page.t, page.judges
 st.caption(f"{int(mask.sum()):,} of {len(comp.examples):,} · "
            f"{widgets.md_text(state.filters().describe())}")
+query, meaning = search.box()
+if query:
+    found = search.hits(comp, mask, query, meaning)
+    if not found:
+        st.info("No example among the filtered ones matches the search.")
+        st.stop()
+    st.caption(f"Top {len(found)} matches, best first.")
+    event = st.dataframe(search.table(comp, found), hide_index=True, on_select="rerun",
+                         selection_mode="single-row", key=f"ranked_{query}_{meaning}",
+                         column_config={"#": None})
+    if event and event.selection.rows:
+        st.session_state[state.SELECTED] = found[event.selection.rows[0]].index
+    sel = st.session_state.get(state.SELECTED)
+    if sel is not None and mask[sel]:
+        st.divider()
+        widgets.side_by_side(comp, sel, t)
+    st.stop()
 c1, c2 = st.columns([3, 1])
 sort = c1.selectbox("Sort", list(SORTS), key=state.F_SORT)
 rows = order(comp, mask, SORTS[sort], judges, st.session_state.get(state.F_CLUSTER))

@@ -9,6 +9,7 @@ from comparator.slices.benchmarks import judgebench_accuracy
 from comparator.slices.human_vote import VOTES, fleiss, human_selector
 from comparator.slices.reliability import reliability
 from comparator.ui import widgets
+from comparator.ui.people import people_section
 
 page = widgets.analysis_page("Judge reliability")
 comp, t, judges = page.comp, page.t, page.judges
@@ -115,6 +116,8 @@ if len(annotators) > 1:
                + ("" if fk["fleiss_kappa"] is None else
                   f" Fleiss' κ {fk['fleiss_kappa']:.3f} over {fk['fleiss_n']} examples with "
                   f"{fk['raters_per_example']} annotators."))
+
+shown = people_section(comp, t) or shown
 
 if not shown:
     st.info("Nothing to measure here: reliability needs judgments in both orders (position "

@@ -81,3 +81,68 @@ def test_metric_is_a_sidebar_slice_field():
     want = sum(1 for ex in comp.examples if re.search(
         r"(?m)^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+\S", response_text(ex["response_a"])))
     assert shown(at) == want
+
+
+def test_overview_slices_by_a_metric():
+    from comparator.slices import slice_table
+
+    at = app()
+    at.switch_page("pages/overview.py").run()
+    at.selectbox(key="overview_field").select("b.words").run()
+    assert not at.exception and not at.error
+    comp = load(state.demos()[DEMO]).comparison
+    rows = slice_table(comp, "b.words")
+    shown_rows = at.dataframe[0].value
+    assert len(shown_rows) == len(rows) == 5 and sum(r["n"] for r in rows) == len(comp.examples)
+
+
+def _click(customdata, handler: str):
+    """Run a chart-click handler in a real Streamlit script run, as if the chart's selection
+    event carried one point with ``customdata``; returns the metric filters it set."""
+    from streamlit.testing.v1 import AppTest
+
+    def script(customdata, handler):
+        import streamlit as st
+
+        from comparator.ui import metrics_panel, state
+
+        st.session_state["chart"] = {"selection": {"points": [{"customdata": customdata}]}}
+        getattr(metrics_panel, handler)("chart")
+        st.session_state["out"] = (st.session_state.get(state.F_METRICS),
+                                   st.session_state.get(state.F_NGRAM))
+
+    at = AppTest.from_function(script, args=(customdata, handler), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at.session_state["out"]
+
+
+def test_chart_clicks_become_the_filters_that_keep_the_clicked_examples():
+    import numpy as np
+
+    from comparator.metrics import metric_columns
+    from comparator.metrics.ngrams import ngram_table
+    from comparator.metrics.summary import metric_summary
+    from comparator.reports.metric_charts import distributions, ngram_bars, share_bars
+    from comparator.slices.filters import Filters, apply
+
+    comp = load(state.demos()[DEMO]).comparison
+    cols = metric_columns(comp)
+    flags = [r for r in metric_summary(comp) if r["kind"] == "bool"]
+    bar = share_bars(flags).data[1].customdata[0]  # B's bar of the first feature
+    conds, _ = _click(list(bar), "on_metric_click")
+    assert apply(comp, Filters(metrics=conds)).tolist() == cols[f"b.{flags[0]['metric']}"].tolist()
+    fig, dfig = distributions(cols["a.words"], cols["b.words"], "words")
+    for k in (0, len(fig.data[0].customdata) - 1):  # the first bin and the open-ended last one
+        lo = fig.data[0].customdata[k][1]
+        conds, _ = _click(list(fig.data[0].customdata[k]), "on_metric_click")
+        got = apply(comp, Filters(metrics=conds))
+        counts = fig.data[0].y[k]
+        assert got.sum() == counts and (cols["a.words"][got] >= lo).all()
+    diff = cols["a.words"] - cols["b.words"]
+    conds, _ = _click(list(dfig.data[0].customdata[3]), "on_metric_click")
+    got = apply(comp, Filters(metrics=conds))
+    assert got.sum() == dfig.data[0].y[3] and np.isfinite(diff[got]).all()
+    gram = ngram_bars(ngram_table(comp), "b", 5).data[0].customdata[0]
+    _, ngram = _click(gram, "on_ngram_click")
+    assert ngram == gram and apply(comp, Filters(ngram=ngram)).sum() > 0

@@ -35,7 +35,8 @@ class VLLMBackend:
 
         llm = self._load()
         sp = VSP(temperature=params.temperature, top_p=params.top_p,
-                 max_tokens=params.max_tokens, seed=params.seed)
+                 max_tokens=params.max_tokens, seed=params.seed,
+                 logprobs=0 if params.logprobs else None)  # 0: the sampled token's only
         t0 = time.perf_counter()
         outs = llm.chat(batch, sp, use_tqdm=False)
         latency = time.perf_counter() - t0
@@ -45,7 +46,9 @@ class VLLMBackend:
             results.append(GenResult(
                 text=c.text, finish_reason=c.finish_reason, latency_s=latency,
                 prompt_tokens=len(o.prompt_token_ids or []), completion_tokens=len(c.token_ids),
-                extra={"batch_size": len(batch)}))
+                extra={"batch_size": len(batch)},
+                mean_logprob=(c.cumulative_logprob / len(c.token_ids) if params.logprobs and
+                              c.token_ids and c.cumulative_logprob is not None else None)))
         return results
 
     async def generate(self, messages: Messages, params: SamplingParams) -> GenResult:

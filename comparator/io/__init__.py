@@ -14,6 +14,7 @@ from pathlib import Path
 
 from comparator.io.alpaca_eval import read_alpaca_eval
 from comparator.io.arena_hard import read_arena_hard
+from comparator.io.checks import guarded, unwritable
 from comparator.io.common import LoadOptions, Source
 from comparator.io.detect import detect_format
 from comparator.io.errors import InputError
@@ -68,18 +69,13 @@ def load(path: str | Path, format: str | None = None, options: LoadOptions | Non
          data: bytes | None = None) -> Loaded:
     """Load any supported file into a validated Comparison (raises InputError)."""
     path = Path(path)
-    if data is None:
-        if not path.exists():
-            raise InputError(path, "no such file")
-        if path.is_dir():
-            raise InputError(path, "is a folder; give a file")
-    src = Source(path, data)
+    src = Source(path, data)  # refuses folders, pipes, binary and wrongly encoded files
     if src.empty:
-        raise InputError(path, "the file is empty")
+        raise InputError(path, "the file is empty" if not src.data else "only whitespace")
     name = ALIASES.get(format, format) if format else detect_format(src)
     if name not in FORMATS:
         raise InputError(path, f"unknown format {format!r}; one of {', '.join(FORMATS)}")
-    comp, warnings = FORMATS[name](src, options or LoadOptions())
+    comp, warnings = guarded(FORMATS[name], src, options or LoadOptions(), name)
     if not comp.examples:
         warnings.append("no examples")
     return Loaded(comp, name, warnings, path)
@@ -103,10 +99,11 @@ def save(comp: Comparison, path: str | Path, to: str | None = None,
          tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> str:
     """Write ``comp`` (atomically) in the format named by ``to`` or the extension."""
     fmt = export_format(path, to)
-    if fmt == "native":
-        write_native(comp, path)
-    elif fmt == "llm-comparator":
-        write_llm_comparator(comp, path)
-    else:
-        write_csv(comp, path, tie_threshold)
+    with unwritable(comp, path):
+        if fmt == "native":
+            write_native(comp, path)
+        elif fmt == "llm-comparator":
+            write_llm_comparator(comp, path)
+        else:
+            write_csv(comp, path, tie_threshold)
     return fmt

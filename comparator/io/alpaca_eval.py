@@ -13,6 +13,7 @@ import math
 
 import orjson
 
+from comparator.io.checks import AlpacaEvalRecord, check_rows
 from comparator.io.common import (
     LoadOptions,
     Source,
@@ -54,6 +55,7 @@ def _label(ann: dict, pref: object) -> str:
 def read_alpaca_eval(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     path = src.path
     rows = records(path, src.json, "AlpacaEval annotations")
+    check_rows(path, enumerate(rows, start=1), AlpacaEvalRecord)
     gen1 = only_value([r.get("generator_1") for r in rows]) or opts.model_a or "output_1"
     gen2 = only_value([r.get("generator_2") for r in rows]) or opts.model_b or "output_2"
     examples = []

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -12,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from comparator.io.errors import InputError
+from comparator.io.errors import InputError, excerpt
 from comparator.io.schema import EXAMPLE, Comparison, Example
 
 _SPACE = re.compile(rb"\s*")
@@ -24,7 +28,7 @@ class Source:
 
     def __init__(self, path: Path, data: bytes | None = None) -> None:
         self.path = Path(path)
-        self.data = self.path.read_bytes() if data is None else data
+        self.data = text_bytes(self.path, read_file(self.path) if data is None else data)
         self._start = _SPACE.match(self.data).end()
         nl = self.data.find(b"\n", self._start)
         self._first_end = len(self.data) if nl < 0 else nl
@@ -53,6 +57,134 @@ class Source:
     @cached_property
     def jsonl(self) -> list[tuple[int, dict]]:
         return read_jsonl(self.path, self.data)
+
+
+_KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device",
+          stat.S_IFBLK: "a device"}
+_HEAD = 65536  # bytes looked at before reading a whole file
+
+
+def _os_error(path: Path, e: OSError) -> InputError:
+    if e.errno == errno.ENOENT:
+        return InputError(path, "no such file")
+    if e.errno == errno.ELOOP:
+        return InputError(path, "a symbolic link loop: point the link at a file")
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return InputError(path, "permission denied: check the file's permissions")
+    return InputError(path, f"cannot read it ({e.strerror or e})")
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of a regular file. Anything else (a folder, a named pipe, a device, a link loop)
+    is refused before reading, so it can never block; so is a binary file, from its first 64 KB."""
+    try:  # O_NONBLOCK: opening a named pipe must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except IsADirectoryError:
+        raise InputError(path, "is a folder; give a file") from None
+    except OSError as e:
+        raise _os_error(path, e) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise InputError(path, "is a folder; give a file")
+        kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise InputError(path, f"is {kind}, not a file: save the data to a file first")
+    with os.fdopen(fd, "rb") as f:
+        _check_memory(path, os.fstat(fd).st_size)
+        try:
+            _refuse_binary(path, f.read(_HEAD))
+            f.seek(0)
+            return f.read()
+        except OSError as e:
+            raise _os_error(path, e) from None
+
+
+MEMORY_PER_BYTE = 3  # peak memory of a load per byte of file, measured (README, Benchmarks)
+
+
+def free_memory() -> int | None:
+    """Bytes of memory free for a load: ``COMPARATOR_MAX_MEMORY`` (bytes, or with a K/M/G
+    suffix) when set, else the kernel's MemAvailable (None where unknown)."""
+    limit = os.environ.get("COMPARATOR_MAX_MEMORY", "").strip().upper()
+    if limit:
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(limit[-1], 1)
+        return int(float(limit.rstrip("KMG")) * scale)
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _check_memory(path: Path, size: int) -> None:
+    """Refuse, before reading, a file whose load would not fit in memory (rather than be
+    killed by the kernel half-way)."""
+    free = free_memory()
+    if free is not None and size * MEMORY_PER_BYTE > free:
+        gb = 1 << 30
+        raise InputError(path, f"is {size / gb:.1f} GB: loading it needs about "
+                         f"{size * MEMORY_PER_BYTE / gb:.1f} GB of memory and {free / gb:.1f} GB "
+                         "is free; split the file (e.g. split -l) or use a machine with more "
+                         "memory")
+
+
+def _line_col(data: bytes, pos: int) -> tuple[int, int]:
+    line_start = data.rfind(b"\n", 0, pos) + 1
+    return data.count(b"\n", 0, pos) + 1, pos - line_start + 1
+
+
+def _refuse_binary(path: Path, data: bytes) -> None:
+    """A NUL byte never occurs in UTF-8 text files (JSON and CSV escape it)."""
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return
+    nul = data.find(b"\0")
+    if nul < 0:
+        return
+    line, col = _line_col(data, nul)
+    if data[1:200:2].count(0) > 50 or data[0:200:2].count(0) > 50:
+        hint = "it looks like UTF-16 without a byte order mark: re-save it as UTF-8"
+    else:
+        hint = "a binary file, or text with NUL characters: give a UTF-8 JSON, JSONL or CSV file"
+    raise InputError(path, f"a NUL byte at column {col}: {hint}", line=line)
+
+
+def _check_utf8(path: Path, data: bytes) -> None:
+    if data.isascii():
+        return
+    view, step, start = memoryview(data), 1 << 24, 0  # 16 MB at a time: never a GB-long str
+    while start < len(data):
+        end = min(start + step, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # not inside a character
+            end -= 1
+        try:
+            str(view[start:end], "utf-8")
+        except UnicodeDecodeError as e:
+            pos = start + e.start
+            line, col = _line_col(data, pos)
+            raise InputError(path, f"byte {excerpt(data[pos:pos + 1])[1:]} at column {col} is "
+                             "not valid UTF-8: re-save the file as UTF-8 (e.g. iconv -f latin1 "
+                             "-t utf-8, or \"CSV UTF-8\" in a spreadsheet)", line=line) from None
+        start = end
+
+
+def text_bytes(path: Path, data: bytes) -> bytes:
+    """File bytes as UTF-8 without a byte order mark: UTF-16 (with its BOM) is converted, a
+    UTF-8 BOM dropped; NUL bytes (binary) and invalid UTF-8 are refused with line and column."""
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(path, f"not valid UTF-16 (at byte {e.start}): re-save it as UTF-8"
+                             ) from None
+    elif data[:3] == codecs.BOM_UTF8:
+        data = data[3:]
+    _refuse_binary(path, data)
+    _check_utf8(path, data)
+    return data
 
 
 @dataclass
@@ -170,5 +302,5 @@ def finish(path: Path, examples: list[dict], *, model_a: str, model_b: str, sour
 
 def only_value(values: list[Any]) -> Any:
     """The single distinct value of a column, or None when it varies."""
-    distinct = set(values)
-    return values[0] if len(distinct) == 1 else None
+    first = values[0] if values else None
+    return first if all(v == first for v in values) else None  # values may be unhashable

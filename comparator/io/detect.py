@@ -10,7 +10,7 @@ from __future__ import annotations
 import orjson
 
 from comparator.io.common import Source
-from comparator.io.errors import InputError
+from comparator.io.errors import InputError, excerpt
 from comparator.io.native import is_header
 
 # (format, keys every record has, keys of which it has at least one; "x*" = a key starting "x")
@@ -65,8 +65,8 @@ def _records_format(src: Source, keys: set[str]) -> str:
     tried = [f"{name} ({misfit(keys, needs, any_of)})" for name, needs, any_of in SIGNATURES]
     tried.append(f"table ({why_table}; name columns with --map NAME=COLUMN)")
     raise InputError(src.path, f"matches no format; the first record's keys are "
-                     f"{sorted(keys)}. Tried as: {'; '.join(tried)}. Name the format with "
-                     "--format")
+                     f"{excerpt(sorted(keys), 200)}. Tried as: {'; '.join(tried)}. Name the "
+                     "format with --format")
 
 
 def detect_format(src: Source) -> str:

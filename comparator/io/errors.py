@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+import re
+import reprlib
 from pathlib import Path
+
+MAX_MESSAGE = 1000  # characters of a message kept; a file's content is never echoed at length
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escaped(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` on one line: control characters escaped, cut to ``limit`` characters."""
+    text = _CONTROL.sub(lambda m: ascii(m.group())[1:-1], str(text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """A short, escaped excerpt of a value read from a file, for an error message (depth-limited:
+    a value nested 100k deep is shown as ``[[[...]]]``)."""
+    return escaped(_REPR.repr(value), limit)
 
 
 class InputError(ValueError):
@@ -21,7 +42,7 @@ class InputError(ValueError):
         record: int | None = None,
         field: str | None = None,
     ) -> None:
-        self.path = str(path) if path is not None else "<input>"
+        self.path = escaped(str(path), 200) if path is not None else "<input>"
         self.line = line
         self.record = record
         self.field = field
@@ -33,6 +54,6 @@ class InputError(ValueError):
             where += f": record {record}"
         text = f"{where}: "
         if field:
-            text += f"field '{field}': "
-        text += " ".join(message.split())
+            text += f"field '{escaped(field, 80)}': "
+        text += escaped(" ".join(message.split()))
         super().__init__(text)

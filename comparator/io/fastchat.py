@@ -18,11 +18,19 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from comparator.io.checks import (
+    ArenaRecord,
+    MTBenchAnswer,
+    MTBenchPairRecord,
+    MTBenchQuestion,
+    check_rows,
+)
 from comparator.io.common import (
     LoadOptions,
     Source,
     dedupe_ids,
     finish,
+    read_file,
     read_jsonl,
     records,
     text_id,
@@ -78,7 +86,9 @@ def _fastchat_root(path: Path) -> Path | None:
 
 
 def load_questions(path: Path) -> dict[int, dict]:
-    return {int(q["question_id"]): q for _, q in read_jsonl(path)}
+    rows = read_jsonl(path, read_file(path))
+    check_rows(path, rows, MTBenchQuestion, is_line=True)
+    return {int(q["question_id"]): q for _, q in rows}
 
 
 def _load_answers(root: Path | None, models: set[str]) -> dict[str, dict[int, list[str]]]:
@@ -88,7 +98,9 @@ def _load_answers(root: Path | None, models: set[str]) -> dict[str, dict[int, li
     for m in models:
         f = root / "model_answer" / f"{m}.jsonl"
         if f.exists():
-            out[m] = {int(r["question_id"]): r["choices"][0]["turns"] for _, r in read_jsonl(f)}
+            rows = read_jsonl(f, read_file(f))
+            check_rows(f, rows, MTBenchAnswer, is_line=True)
+            out[m] = {int(r["question_id"]): r["choices"][0]["turns"] for _, r in rows}
     return out
 
 
@@ -127,6 +139,7 @@ def read_mt_bench_pairs(src: Source, opts: LoadOptions) -> tuple[Comparison, lis
             if key not in r:
                 raise InputError(path, "missing (is this a FastChat *_pair.jsonl file?)",
                                  line=n, field=key)
+    check_rows(path, rows, MTBenchPairRecord, is_line=True)
     pair = _choose_pair(path, Counter((r["model_1"], r["model_2"]) for _, r in rows), opts)
     root = _fastchat_root(path)
     qpath = opts.questions or (root / "question.jsonl" if root else None)
@@ -232,6 +245,7 @@ def read_arena(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
             if key not in r:
                 kw = {"line": n} if where_is_line else {"record": n}
                 raise InputError(path, "missing", field=key, **kw)
+    check_rows(path, rows, ArenaRecord, is_line=where_is_line)
     pairs = Counter((r["model_a"], r["model_b"]) for _, r in rows)
     pair = _choose_pair(path, pairs, opts)
     groups: dict[tuple, dict] = {}
@@ -247,6 +261,10 @@ def read_arena(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
             conv_a, conv_b = conv_b, conv_a
         users, resp_a = _split_conversation(conv_a, turn)
         _, resp_b = _split_conversation(conv_b, turn)
+        if not users or not resp_a or not resp_b:
+            raise InputError(path, "needs a user message and a reply in both conversations",
+                             field="conversation_a/conversation_b",
+                             **({"line": n} if where_is_line else {"record": n}))
         qid = r.get("question_id") or text_id(users)
         key = (str(qid), turn, (mb, ma) if reverse else (ma, mb))
         ex = groups.get(key)

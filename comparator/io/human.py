@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from comparator.io.checks import LLMBarRecord, PandaLMRecord, check_rows
 from comparator.io.common import (
     LoadOptions,
     Source,
@@ -26,7 +27,7 @@ from comparator.io.common import (
     text_field,
     text_id,
 )
-from comparator.io.errors import InputError
+from comparator.io.errors import InputError, excerpt
 from comparator.io.schema import Comparison
 
 _LABEL = {1: 1.0, 2: -1.0, 0: 0.0}
@@ -36,7 +37,7 @@ def _label_score(path: Path, value: object, n: int, field: str) -> float:
     try:
         return _LABEL[int(value)]
     except (KeyError, TypeError, ValueError):
-        raise InputError(path, f"must be 1, 2 (or 0 for a tie), got {value!r}", record=n,
+        raise InputError(path, f"must be 1, 2 (or 0 for a tie), got {excerpt(value)}", record=n,
                          field=field) from None
 
 
@@ -75,6 +76,7 @@ def _llmbar_round(rounds: list[dict], judge: str, method: str | None) -> list[di
 def read_llmbar(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     path = src.path
     rows = records(path, src.json, "an LLMBar file")
+    check_rows(path, enumerate(rows, start=1), LLMBarRecord)
     judge, method = _llmbar_judge(path)
     examples = []
     for n, r in enumerate(rows, start=1):
@@ -103,6 +105,7 @@ def read_llmbar(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
 def read_pandalm(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     path = src.path
     rows = records(path, src.json, "a PandaLM test set")
+    check_rows(path, enumerate(rows, start=1), PandaLMRecord)
     warnings: list[str] = []
     examples = []
     for n, r in enumerate(rows, start=1):

@@ -18,8 +18,9 @@ from typing import Any
 
 import orjson
 
+from comparator.io.checks import LLMComparatorDoc, LLMComparatorExample, check_rows
 from comparator.io.common import LoadOptions, Source, dedupe_ids, finish, text_id
-from comparator.io.errors import InputError
+from comparator.io.errors import InputError, excerpt
 from comparator.io.schema import Comparison, Example, example_score, prompt_text, response_text
 
 NS = "llm_comparator"
@@ -52,7 +53,7 @@ def _rating(path: Path, r: dict, n: int, k: int) -> dict:
     if score is None:
         j["status"] = "unscored"
     elif isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-        raise InputError(path, f"must be a number, got {score!r}", record=n,
+        raise InputError(path, f"must be a number, got {excerpt(score)}", record=n,
                          field=f"individual_rater_scores[{k}].score")
     else:
         j["score"] = float(score)
@@ -70,6 +71,8 @@ def read_llm_comparator(src: Source, opts: LoadOptions) -> tuple[Comparison, lis
         raise InputError(path, "no examples: an LLM Comparator file is an object with an "
                          "'examples' list",
                          field="examples")
+    check_rows(path, [(None, doc)], LLMComparatorDoc)
+    check_rows(path, enumerate(doc["examples"], start=1), LLMComparatorExample)
     models = doc.get("models") or [{"name": "A"}, {"name": "B"}]
     if not isinstance(models, list) or len(models) != 2:
         raise InputError(path, "must list exactly two models", field="models")
@@ -84,7 +87,8 @@ def read_llm_comparator(src: Source, opts: LoadOptions) -> tuple[Comparison, lis
         ratings = e.get("individual_rater_scores") or []
         score = e.get("score")
         if score is not None and not isinstance(score, (int, float)):
-            raise InputError(path, f"must be a number, got {score!r}", record=n, field="score")
+            raise InputError(path, f"must be a number, got {excerpt(score)}", record=n,
+                             field="score")
         ex: dict = {
             "id": text_id(_text(e["input_text"])),
             "prompt": _text(e["input_text"]),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from comparator.io.checks import MTBenchSingleRecord, check_rows
 from comparator.io.common import LoadOptions, Source, finish
 from comparator.io.errors import InputError
 from comparator.io.fastchat import _between, _fastchat_root, _load_answers, load_questions
@@ -86,6 +87,7 @@ def read_mt_bench_single(src: Source, opts: LoadOptions) -> tuple[Comparison, li
     grades: dict[str, dict[str, list]] = {}
     cells: dict[tuple[str, int, int], tuple[int, dict]] = {}
     require_keys(path, rows, ("question_id", "model", "score"), "a FastChat *_single.jsonl file")
+    check_rows(path, rows, MTBenchSingleRecord, is_line=True)
     for n, r in rows:
         model, turn, score = str(r["model"]), int(r.get("turn", 1)), _grade(path, n, r["score"])
         g = grades.setdefault(model, {"turn": [], "score": []})

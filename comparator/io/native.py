@@ -11,13 +11,16 @@ first problem. Files written by an older schema version are upgraded on read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from comparator.io.errors import InputError
+from comparator.io.common import read_file
+from comparator.io.errors import InputError, excerpt
 from comparator.io.labels import label_to_score
 from comparator.io.schema import EXAMPLE, SCHEMA_VERSION, Comparison, Example
 
@@ -51,8 +54,7 @@ def _validation_error(path: Path, err: ValidationError, line: int) -> InputError
     loc = tuple(p for p in first.get("loc", ()) if p not in _UNION_PARTS)
     msg = first.get("msg", "invalid value")
     if "input" in first and first.get("type") != "missing":
-        shown = repr(first["input"])
-        msg += f" (got {shown[:60]}{'...' if len(shown) > 60 else ''})"
+        msg += f" (got {excerpt(first['input'])})"
     return InputError(path, msg, line=line, field=_loc_to_field(loc) or None)
 
 
@@ -101,25 +103,30 @@ def _upgrade_v2(header: dict, rows: list[dict]) -> tuple[dict, list[dict]]:
 _UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2}
 
 
-def _split(path: Path, data: bytes) -> tuple[dict | None, list[bytes], list[int]]:
-    """Header (if the first non-blank line is one), the body lines and their line numbers."""
-    header: dict | None = None
-    body: list[bytes] = []
-    line_of: list[int] = []
-    for n, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        if header is None and not body:
-            try:
-                first = orjson.loads(raw)
-            except orjson.JSONDecodeError as e:
-                raise InputError(path, f"not valid JSON ({e})", line=n) from None
-            if is_header(first):
-                header = first
-                continue
-        body.append(raw)
-        line_of.append(n)
-    return header, body, line_of
+def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of every non-blank line, one at a time: splitting a GB file at once
+    would hold a second copy of it."""
+    start, n, end = 0, 1, len(data)
+    while start < end:
+        nl = data.find(b"\n", start)
+        stop = end if nl < 0 else nl
+        raw = data[start:stop]
+        if raw and not raw.isspace():
+            yield n, raw
+        start, n = stop + 1, n + 1
+
+
+def _split(path: Path, data: bytes) -> tuple[dict | None, Iterator[tuple[int, bytes]]]:
+    """Header (if the first non-blank line is one), and the body's (line number, line)."""
+    lines = _lines(data)
+    first = next(lines, None)
+    if first is None:
+        return None, lines
+    try:
+        obj = orjson.loads(first[1])
+    except orjson.JSONDecodeError as e:
+        raise InputError(path, f"not valid JSON ({e})", line=first[0]) from None
+    return (obj, lines) if is_header(obj) else (None, chain([first], lines))
 
 
 def _read_header(path: Path, header: dict | None) -> dict:
@@ -135,7 +142,7 @@ def _read_header(path: Path, header: dict | None) -> dict:
             line=1,
         )
     try:
-        return orjson.loads(side.read_bytes())
+        return orjson.loads(read_file(side))
     except orjson.JSONDecodeError as e:
         raise InputError(side, f"not valid JSON ({e})") from None
 
@@ -144,35 +151,36 @@ def read_native(path: str | Path, data: bytes | None = None) -> Comparison:
     path = Path(path)
     if data is None:
         data = path.read_bytes()
-    header, body, line_of = _split(path, data)
-    del data
+    header, body = _split(path, data)
     header = _read_header(path, header)
     version = header.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise InputError(
-            path, f"schema_version {version!r} is newer than this comparator reads "
+            path, f"schema_version {excerpt(version)} is newer than this comparator reads "
             f"({SCHEMA_VERSION}); upgrade comparator", line=1, field="schema_version",
         )
     if version < SCHEMA_VERSION:
-        rows = []
-        for raw, n in zip(body, line_of):
+        rows, line_of = [], []
+        for n, raw in body:
             try:
                 rows.append(orjson.loads(raw))
             except orjson.JSONDecodeError as e:
                 raise InputError(path, f"not valid JSON ({e})", line=n) from None
+            line_of.append(n)
         while version < SCHEMA_VERSION:
             header, rows = _UPGRADES[version](header, rows)
             version = header["schema_version"]
-        body = [orjson.dumps(r) for r in rows]
+        body = zip(line_of, [orjson.dumps(r) for r in rows])
     validate = EXAMPLE.validate_json
     examples: list[Example] = []
-    append = examples.append
-    for raw, n in zip(body, line_of):
+    line_of = []
+    append, where = examples.append, line_of.append
+    for n, raw in body:
         try:
             append(validate(raw))
         except ValidationError as err:
             raise _validation_error(path, err, n) from None
-    del body
+        where(n)
     _check_statuses(path, examples, line_of)
     _check_unique_ids(path, examples, line_of)
     head = {k: v for k, v in header.items() if k not in ("kind", "examples")}
@@ -190,7 +198,7 @@ def _check_unique_ids(path: Path, examples: list[Example], line_of) -> None:
     for ex, n in zip(examples, line_of):
         if ex["id"] in seen:
             raise InputError(
-                path, f"duplicate id {ex['id']!r} (first on line {seen[ex['id']]})", line=n,
+                path, f"duplicate id {excerpt(ex['id'])} (first on line {seen[ex['id']]})", line=n,
                 field="id",
             )
         seen[ex["id"]] = n

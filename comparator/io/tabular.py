@@ -26,7 +26,7 @@ from comparator.io.common import (
     records,
     text_id,
 )
-from comparator.io.errors import InputError
+from comparator.io.errors import InputError, excerpt
 from comparator.io.labels import SCORE_MAX, SCORE_MIN, label_to_score, winner_of
 from comparator.io.schema import Comparison, example_score, prompt_text, response_text
 
@@ -69,23 +69,41 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _rows(src: Source) -> tuple[list[tuple[int, dict]], bool]:
-    """(line or record number, row) and whether the numbers are line numbers."""
-    path, data = src.path, src.data
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        text = data.decode("utf-8-sig")
-        delim = "\t" if suffix == ".tsv" else (
-            csv.Sniffer().sniff(text[:4096], ",;\t").delimiter if text else ",")
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim)
-        rows, start = [], 2
+def delimiter(header: str, suffix: str) -> str:
+    """The delimiter of a CSV from its header line: the most frequent of , ; and tab outside
+    quotes (',' for a single column). csv.Sniffer guesses from cell contents and fails on one
+    column, long fields or JSON cells ("Could not determine delimiter")."""
+    if suffix == ".tsv":
+        return "\t"
+    outside = "".join(header.split('"')[::2])
+    counts = {d: outside.count(d) for d in ",;\t"}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else ","
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, dict]]:
+    csv.field_size_limit(1 << 30)  # a long response is a long cell (the default is 128 KB)
+    delim = delimiter(text[:text.find("\n")] if "\n" in text else text, path.suffix.lower())
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    rows, start = [], 2
+    try:
         for row in reader:
             if None in row:
                 raise InputError(path, f"more cells than the {len(reader.fieldnames)} header "
-                                 "columns", line=start)
+                                 "columns (a delimiter inside a cell that is not quoted?)",
+                                 line=start)
             rows.append((start, row))
             start = reader.line_num + 1
-        return rows, True
+    except csv.Error as e:
+        raise InputError(path, f"not a valid CSV ({e}); a quote left open?", line=start) from None
+    return rows
+
+
+def _rows(src: Source) -> tuple[list[tuple[int, dict]], bool]:
+    """(line or record number, row) and whether the numbers are line numbers."""
+    path = src.path
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        return _csv_rows(path, src.data.decode("utf-8")), True
     if src.first_char == b"[":
         return list(enumerate(records(path, src.json, "a JSON table"), start=1)), False
     return src.jsonl, True
@@ -95,12 +113,10 @@ def peek_columns(src: Source) -> list[str]:
     """The column names of a table (for a mapping form), reading as little as possible."""
     suffix = src.path.suffix.lower()
     if suffix in (".csv", ".tsv", ".txt"):
-        head = src.data[:65536].decode("utf-8-sig", errors="replace").splitlines()[:1]
+        head = src.data[:65536].decode("utf-8", errors="replace").splitlines()[:1]
         if not head:
             return []
-        delim = "\t" if suffix == ".tsv" else (
-            csv.Sniffer().sniff(head[0], ",;\t").delimiter if head[0] else ",")
-        return next(csv.reader(head, delimiter=delim))
+        return next(csv.reader(head, delimiter=delimiter(head[0], suffix)))
     rows, _ = _rows(src)
     return list(dict.fromkeys(k for _, r in rows[:1000] for k in r))
 
@@ -188,7 +204,7 @@ def _judgment(path: Path, row: dict, cols: dict, n: int, kw: dict, names: tuple)
     if score is not None:
         if not isinstance(score, (int, float)) or not SCORE_MIN <= score <= SCORE_MAX:
             raise InputError(path, f"must be a number in [{SCORE_MIN}, {SCORE_MAX}] (+1.5 A much "
-                             f"better ... -1.5 B much better), got {row.get(score_col)!r}",
+                             f"better ... -1.5 B much better), got {excerpt(row.get(score_col))}",
                              field=score_col, **kw)
         j["score"] = float(score)
     if label is not None:
@@ -219,11 +235,13 @@ def read_table(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     cols = resolve_columns(columns, opts.mapping)
     for name in ("prompt", "response_a", "response_b"):
         if name not in cols:
-            raise InputError(path, f"no column for '{name}'; columns are {columns}. Name it with "
-                             f"--map {name}=COLUMN", line=1 if is_line else None, field=name)
+            raise InputError(path, f"no column for '{name}'; columns are "
+                             f"{excerpt(columns, 200)}. Name it with --map {name}=COLUMN",
+                             line=1 if is_line else None, field=name)
     for name, col in cols.items():
         if col not in columns:
-            raise InputError(path, f"--map {name}={col}: no such column; columns are {columns}")
+            raise InputError(path, f"--map {name}={col}: no such column; columns are "
+                             f"{excerpt(columns, 200)}")
     _refuse_nested(path, rows, cols, is_line)
     used = set(cols.values()) | (set(DERIVED) if "score" in cols else set())
     model_a = opts.model_a or only_value([r.get(cols["model_a"]) for _, r in rows]
@@ -262,7 +280,7 @@ def read_table(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
                 if c not in used and v is not None:
                     ex["metadata"][c.removeprefix("meta:")] = v
         elif ex["prompt"] != str(prompt) or ex["response_a"] != str(row.get(cols["response_a"])):
-            raise InputError(path, f"id {ex_id!r} repeats with another prompt or response "
+            raise InputError(path, f"id {excerpt(ex_id)} repeats with another prompt or response "
                              f"(first on {'line' if is_line else 'record'} {where[ex_id]})",
                              field=cols.get("id", "id"), **kw)
         j = _judgment(path, row, cols, n, kw, (model_a, model_b))

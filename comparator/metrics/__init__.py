@@ -20,41 +20,46 @@ STORED = ("mean_logprob", "perplexity", "ref_mean_logprob", "ref_perplexity",
 CACHE = "metrics"  # first element of every cache key in comp._derived
 
 
-def _turns(comp: Comparison, side: str):
-    key = (CACHE, "turns", side)
+def cached(comp: Comparison, key: tuple, compute):
+    """``comp._derived[(CACHE, *key)]``, computed by ``compute()`` on first use."""
+    key = (CACHE, *key)
     hit = comp._derived.get(key)
     if hit is None:
-        hit = comp._derived[key] = flatten([ex[f"response_{side}"] for ex in comp.examples])
+        hit = comp._derived[key] = compute()
     return hit
+
+
+def _turns(comp: Comparison, side: str):
+    return cached(comp, ("turns", side),
+                  lambda: flatten([ex[f"response_{side}"] for ex in comp.examples]))
 
 
 def _builtins(comp: Comparison) -> dict[str, np.ndarray]:
-    key = (CACHE, "builtin")
-    hit = comp._derived.get(key)
-    if hit is None:
-        hit = {}
-        for s in "ab":
-            hit.update(builtin_columns([ex[f"response_{s}"] for ex in comp.examples], s))
-        comp._derived[key] = hit
-    return hit
+    return cached(comp, ("builtin",), lambda: {
+        k: v for s in "ab" for k, v in builtin_columns(*_turns(comp, s), len(comp.examples),
+                                                       s).items()})
 
 
 def _stored(comp: Comparison) -> dict[str, np.ndarray]:
-    key = (CACHE, "stored")
-    hit = comp._derived.get(key)
-    if hit is None:
-        hit = {}
+    def compute() -> dict[str, np.ndarray]:
+        out = {}
         metas = [ex.get("metadata") or {} for ex in comp.examples]
+        present: set[str] = set()
+        for m in metas:
+            present.update(m)
         for name in STORED:
             for s in "ab":
+                if f"{s}_{name}" not in present:
+                    continue
                 col = np.fromiter((_number(m.get(f"{s}_{name}")) for m in metas), np.float64,
                                   len(metas))
                 if not np.isnan(col).all():
-                    hit[f"{s}.{name}"] = col
-        if not any(k.endswith(".rouge1") for k in hit) and has_reference(comp):
-            hit.update(reference_columns(comp))
-        comp._derived[key] = hit
-    return hit
+                    out[f"{s}.{name}"] = col
+        if not any(k.endswith(".rouge1") for k in out) and has_reference(comp):
+            out.update(reference_columns(comp))
+        return out
+
+    return cached(comp, ("stored",), compute)
 
 
 def _number(v) -> float:
@@ -62,17 +67,15 @@ def _number(v) -> float:
 
 
 def user_columns(comp: Comparison, spec: dict) -> dict[str, np.ndarray]:
-    key = (CACHE, "user", spec["name"], spec["pattern"], spec["kind"])
-    hit = comp._derived.get(key)
-    if hit is None:
-        hit = {}
-        n = len(comp.examples)
+    def compute() -> dict[str, np.ndarray]:
+        out, n = {}, len(comp.examples)
         for s in "ab":
             turns, owner, _ = _turns(comp, s)
             counts = np.bincount(owner, weights=turn_counts(turns, spec["pattern"]), minlength=n)
-            hit[f"{s}.{spec['name']}"] = counts > 0 if spec["kind"] == "bool" else counts
-        comp._derived[key] = hit
-    return hit
+            out[f"{s}.{spec['name']}"] = counts > 0 if spec["kind"] == "bool" else counts
+        return out
+
+    return cached(comp, ("user", spec["name"], spec["pattern"], spec["kind"]), compute)
 
 
 def metric_columns(comp: Comparison) -> dict[str, np.ndarray]:

@@ -37,11 +37,12 @@ BUILTINS: dict[str, tuple[str, str | None, str]] = {
                     "starts with an affirmation (Sure, Certainly, Of course, ...)"),
     "refusal": ("bool", r"(?i)(?:" + "|".join(REFUSALS) + ")", "a refusal phrase (I'm sorry, "
                 "I can't help, As an AI ...)"),
-    "repeated_sentences": ("count", None, "sentences (16+ characters) that repeat an earlier "
-                           "sentence of the same turn, ASCII case ignored"),
+    "repeated_sentences": ("count", None, "sentences (16+ bytes) that repeat an earlier "
+                           "sentence of the same turn, ASCII case and end punctuation "
+                           "ignored"),
 }
-SENTENCE_SPLIT = r"[.!?]+(?:\s+|$)|\n+"
-MIN_SENTENCE = 16  # characters: shorter "sentences" ("Yes.", "1.", list stubs) repeat by nature
+SENTENCE_ENDS = ("\n", ". ", "! ", "? ")  # split on each in turn (literal splits are fast)
+MIN_SENTENCE = 16  # UTF-8 bytes: shorter "sentences" ("Yes.", "1.", list stubs) repeat by nature
 
 
 def flatten(values: Sequence[Text | None]) -> tuple[pa.Array, np.ndarray, list[str]]:
@@ -56,33 +57,49 @@ def flatten(values: Sequence[Text | None]) -> tuple[pa.Array, np.ndarray, list[s
         else:
             turns.append(v or "")
             owner.append(i)
-    return (pa.array(turns, type=pa.large_string()), np.asarray(owner, dtype=np.int64), turns)
+    return to_arrow(turns), np.asarray(owner, dtype=np.int64), turns
+
+
+def to_arrow(texts: list[str]) -> pa.Array:
+    """``texts`` as an Arrow large-string array built from one joined UTF-8 buffer: 5-8x faster
+    than ``pa.array(texts)`` on 100k fresh strings (lone surrogates become "?")."""
+    enc = [t.encode("utf-8", "replace") for t in texts]
+    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, enc), np.int64, len(enc)), out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(len(enc), pa.py_buffer(offsets),
+                                            pa.py_buffer(b"".join(enc)))
 
 
 def _per_response(turn_values: np.ndarray, owner: np.ndarray, n: int, kind: str) -> np.ndarray:
-    if len(owner) == n:  # single-turn: one turn per response, already aligned
+    if len(owner) == n and (n == 0 or owner[-1] == n - 1 and (np.diff(owner) == 1).all()):
+        # single-turn: one turn per response, already aligned
         return turn_values.astype(bool) if kind == "bool" else turn_values.astype(np.float64)
     total = np.bincount(owner, weights=turn_values.astype(np.float64), minlength=n)
     return total > 0 if kind == "bool" else total
 
 
 def repeated_sentences(turns: pa.Array) -> np.ndarray:
-    """Per turn, how many of its sentences (16+ characters, ASCII case ignored) repeat an
-    earlier one of the same turn: Arrow splits and hash-encodes the sentences, numpy finds
-    the repeats."""
-    parts = pc.split_pattern_regex(turns, SENTENCE_SPLIT)
-    flat = pc.ascii_lower(pc.ascii_trim_whitespace(pc.list_flatten(parts)))
-    parent = pc.list_parent_indices(parts).to_numpy()
-    keep = pc.greater_equal(pc.utf8_length(flat), MIN_SENTENCE).to_numpy(zero_copy_only=False)
+    """Per turn, how many of its sentences (16+ UTF-8 bytes, ASCII case ignored) repeat an
+    earlier one of the same turn. Sentences end at a line break or at ``.``, ``!``, ``?``
+    before a space (end punctuation is ignored); Arrow splits and hash-encodes them, numpy
+    finds the repeats."""
+    flat, parent = turns, np.arange(len(turns), dtype=np.int64)
+    for sep in SENTENCE_ENDS:
+        parts = pc.split_pattern(flat, sep)
+        parent = parent[pc.list_parent_indices(parts).to_numpy()]
+        flat = pc.list_flatten(parts)
+    flat = pc.ascii_rtrim(pc.ascii_lower(pc.ascii_trim_whitespace(flat)), characters=".!? ")
+    keep = pc.greater_equal(pc.binary_length(flat), MIN_SENTENCE).to_numpy(zero_copy_only=False)
     codes = pc.dictionary_encode(flat).indices.to_numpy(zero_copy_only=False)
-    key = parent[keep].astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes[keep]
-    key.sort()
+    width = int(codes.max(initial=0)) + 1
+    key = np.sort(parent[keep] * width + codes[keep])
     dup = key[1:][key[1:] == key[:-1]]
-    return np.bincount(dup // (int(codes.max(initial=0)) + 1), minlength=len(turns))
+    return np.bincount(dup // width, minlength=len(turns))
 
 
 def turn_metric(name: str, turns: pa.Array) -> np.ndarray:
-    """One Arrow-computed built-in (all but words and characters) for every turn."""
+    """One Arrow-computed built-in (all but words and characters) for every turn. (RE2 runs
+    these patterns faster than Arrow's literal-substring kernels could pre-filter them.)"""
     if name == "repeated_sentences":
         return repeated_sentences(turns)
     return pc.match_substring_regex(turns, BUILTINS[name][1]).to_numpy(zero_copy_only=False)
@@ -106,8 +123,8 @@ def turn_metrics(turns: pa.Array, texts: list[str]) -> dict[str, np.ndarray]:
     starts = range(0, len(texts), CHUNK)
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         futures = [pool.submit(run, lo) for lo in starts]
-        out = {"words": np.fromiter((len(t.split()) for t in texts), np.int64, len(texts)),
-               "characters": np.fromiter((len(t) for t in texts), np.int64, len(texts))}
+        out = {"words": np.fromiter(map(len, map(str.split, texts)), np.int64, len(texts)),
+               "characters": np.fromiter(map(len, texts), np.int64, len(texts))}
         parts = [f.result() for f in futures]
     for k in ARROW_METRICS:
         out[k] = (np.concatenate([p[k] for p in parts]) if parts
@@ -115,10 +132,10 @@ def turn_metrics(turns: pa.Array, texts: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def builtin_columns(values: Sequence[Text | None], prefix: str) -> dict[str, np.ndarray]:
-    """Every built-in metric of one side's responses: ``{prefix.name: array}``; counts are
-    float64, booleans bool."""
-    turns, owner, texts = flatten(values)
+def builtin_columns(turns: pa.Array, owner: np.ndarray, texts: list[str], n: int,
+                    prefix: str) -> dict[str, np.ndarray]:
+    """Every built-in metric of one side's ``n`` responses (from ``flatten``):
+    ``{prefix.name: array}``; counts are float64, booleans bool."""
     per_turn = turn_metrics(turns, texts)
-    return {f"{prefix}.{name}": _per_response(per_turn[name], owner, len(values), kind)
+    return {f"{prefix}.{name}": _per_response(per_turn[name], owner, n, kind)
             for name, (kind, _, _) in BUILTINS.items()}

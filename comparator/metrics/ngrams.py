@@ -20,7 +20,7 @@ from comparator.io.schema import Comparison, response_text
 
 TOKEN = r"(?u)\b\w+\b"  # every word, one letter included, so an n-gram is contiguous text
 WORDCHAR = r"[\p{L}\p{N}_]"
-MAX_EXAMPLES = 2000
+MAX_EXAMPLES = 1000
 MAX_FEATURES = 50000
 
 
@@ -88,21 +88,18 @@ def cached_ngram_table(comp: Comparison, mask: np.ndarray | None = None, **kw) -
     """``ngram_table`` cached on ``comp`` per mask and options."""
     import hashlib
 
+    from comparator.metrics import cached
+
     digest = None if mask is None else hashlib.sha1(np.packbits(mask).tobytes()).hexdigest()
-    key = ("metrics", "ngram_table", digest, tuple(sorted(kw.items())))
-    hit = comp._derived.get(key)
-    if hit is None:
-        hit = comp._derived[key] = ngram_table(comp, mask, **kw)
-    return hit
+    return cached(comp, ("ngram_table", digest, tuple(sorted(kw.items()))),
+                  lambda: ngram_table(comp, mask, **kw))
 
 
 def ngram_mask(comp: Comparison, ngram: str) -> np.ndarray:
     """Examples whose response A or B contains ``ngram``."""
-    from comparator.metrics import _turns
+    from comparator.metrics import _turns, cached
 
-    key = ("metrics", "ngram", ngram.lower())
-    hit = comp._derived.get(key)
-    if hit is None:
+    def compute() -> np.ndarray:
         pattern = ngram_pattern(ngram)
         n = len(comp.examples)
         hit = np.zeros(n, dtype=bool)
@@ -110,5 +107,6 @@ def ngram_mask(comp: Comparison, ngram: str) -> np.ndarray:
             turns, owner, _ = _turns(comp, s)
             found = pc.match_substring_regex(turns, pattern).to_numpy(zero_copy_only=False)
             hit |= np.bincount(owner, weights=found, minlength=n) > 0
-        comp._derived[key] = hit
-    return hit
+        return hit
+
+    return cached(comp, ("ngram", ngram.lower()), compute)

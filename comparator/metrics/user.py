@@ -51,4 +51,12 @@ def turn_counts(turns: pa.Array, pattern: str) -> np.ndarray:
 
 
 def user_specs(comp: Comparison) -> list[dict[str, Any]]:
-    return list(comp.metadata.get("user_metrics") or [])
+    """The comparison's saved user metrics; one edited by hand into something invalid (bad
+    pattern, kind or name) is left out rather than breaking every page."""
+    out = []
+    for spec in comp.metadata.get("user_metrics") or []:
+        try:
+            out.append(check(spec["name"], spec["pattern"], spec.get("kind", "bool")))
+        except (MetricError, KeyError, TypeError):
+            continue
+    return out

@@ -31,11 +31,12 @@ F_SORT, F_PAGE, SELECTED = "flt_sort", "flt_page", "selected_example"
 F_CLUSTER, F_PICKED = "flt_cluster", "flt_picked"  # reason cluster, examples picked on the map
 F_JUDGE = "flt_judge"  # which judge makes the scores: ALL_JUDGES or one judge's name
 F_METRICS, F_NGRAM = "flt_metrics", "flt_ngram"  # metric conditions, n-gram (Metrics page)
+F_RANKED, F_MEANING = "flt_ranked", "flt_meaning"  # the Examples page's ranked search
 ALL_JUDGES = "(default)"
 _QP_READ = "_query_params_read"
 URL_ERROR = "_url_error"  # why the link's file was not opened (shown by analysis pages)
 FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE, F_JUDGE,
-               F_CLUSTER, F_PICKED, F_METRICS, F_NGRAM)
+               F_CLUSTER, F_PICKED, F_RANKED, F_MEANING, F_METRICS, F_NGRAM)
 
 
 def demos() -> dict[str, Path]:
