@@ -8,19 +8,8 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from conftest import run_cli
-from test_browser import ARGS, CHROMIUM, _chromium, server  # noqa: F401  (fixtures)
-
-
-@pytest.fixture()
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+from test_browser import _chromium, server  # noqa: F401  (fixtures)
 
 
 def _offline_page(browser, path):
