@@ -43,6 +43,7 @@ class ViewSpec:
     choice: str = "largest"  # largest |score| first, a seeded random sample, or the picked ids
     seed: int = 0
     picked: list[str] = field(default_factory=list)  # example ids, for choice="selected"
+    ratings: list[str] = field(default_factory=list)  # Rate-page ratings files (People vs judge)
 
     def command(self, input_name: str, fmt: str | None = None, output: str = "report.html"
                 ) -> str:
@@ -62,6 +63,8 @@ class ViewSpec:
             args += ["--ci", self.ci_method]
         if self.human_vote != "mean":
             args += ["--human-vote", self.human_vote]
+        if self.ratings:
+            args += ["--ratings", *self.ratings]
         args += ["--examples", str(self.examples)]
         if self.choice == "random":
             args += ["--sample", str(self.seed)]
@@ -94,6 +97,10 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
 
     if spec.choice not in EXAMPLE_CHOICES:
         raise ValueError(f"example choice must be one of {EXAMPLE_CHOICES}, got {spec.choice!r}")
+    if spec.ratings:  # as stats --ratings: the ratings are the human verdicts
+        from comparator.ratings.command import merge_ratings
+
+        loaded = merge_ratings(loaded, [Path(p) for p in spec.ratings])
     comp = loaded.comparison
     filters = expr.parse(spec.filters)
     judges = frozenset(spec.judge.split(",")) if spec.judge else default_judges(comp)
@@ -102,6 +109,15 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
         loaded, comparison=comp.subset([comp.examples[i] for i in np.flatnonzero(mask)]))
     stats = stats_dict(view, spec.by, spec.tie_threshold, spec.ci_method, spec.judge,
                        spec.human_vote)
+    people = None
+    if spec.ratings:
+        from comparator.ratings.command import rater_fields
+        from comparator.slices.human_vote import human_selector
+        from comparator.slices.people import people_report
+
+        stats.update(_clean(rater_fields(view, spec.tie_threshold, spec.human_vote)))
+        people = people_report(view.comparison, spec.tie_threshold, tuple(spec.by),
+                               human_selector(spec.human_vote))
     score = derive(comp, judges).score
     counts, edges = np.histogram(score[mask & ~np.isnan(score)], bins=np.linspace(
         SCORE_MIN, SCORE_MAX, HIST_BINS + 1))
@@ -115,7 +131,7 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
             "filters": list(spec.filters), "filter_description": filters.describe(),
             "by": list(spec.by), "tie_threshold": spec.tie_threshold,
             "judges": stats["score_judges"], "ci_method": spec.ci_method,
-            "human_vote": spec.human_vote,
+            "human_vote": spec.human_vote, "ratings": [Path(r).name for r in spec.ratings],
             "examples": {"n": spec.examples, "choice": spec.choice, "seed": spec.seed,
                          "picked": list(spec.picked)},
             "tool": "comparator", "version": __version__,
@@ -126,6 +142,7 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
         "stats": stats,
         "score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
         "clusters": reason_clusters(comp, mask),
+        "people": people,
         "examples": [_example(loaded, i, score, spec.tie_threshold)
                      for i in choose_examples(loaded, mask, score, spec)],
     }

@@ -34,6 +34,9 @@ def add_report_parser(sub, add_input) -> None:
     g.add_argument("--sample", type=int, metavar="SEED",
                    help="show a random sample of the filtered examples, seeded")
     g.add_argument("--pick", metavar="ID,...", help="show these examples (by id)")
+    from comparator.ratings.command import add_ratings_option
+
+    add_ratings_option(p)
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="OUT.html, OUT.md, OUT.csv or OUT.json")
 
@@ -49,7 +52,8 @@ def run_report(args: argparse.Namespace, loaded) -> int:
                     choice="random" if args.sample is not None else
                     "selected" if args.pick else "largest",
                     seed=args.sample or 0,
-                    picked=[x.strip() for x in (args.pick or "").split(",") if x.strip()])
+                    picked=[x.strip() for x in (args.pick or "").split(",") if x.strip()],
+                    ratings=[str(p) for p in args.ratings or ()])
     report = build(loaded, spec)
     fmt = write_report(report, args.output)
     d = report.data

@@ -13,9 +13,11 @@ import numpy as np
 from comparator.reports.build import Report
 from comparator.reports.tables import (
     HEADLINE,
+    PEOPLE,
     RELIABILITY,
     cluster_rows,
     headline_rows,
+    people_rows,
     reliability_rows,
     slice_rows,
 )
@@ -60,6 +62,9 @@ def render_markdown(report: Report) -> str:
                                                              h["counts"])])]
     for field in report.spec.by:
         out += ["", f"## Slices by {md_cell(field)}", "", _md_table(*slice_rows(s, field))]
+    if d.get("people"):
+        out += ["", "## People vs judge (ratings)", "", _md_table(PEOPLE,
+                                                                   people_rows(d["people"]))]
     if d["clusters"]:
         out += ["", "## Rationale clusters", "", _md_table(*cluster_rows(d["clusters"]))]
     if d["examples"]:

@@ -15,11 +15,13 @@ from comparator.reports.build import Report
 from comparator.reports.charts import COLOR_A, COLOR_B, COLOR_TIE, slice_bars
 from comparator.reports.tables import (
     HEADLINE,
+    PEOPLE,
     RELIABILITY,
     cluster_rows,
     fmt_ci,
     fmt_pct,
     headline_rows,
+    people_rows,
     reliability_rows,
     slice_rows,
 )
@@ -139,6 +141,9 @@ def render_html(report: Report) -> str:
         if f"slices_{field}" in figs:
             parts.append(_figure_html(figs[f"slices_{field}"], f"fig-slices-{e(field)}"))
         parts.append(_table(*rows))
+    if d.get("people"):
+        parts.append("<h2>People vs judge (ratings)</h2>" + _table(PEOPLE,
+                                                                   people_rows(d["people"])))
     if d["clusters"]:
         parts.append("<h2>Rationale clusters</h2>" + _table(*cluster_rows(d["clusters"])))
     if d["examples"]:

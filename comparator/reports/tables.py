@@ -71,3 +71,39 @@ def cluster_rows(clusters: list[dict[str, Any]]) -> tuple[list[str], list[list[A
     return CLUSTER, [[c["id"], c["title"], c["size"], c["examples"], c["favours_a"],
                       c["favours_b"], c["neither"], fmt_pct(c["share_a"]),
                       fmt_ci(c["share_a_ci95"])] for c in clusters]
+
+
+PEOPLE = ["figure", "value", "95% CI", "n"]
+
+
+def people_rows(p: dict[str, Any]) -> list[list[Any]]:
+    """People vs judge (Rate-page ratings): per model judge, agreement with the people's
+    verdict, Cohen's kappa, both win rates on the same examples; raters' agreement and bias."""
+    rows: list[list[Any]] = [["rated examples", p["n_rated"], "", ""],
+                             ["human verdict", p["human_verdict"], "", ""]]
+    for name, a in p["judges"].items():
+        rows += [[f"{name} vs people: agreement with ties", fmt_pct(a["agreement"]),
+                  fmt_ci(a.get("agreement_ci95")), a["n"]],
+                 [f"{name} vs people: agreement without ties",
+                  fmt_pct(a["agreement_without_ties"]),
+                  fmt_ci(a.get("agreement_without_ties_ci95")), a["n_without_ties"]]]
+        if a.get("judgment_agreement") is not None:
+            rows.append([f"{name} vs people: per judgment", fmt_pct(a["judgment_agreement"]),
+                         fmt_ci(a.get("judgment_agreement_ci95")), a.get("judgment_n")])
+        kappa = a.get("cohen_kappa")
+        rows.append([f"{name} vs people: Cohen's kappa", "n/a" if kappa is None
+                     else f"{kappa:.3f}", fmt_ci(a.get("cohen_kappa_ci95"), pct=False), a["n"]])
+        w = a["win_rates"]
+        for who in ("human", "judge"):
+            r = w[who]
+            rows.append([f"win rate of A by {'people' if who == 'human' else name} "
+                         "(same examples)", fmt_pct(r["win_rate_a"]),
+                         fmt_ci(r["win_rate_a_ci95"]), w["n"]])
+    ra = p.get("rater_agreement")
+    if ra and ra.get(ra.get("method", "")) is not None:
+        rows.append([f"raters: {ra['method'].replace('_', ' ')} ({', '.join(ra['raters'])})",
+                     f"{ra[ra['method']]:.3f}", "", ra["n"]])
+    for r in p.get("left_bias") or []:
+        rows.append([f"{r['rater']} picks the left side", fmt_pct(r["rate"]),
+                     fmt_ci(r.get("ci95")), r["n"]])
+    return rows

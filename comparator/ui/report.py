@@ -15,10 +15,12 @@ from comparator.io import Loaded
 from comparator.reports.build import Report, ViewSpec, build, file_sha256
 from comparator.reports.export import render
 from comparator.reports.tables import (
+    PEOPLE,
     RELIABILITY,
     cluster_rows,
     fmt_ci,
     fmt_pct,
+    people_rows,
     reliability_rows,
     slice_rows,
 )
@@ -78,12 +80,24 @@ def controls(loaded: Loaded) -> ViewSpec:
                     tie_threshold=state.tie_threshold(), ci_method=ci, examples=int(n),
                     choice=choice, seed=seed,
                     human_vote=st.session_state.get("human_vote") or "mean")
+    files = ratings_files(comp)
+    if files and st.checkbox(f"People vs judge from the {len(files)} raters' ratings (Rate "
+                             "page)", value=True, key="rep_people"):
+        spec.ratings = [str(f) for f in files]
     if choice == "selected":
         spec.picked = picked_ids(loaded)
         if not spec.picked:
             st.info("No example is selected: open one on the Examples page (or pick points "
                     "on the Clusters map).")
     return spec
+
+
+def ratings_files(comp) -> list[Path]:
+    """The Rate page's ratings files of this comparison (one per rater)."""
+    from comparator.ratings.store import comparison_key, ratings_dir
+
+    d = ratings_dir(comparison_key(comp))
+    return sorted(d.glob("*.jsonl")) if d.is_dir() else []
 
 
 def input_name(loaded: Loaded) -> str:
@@ -129,6 +143,9 @@ def preview(report: Report) -> None:
             st.plotly_chart(figs[f"slices_{field}"], key=f"rep_bars_{field}")
         header, rows = slice_rows(s, field)
         st.dataframe(pd.DataFrame(rows, columns=header), hide_index=True)
+    if d.get("people"):
+        st.markdown("**People vs judge (ratings)**")
+        st.dataframe(pd.DataFrame(people_rows(d["people"]), columns=PEOPLE), hide_index=True)
     if d["clusters"]:
         st.markdown("**Rationale clusters**")
         header, rows = cluster_rows(d["clusters"])
