@@ -12,6 +12,7 @@ st.navigation([
     st.Page("pages/reliability.py", title="Judge reliability", icon=":material/balance:"),
     st.Page("pages/rate.py", title="Rate", icon=":material/thumbs_up_down:"),
     st.Page("pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
+    st.Page("pages/report.py", title="Report", icon=":material/summarize:"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/straighten:"),
     st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),

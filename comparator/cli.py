@@ -26,6 +26,7 @@ from comparator.io.tabular import parse_mapping
 from comparator.judge.command import add_judge_parser, run_judge
 from comparator.metrics.command import add_metrics_parser, run_metrics
 from comparator.ratings.command import add_ratings_option, merge_ratings, print_raters, rater_fields
+from comparator.reports.command import add_report_parser, run_report
 from comparator.slices.command import add_leaderboard_parser, run_leaderboard
 
 
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_judge_parser(sub)
     add_cluster_parser(sub)
     add_metrics_parser(sub)
+    add_report_parser(sub, _add_input)
     add_leaderboard_parser(sub)
     return parser
 
@@ -235,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.tie_threshold <= 1.5:
         raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
     loaded = _load(args)
+    if args.command == "report":
+        return run_report(args, loaded)
     if args.command == "convert":
         fmt = save(loaded.comparison, args.output, args.to, args.tie_threshold)
         print(f"wrote {len(loaded.comparison.examples)} examples to {args.output} ({fmt})",

@@ -86,6 +86,18 @@ def tiny_server(tiny_model):
         yield {"url": url + "/v1", "model": str(tiny_model)}
 
 
+@pytest.fixture()
+def browser():
+    """Debian's Chromium through Playwright (launch arguments as in test_browser.py)."""
+    from playwright.sync_api import sync_playwright
+    from test_browser import ARGS, CHROMIUM
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
 def pytest_configure(config):
     if not SHARED.is_dir():
         raise pytest.UsageError(f"the real test data is missing: expected {SHARED}")

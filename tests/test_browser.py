@@ -28,7 +28,8 @@ def server(tmp_path_factory):
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
            str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
     url = f"http://127.0.0.1:{port}"
-    with running(cmd, url + "/_stcore/health", tmp_path_factory.mktemp("st") / "st.log"):
+    home = tmp_path_factory.mktemp("st")  # uploads and caches stay out of the user's dirs
+    with running(cmd, url + "/_stcore/health", home / "st.log", {"COMPARATOR_HOME": str(home)}):
         yield url
 
 

@@ -2,8 +2,9 @@
 answers to real MT-Bench questions with the tiny model behind `transformers serve` (Generate
 page) -> judge the pairs with the same server (Judge page) -> cluster the prompts into
 discovered categories (Clusters page) -> slice by them (sidebar) -> read the examples and the
-reliability page. A full-page screenshot of every page is kept as a test artifact in
-tests/artifacts/e2e/ (git-ignored; COMPARATOR_ARTIFACTS overrides the folder)."""
+reliability page -> download the HTML report of the sliced view (Report page). A full-page
+screenshot of every page is kept as a test artifact in tests/artifacts/e2e/ (git-ignored;
+COMPARATOR_ARTIFACTS overrides the folder)."""
 
 from __future__ import annotations
 
@@ -146,10 +147,10 @@ def test_generate_judge_cluster_slice_in_the_browser(tiny_server, app_server):
         _nav(page, "Overview")
         _wait_text(page, "Win rate by slice", 120_000)
         side = page.locator("[data-testid=stSidebar]")
-        side.get_by_text("(none)").first.click()
+        side.get_by_label("Slice by").click()
         page.get_by_role("option", name="discovered_category").click()
         page.wait_for_timeout(1500)
-        side.get_by_text("(all)").first.click()
+        side.get_by_label("Slice value").click()
         page.get_by_role("option").nth(1).click()
         page.wait_for_function(
             f"() => [...document.querySelectorAll('[data-testid=stSidebar] p')]"
@@ -168,7 +169,17 @@ def test_generate_judge_cluster_slice_in_the_browser(tiny_server, app_server):
         _nav(page, "Data")
         _wait_text(page, "Validation report", 60_000)
         _shot(page, "09-data")
+
+        # 5. export a report of the sliced view (Report page, merged from issue 9)
+        _nav(page, "Report")
+        _wait_text(page, "Download", 120_000)
+        with page.expect_download(timeout=120_000) as dl:
+            page.get_by_role("button", name="HTML (self-contained)").click()
+        html = Path(dl.value.path()).read_text()
+        assert "<html" in html.lower() and "discovered_category" in html
+        (ARTIFACTS / "report.html").write_text(html)
+        _shot(page, "10-report")
         assert page.dialogs == []
         assert "Traceback" not in page.inner_text("body")
         browser.close()
-    assert len(list(ARTIFACTS.glob("*.png"))) >= 9
+    assert len(list(ARTIFACTS.glob("*.png"))) >= 10

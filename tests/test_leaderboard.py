@@ -168,3 +168,34 @@ def test_cli_json_and_text(arena_file):
     assert text.returncode == 0 and "Bradley–Terry" in text.stdout
     bad = run_cli("leaderboard", SHARED / "mt_bench/question.jsonl")
     assert bad.returncode == 2 and bad.stderr.startswith("error:")
+
+
+def test_arena_hard_files_one_per_model_form_a_leaderboard(tmp_path):
+    """Two Arena-Hard-Auto judgment files against the same baseline: the real gpt-4-0613 file
+    and an EDITED copy (model renamed, every verdict mirrored) give one leaderboard equal to the
+    direct fit of the per-prompt outcomes (mean of the two games in the model's orientation)."""
+    from conftest import ROOT
+
+    real = (ROOT / "tests/data/arena_hard/v0.1-question_id/data/arena-hard-v0.1/model_judgment"
+            / "gpt-4-1106-preview/gpt-4-0613.jsonl")
+    mirror = {"A>>B": "B>>A", "A>B": "B>A", "A=B": "A=B", "B>A": "A>B", "B>>A": "A>>B"}
+    edited = tmp_path / "model-x.jsonl"
+    with open(edited, "w") as f:
+        for r in read_jsonl(real):
+            r["model"] = "model-x"
+            for g in r["games"]:
+                g["score"] = mirror[g["score"]]
+            f.write(json.dumps(r) + "\n")
+    scale = {"A>>B": 1.5, "A>B": 0.5, "A=B": 0.0, "B>A": -0.5, "B>>A": -1.5}
+    rows = []
+    for path in (real, edited):
+        for r in read_jsonl(path):
+            g1, g2 = (scale[g["score"]] for g in r["games"])  # game 1 shows the baseline as A
+            s = (-g1 + g2) / 2
+            rows.append((r["model"], "gpt-4-0314", 1.0 if s > 0.25 else 0.0 if s < -0.25
+                         else 0.5))
+    out = run_cli("leaderboard", real, edited, "--json")
+    assert out.returncode == 0, out.stderr
+    lb = json.loads(out.stdout)
+    _check(lb, rows)
+    assert {m["name"] for m in lb["models"]} == {"gpt-4-0613", "model-x", "gpt-4-0314"}

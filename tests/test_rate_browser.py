@@ -10,7 +10,6 @@ import sys
 
 import pytest
 from conftest import ROOT, free_port, read_jsonl, running, winner
-from test_browser import ARGS, CHROMIUM
 
 DEMO = ROOT / "data" / "alpaca_eval_gpt4-1106_vs_claude-2.1.jsonl"
 LEFT = {1: 1.5, 2: 1.0, 3: 0.0, 4: -1.0, 5: -1.5}  # key -> score of the left side
@@ -30,16 +29,6 @@ def server(tmp_path_factory, home):
     with running(cmd, url + "/_stcore/health", tmp_path_factory.mktemp("st") / "st.log",
                  {"COMPARATOR_HOME": str(home)}):
         yield url
-
-
-@pytest.fixture()
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser):

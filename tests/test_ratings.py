@@ -348,3 +348,28 @@ def test_stats_cli_with_ratings(alpaca):
     assert s["n_rated"] == 40
     text = run_cli("stats", ALPACA_COT, "--ratings", *files)
     assert text.returncode == 0 and "cohen kappa" in text.stdout
+
+
+def test_report_has_the_people_vs_judge_section(alpaca, tmp_path):
+    ids = [alpaca.examples[i]["id"] for i in build_queue(alpaca, "sample", 30, seed=4)]
+    _rate(alpaca, "u", ids, 41)
+    _rate(alpaca, "v", ids, 42, 0.5)
+    files = [ratings_path(comparison_key(alpaca), r) for r in ("u", "v")]
+    out = run_cli("report", ALPACA_COT, "--ratings", *files, "-o", tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    rep = json.loads((tmp_path / "r.json").read_text())
+    stats = json.loads(run_cli("stats", ALPACA_COT, "--json", "--ratings", *files).stdout)
+    for key in ("human_agreement", "rater_agreement", "left_bias", "n_rated", "win_rate_a"):
+        assert rep["stats"][key] == stats[key], key
+    ratings = {r: {x["id"]: x["score"] for x in read_jsonl(f)[1:]} for r, f in zip("uv", files)}
+    judge = next(j for j in alpaca.judges() if j != "human")
+    rows = _hand(alpaca, ratings, judge)
+    people = rep["people"]["judges"][judge]
+    assert people["n"] == 30 and people["agreement"] == pytest.approx(
+        sum(x == y for _, x, y in rows) / len(rows))
+    assert rep["provenance"]["ratings"] == [f.name for f in files]
+    for ext in ("md", "html"):
+        assert run_cli("report", ALPACA_COT, "--ratings", *files, "-o",
+                       tmp_path / f"r.{ext}").returncode == 0
+        text = (tmp_path / f"r.{ext}").read_text()
+        assert "People vs judge" in text and f"{100 * people['agreement']:.1f}%" in text

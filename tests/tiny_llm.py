@@ -22,7 +22,10 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_llama(folder: Path, seed: int = 0) -> Path:
+def build_tiny_llama(folder: Path, seed: int = 0, *, hidden: int = 64, intermediate: int = 128,
+                     layers: int = 2, heads: int = 4, kv_heads: int = 2,
+                     init_range: float = 0.2) -> Path:
+    """The tiny model by default; bigger sizes (same tokenizer) for benchmarks."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -41,10 +44,11 @@ def build_tiny_llama(folder: Path, seed: int = 0) -> Path:
     tok.save_pretrained(folder)
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768,
+        vocab_size=len(tok), hidden_size=hidden, intermediate_size=intermediate,
+        num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
+        max_position_embeddings=32768,
         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id, tie_word_embeddings=False, initializer_range=0.2)
+        pad_token_id=tok.pad_token_id, tie_word_embeddings=False, initializer_range=init_range)
     model = LlamaForCausalLM(config)
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id

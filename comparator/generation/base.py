@@ -4,6 +4,7 @@ backend from a ``"provider/model"`` string. Heavy libraries are imported inside 
     openai/<model>   any OpenAI-compatible chat-completions server (OpenAI, vllm serve, Ollama…)
     hf/<path|name>   transformers, locally (CPU or GPU), batched generate with the chat template
     vllm/<model>     vLLM's offline engine on a GPU host (requirements-gpu.txt)
+    ct2/<path|name>  CTranslate2 locally (int8 on CPU), a transformers model converted once
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-PROVIDERS = ("openai", "hf", "vllm")
+PROVIDERS = ("openai", "hf", "vllm", "ct2")
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,11 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 def make_backend(spec: str, *, base_urls: list[str] | None = None, api_key: str | None = None,
                  timeout_s: float = 120.0, max_tries: int = 5, batch_size: int = 8,
-                 tensor_parallel_size: int = 1, device: str | None = None) -> Backend:
+                 tensor_parallel_size: int = 1, device: str | None = None,
+                 options: dict[str, Any] | None = None) -> Backend:
     provider, model = parse_spec(spec)
+    if options and provider != "ct2":
+        raise ValueError(f"{', '.join(options)}: options of ct2/ models only, not {provider}/")
     if provider == "openai":
         from comparator.generation.openai_backend import OpenAIBackend
 
@@ -93,6 +97,10 @@ def make_backend(spec: str, *, base_urls: list[str] | None = None, api_key: str 
         from comparator.generation.hf_backend import HFBackend
 
         return HFBackend(model, batch_size=batch_size, device=device)
+    if provider == "ct2":
+        from comparator.generation.ct2_backend import Ct2Backend
+
+        return Ct2Backend(model, batch_size=batch_size, device=device, **(options or {}))
     from comparator.generation.vllm_backend import VLLMBackend
 
     return VLLMBackend(model, tensor_parallel_size=tensor_parallel_size, batch_size=batch_size)

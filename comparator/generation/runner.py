@@ -44,7 +44,8 @@ class Progress:
 
 
 def _header(a: Side, b: Side, prompts: str) -> dict:
-    gen = {s: {"spec": side.backend.spec, "params": side.params.key(), **side.info}
+    gen = {s: {"spec": side.backend.spec, "params": side.params.key(),
+               **getattr(side.backend, "info", {}), **side.info}
            for s, side in (("a", a), ("b", b))}
     return {"kind": HEADER_KIND, "schema_version": SCHEMA_VERSION, "model_a": a.name,
             "model_b": b.name, "source_format": "generation",
@@ -124,7 +125,9 @@ def _example(item: PromptItem, ra: list[GenResult], rb: list[GenResult]) -> dict
 
 async def cached_call(side: Side, messages, cache: ResponseCache, sem: asyncio.Semaphore,
                 prog: Progress) -> GenResult:
-    key = cache_key(side.backend.spec, side.params, messages)
+    # a backend whose options change its replies (ct2/ compute_type) keys them in cache_spec
+    spec = getattr(side.backend, "cache_spec", side.backend.spec)
+    key = cache_key(spec, side.params, messages)
     hit = cache.get(key)
     if hit is not None:
         prog.cache_hits += 1

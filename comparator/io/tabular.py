@@ -330,11 +330,6 @@ def to_rows(comp: Comparison, tie_threshold: float) -> tuple[list[str], list[dic
 
 
 def write_csv(comp: Comparison, path: str | Path, tie_threshold: float) -> None:
-    path = Path(path)
-    header, rows = to_rows(comp, tie_threshold)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=header)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(path)
+    from comparator.io.csvsafe import write_rows
+
+    write_rows(path, *to_rows(comp, tie_threshold))

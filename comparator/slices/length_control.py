@@ -45,6 +45,12 @@ def lengths(comp: Comparison) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _difficulty(comp: Comparison) -> np.ndarray | None:
+    if "difficulty" not in comp._derived:  # cached: absent is the common case, and costly
+        comp._derived["difficulty"] = _difficulty_of(comp)
+    return comp._derived["difficulty"]
+
+
+def _difficulty_of(comp: Comparison) -> np.ndarray | None:
     try:
         idx, code, names = slice_values(comp, "metadata.instruction_difficulty")
     except KeyError:

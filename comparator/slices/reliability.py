@@ -7,13 +7,12 @@ proportions of independent-ish events (judgments or examples).
 
 from __future__ import annotations
 
-from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
-from comparator.io.schema import Comparison, is_ok, response_text
+from comparator.io.schema import Comparison, is_ok
 from comparator.slices.stats import default_judges, derive, is_selected, outcomes, wilson
 
 
@@ -22,73 +21,72 @@ def _rate(hits: int, n: int) -> dict[str, Any]:
             "n": n}
 
 
-def _judgments(comp: Comparison, judges):
+def _judgments(comp: Comparison, judges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(example index, score, flipped: 1 / 0 / -1 unknown) of every ok judgment of the selected
+    judges, in file order; one pass over the judgments, cached per judge selection."""
     if judges == "auto":
         judges = default_judges(comp)
-    for i, ex in enumerate(comp.examples):
-        for j in ex.get("judgments") or ():
-            if is_selected(j, judges) and is_ok(j):
-                yield i, j
+    key = ("ok_judgments", judges)
+    hit = comp._derived.get(key)
+    if hit is None:
+        ex_i, score, flip = [], [], []
+        for i, ex in enumerate(comp.examples):
+            for j in ex.get("judgments") or ():
+                if is_selected(j, judges) and is_ok(j):
+                    ex_i.append(i)
+                    score.append(j["score"])
+                    f = j.get("flipped")
+                    flip.append(-1 if f is None else int(bool(f)))
+        hit = comp._derived[key] = (np.asarray(ex_i, dtype=np.int64),
+                                    np.asarray(score, dtype=float),
+                                    np.asarray(flip, dtype=np.int8))
+    return hit
 
 
 def first_position_preference(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
                               judges="auto") -> dict[str, Any]:
     """Of the judgments that picked a side and know the order shown, the share that picked the
     response shown first (0.5 = no position bias)."""
-    first = n = 0
-    for _, j in _judgments(comp, judges):
-        if j.get("flipped") is None:
-            continue
-        shown = -j["score"] if j["flipped"] else j["score"]
-        if abs(shown) > tie_threshold:
-            n += 1
-            first += shown > 0
-    return _rate(first, n)
+    _, score, flip = _judgments(comp, judges)
+    known = flip >= 0
+    shown = np.where(flip[known] == 1, -score[known], score[known])
+    decided = np.abs(shown) > tie_threshold
+    return _rate(int((shown[decided] > 0).sum()), int(decided.sum()))
 
 
 def length_preference(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
                       judges="auto") -> dict[str, Any]:
     """Of the examples with a winner and responses of different length (characters), the share
     won by the longer response (0.5 = no length bias); plus the mean length ratio."""
-    d = derive(comp, judges)
-    oc = outcomes(d.score, tie_threshold)
-    longer = n = 0
-    for i, ex in enumerate(comp.examples):
-        if oc[i] not in (0, 2):
-            continue
-        la, lb = len(response_text(ex["response_a"])), len(response_text(ex["response_b"]))
-        if la == lb:
-            continue
-        n += 1
-        longer += (la > lb) == (oc[i] == 0)
-    return _rate(longer, n)
+    from comparator.slices.length_control import lengths
+
+    oc = outcomes(derive(comp, judges).score, tie_threshold)
+    la, lb = lengths(comp)
+    m = ((oc == 0) | (oc == 2)) & (la != lb)
+    return _rate(int(((la[m] > lb[m]) == (oc[m] == 0)).sum()), int(m.sum()))
 
 
 def self_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
                    judges="auto") -> dict[str, Any]:
     """Mean, over examples with two or more judgments, of the share of judgment pairs with the
-    same verdict (A / tie / B, in the file's orientation): repeats and both orders together."""
-    per: dict[int, list[float]] = {}
-    for i, j in _judgments(comp, judges):
-        per.setdefault(i, []).append(j["score"])
-    shares = []
-    for scores in per.values():
-        if len(scores) < 2:
-            continue
-        codes = outcomes(np.asarray(scores), tie_threshold)
-        pairs = list(combinations(codes, 2))
-        shares.append(sum(a == b for a, b in pairs) / len(pairs))
-    return {"rate": float(np.mean(shares)) if shares else None, "n": len(shares)}
+    same verdict (A / tie / B, in the file's orientation): repeats and both orders together.
+    Per example: sum over verdicts of C(n_v, 2) / C(n, 2)."""
+    ex_i, score, _ = _judgments(comp, judges)
+    n_ex = len(comp.examples)
+    per = np.bincount(ex_i * 3 + outcomes(score, tie_threshold), minlength=3 * n_ex
+                      ).reshape(n_ex, 3).astype(float)
+    k = per.sum(1)
+    many = k >= 2
+    same = (per[many] * (per[many] - 1) / 2).sum(1)
+    shares = same / (k[many] * (k[many] - 1) / 2)
+    return {"rate": float(shares.mean()) if len(shares) else None, "n": int(many.sum())}
 
 
 def tie_rate(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
              judges="auto") -> dict[str, Any]:
     """Share of judgments that call a tie."""
-    ties = n = 0
-    for _, j in _judgments(comp, judges):
-        n += 1
-        ties += abs(j["score"]) <= tie_threshold
-    return _rate(ties, n)
+    _, score, _ = _judgments(comp, judges)
+    return _rate(int((np.abs(score) <= tie_threshold).sum()), len(score))
 
 
 def reliability(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,

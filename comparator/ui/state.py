@@ -23,6 +23,8 @@ DATA_DIR = ROOT / "data"
 
 SOURCE = "source"  # ("demo", file name) | ("upload", digest) | ("path", path)
 UPLOADED = "uploaded"  # {digest: Loaded}
+UPLOAD_SHA256 = "upload_sha256"  # SHA-256 of the open upload's bytes (report provenance)
+UPLOAD_PATH = "upload_path"  # its copy in the user data dir, for links (default options only)
 TIE = "tie_threshold"
 F_FIELD, F_VALUE, F_WINNERS = "flt_slice_field", "flt_slice_value", "flt_winners"
 F_SCORE, F_SEARCH, F_REGEX = "flt_score", "flt_search", "flt_regex"
@@ -33,6 +35,7 @@ F_METRICS, F_NGRAM = "flt_metrics", "flt_ngram"  # metric conditions, n-gram (Me
 F_RANKED, F_MEANING = "flt_ranked", "flt_meaning"  # the Examples page's ranked search
 ALL_JUDGES = "(default)"
 _QP_READ = "_query_params_read"
+URL_ERROR = "_url_error"  # why the link's file was not opened (shown by analysis pages)
 FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE, F_JUDGE,
                F_CLUSTER, F_PICKED, F_RANKED, F_MEANING, F_METRICS, F_NGRAM)
 
@@ -71,14 +74,23 @@ def persist() -> None:
         if "slice" in qp and ":" in qp["slice"]:
             field, value = qp["slice"].split(":", 1)
             st.session_state[F_FIELD], st.session_state[F_VALUE] = field, value
-        if "path" in qp and Path(qp["path"]).is_file():  # a local file, for scripted runs
-            st.session_state[SOURCE] = ("path", qp["path"])
+        if "path" in qp:  # a file on this server: only from the allowed folders
+            from comparator.paths import allowed_path
+
+            try:
+                st.session_state[SOURCE] = ("path", str(allowed_path(qp["path"])))
+            except ValueError as e:
+                st.session_state[URL_ERROR] = str(e)
+        read_view(qp)
+    write_view()
 
 
 def current() -> Loaded | None:
     """The open comparison (the first demo by default); None if it cannot be loaded (an
     error is shown)."""
     src = st.session_state.get(SOURCE)
+    if st.session_state.get(URL_ERROR):
+        st.error(f"The link's file was not opened: {st.session_state.pop(URL_ERROR)}")
     try:
         if src and src[0] == "upload":
             return st.session_state.get(UPLOADED, {}).get(src[1])
@@ -137,6 +149,16 @@ def open_upload(name: str, data: bytes, fmt: str | None, options: LoadOptions) -
     st.session_state[UPLOADED][digest] = loaded
     st.session_state[SOURCE] = ("upload", digest)
     st.session_state["upload_name"] = name
+    st.session_state[UPLOAD_SHA256] = sha = hashlib.sha256(data).hexdigest()
+    st.session_state.pop(UPLOAD_PATH, None)
+    if fmt is None and options == LoadOptions():  # the file alone reloads it: linkable
+        from comparator.paths import data_dir
+
+        path = data_dir() / "uploads" / f"{sha[:16]}-{Path(name).name}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        st.session_state[UPLOAD_PATH] = str(path)
     st.query_params.pop("data", None)
     clear_filters()
     return loaded
@@ -304,3 +326,84 @@ def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:
         f.metrics = []
         return mask(loaded) if f.search else (
             apply(loaded.comparison, f, tie_threshold(), judges), None)
+
+
+# A view is a link: besides ?data= / ?path= and ?slice=, the judge, tie threshold, winners,
+# score range, search, metric conditions and n-gram live in the query string (the page is the
+# URL's path).
+_QP_KEYS = ("judge", "t", "winner", "score", "q", "regex", "metric", "ngram")
+
+
+def view_query() -> dict[str, str]:
+    """The current view's filters as query parameters (defaults left out)."""
+    ss = st.session_state
+    out: dict[str, str] = {}
+    if ss.get(F_JUDGE) and ss[F_JUDGE] != ALL_JUDGES:
+        out["judge"] = ss[F_JUDGE]
+    if tie_threshold() != DEFAULT_TIE_THRESHOLD:
+        out["t"] = f"{tie_threshold():g}"
+    if ss.get(F_WINNERS):
+        out["winner"] = "|".join(ss[F_WINNERS])
+    lo, hi = ss.get(F_SCORE, (-1.5, 1.5))
+    if lo > -1.5 or hi < 1.5:
+        out["score"] = f"{lo:g},{hi:g}"
+    if (ss.get(F_SEARCH) or "").strip():
+        out["q"] = ss[F_SEARCH].strip()
+        if ss.get(F_REGEX):
+            out["regex"] = "1"
+    if ss.get(F_METRICS):  # filter expressions (comparator.slices.expr), ';'-separated
+        from comparator.slices.expr import to_exprs
+
+        out["metric"] = ";".join(to_exprs(Filters(metrics=[tuple(c) for c in ss[F_METRICS]])))
+    if ss.get(F_NGRAM):
+        out["ngram"] = ss[F_NGRAM]
+    return out
+
+
+def read_view(qp) -> None:
+    """Filters from a shared link (bad values are ignored)."""
+    from comparator.slices.stats import OUTCOMES
+
+    ss = st.session_state
+    if qp.get("judge"):
+        ss[F_JUDGE] = qp["judge"]
+    try:
+        if "t" in qp:
+            ss[TIE] = min(1.5, max(0.0, float(qp["t"])))
+        if "score" in qp:
+            lo, hi = (float(x) for x in qp["score"].split(","))
+            ss[F_SCORE] = (max(-1.5, lo), min(1.5, hi))
+    except ValueError:
+        pass
+    if qp.get("winner"):
+        ss[F_WINNERS] = [w for w in qp["winner"].split("|") if w in OUTCOMES]
+    if qp.get("q"):
+        ss[F_SEARCH], ss[F_REGEX] = qp["q"], qp.get("regex") == "1"
+    if qp.get("metric") or qp.get("ngram"):
+        from comparator.slices.expr import parse
+
+        try:
+            metrics = parse([x for x in qp.get("metric", "").split(";") if x]).metrics
+        except ValueError:
+            metrics = []
+        set_metric_filter(metrics, qp.get("ngram") or None)
+
+
+def write_view() -> None:
+    """Mirror the view into the URL (called on every run)."""
+    src = st.session_state.get(SOURCE)
+    want = view_query()
+    if src and src[0] == "path":
+        want["path"] = src[1]
+    elif src and src[0] == "upload" and st.session_state.get(UPLOAD_PATH):
+        want["path"] = st.session_state[UPLOAD_PATH]
+    elif src and src[0] == "demo" and src[1] in demos():
+        want["data"] = demos()[src[1]].stem
+    field, value = st.session_state.get(F_FIELD), st.session_state.get(F_VALUE)
+    if field and value is not None:
+        want["slice"] = f"{field}:{value}"
+    for k in ("path", "data", "slice", *_QP_KEYS):
+        if k in want and st.query_params.get(k) != want[k]:
+            st.query_params[k] = want[k]
+        elif k not in want and k in st.query_params:
+            del st.query_params[k]

@@ -4,6 +4,7 @@ interpreted, let alone run); no ``unsafe_allow_html`` anywhere."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -246,11 +247,14 @@ def backend_form(key: str, col, sampling: bool = True) -> dict:
     for each widget's own name (e.g. ``"gen_{}_a"``)."""
     from comparator.generation import SamplingParams
 
-    provider = col.selectbox("Backend", ["openai", "hf", "vllm"], key=key.format("provider"),
+    provider = col.selectbox("Backend", ["openai", "hf", "vllm", "ct2"],
+                             key=key.format("provider"),
                              help="openai: any OpenAI-compatible server (OpenAI, vllm serve, "
-                                  "Ollama…); hf: transformers here; vllm: offline engine (GPU)")
+                                  "Ollama…); hf: transformers here; vllm: offline engine (GPU); "
+                                  "ct2: CTranslate2 here (int8, fast on a CPU)")
     model = col.text_input("Model", key=key.format("model"),
-                           placeholder="gpt-4o-mini, or a local path for hf/")
+                           placeholder="gpt-4o-mini, or a local path for hf/ and ct2/")
+    options = ct2_options(key, col) if provider == "ct2" else None
     urls = col.text_area("Base URLs (one per line; several = round-robin with failover)",
                          key=key.format("urls"), height=68) if provider == "openai" else ""
     api = col.text_input("API key (kept in memory only)", type="password",
@@ -266,7 +270,19 @@ def backend_form(key: str, col, sampling: bool = True) -> dict:
         system=(col.text_input("System prompt (optional)", key=key.format("sys")) or None)
         if sampling else None)
     return {"provider": provider, "model": model.strip(), "params": params, "key": api or None,
-            "urls": [u.strip() for u in urls.splitlines() if u.strip()]}
+            "urls": [u.strip() for u in urls.splitlines() if u.strip()], "options": options}
+
+
+def ct2_options(key: str, col) -> dict:
+    """CTranslate2's quantization and threads (a transformers model is converted once)."""
+    from comparator.generation.ct2_backend import COMPUTE_TYPES
+
+    c1, c2 = col.columns(2)
+    compute = c1.selectbox("compute type", ["default (int8 on CPU)", *COMPUTE_TYPES],
+                           key=key.format("ct2_compute"))
+    threads = c2.number_input("threads (0 = auto)", 0, 256, 0, key=key.format("ct2_threads"))
+    return {"compute_type": None if compute.startswith("default") else compute,
+            "intra_threads": int(threads)}
 
 
 def backend_of(form: dict, side: str):
@@ -278,8 +294,10 @@ def backend_of(form: dict, side: str):
     if not form["model"]:
         raise ValueError(f"give a model ({side})")
     urls = base_urls(side, form["urls"] or None)
-    backend = make_backend(f"{form['provider']}/{form['model']}", base_urls=urls,
-                           api_key=api_key(side, form["key"]))
+    with st.spinner("Preparing the model (a transformers model is converted to CTranslate2 "
+                    "once)…") if form["provider"] == "ct2" else nullcontext():
+        backend = make_backend(f"{form['provider']}/{form['model']}", base_urls=urls,
+                               api_key=api_key(side, form["key"]), options=form.get("options"))
     return backend, ({"base_urls": [public_url(u) for u in urls]} if urls else {})
 
 
