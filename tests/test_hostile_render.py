@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT, free_port, run_cli, running
 from test_browser import ARGS, CHROMIUM
 
-PAGES = ["Overview", "Examples", "Judge reliability", "Rate", "Clusters", "Metrics",
+PAGES = ["Overview", "Examples", "Judge reliability", "Rate", "Clusters", "Report", "Metrics",
          "Leaderboard", "Data", "Generate", "Judge"]
 
 
