@@ -3,7 +3,10 @@ their benchmark figure, vs a bare orjson parse of the same bytes (same run).
 
 Records are the real ones in tests/data/arena_hard and ../shared/data, repeated with new ids.
 
-    python bench/bench_benchmark_formats.py [--n 5000]
+    python bench/bench_benchmark_formats.py [--n 5000] [--quick]
+
+No goal is stated for these formats: the open time is reported (goal "report") against the
+bare parse. ``--quick``: 1,000 records per format.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 
+from bench.report import emit  # noqa: E402
 from comparator.io import load  # noqa: E402
 from comparator.slices.benchmarks import benchmark_figures  # noqa: E402
 
@@ -48,7 +52,10 @@ def build(fmt: str, n: int, out: Path) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--quick", action="store_true", help="1,000 records per format")
     args = ap.parse_args()
+    if args.quick:
+        args.n = 1000
     print(f"{'format':<16} {'records':>8} {'MB':>6} {'parse s':>8} {'load s':>7} {'ratio':>6} "
           f"{'figure s':>8}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,6 +71,8 @@ def main() -> None:
             t3 = time.perf_counter()
             print(f"{fmt:<16} {args.n:>8} {len(data) / 1e6:>6.1f} {t1 - t0:>8.3f} {t2 - t1:>7.3f} "
                   f"{(t2 - t1) / (t1 - t0):>5.1f}x {t3 - t2:>8.3f}")
+            emit(f"open {fmt}, {args.n:,} records{' (quick)' if args.quick else ''} "
+                 "(vs orjson parse)", t2 - t1, t1 - t0, "s", "report", True)
 
 
 if __name__ == "__main__":

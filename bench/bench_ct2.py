@@ -10,6 +10,9 @@ run: ``hf/``. Goal: ct2/ >= 2x hf/. Ablation: ct2/ with its batches in arrival o
 by prompt length), as hf/ gets them.
 
     python bench/bench_ct2.py [--prompts 32] [--new-tokens 128] [--batch-size 8] [--threads N]
+                              [--quick]
+
+``--quick``: 16 prompts x 64 new tokens (same model, same code paths).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "tests"))
+
+from bench.report import emit  # noqa: E402
 
 PROMPTS = ROOT / "data" / "prompts" / "mt_bench_questions.jsonl"
 LABELS = {"hf": "hf/ float32 (baseline)", "ct2": "ct2/ int8",
@@ -102,7 +107,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--worker", choices=list(LABELS))
     ap.add_argument("--model")
+    ap.add_argument("--quick", action="store_true", help="16 prompts x 64 new tokens")
     args = ap.parse_args()
+    if args.quick:
+        args.prompts, args.new_tokens = 16, 64
     if args.worker:
         print(json.dumps(worker(args.worker, args.model, args.prompts, args.new_tokens,
                                 args.batch_size, args.threads)))
@@ -143,6 +151,15 @@ def main() -> None:
     mem = rows["ct2"]["peak_rss_mb"] / rows["hf"]["peak_rss_mb"]
     print(f"ct2/ vs hf/: {ratio:.2f}x tokens/s (goal >= 2x: {'met' if ratio >= 2 else 'NOT met'}),"
           f" {mem:.2f}x peak memory; without the length sort {arrival:.2f}x")
+    size = f"{args.prompts} prompts x {args.new_tokens} tokens" + (" (quick)" if args.quick
+                                                                    else "")
+    complete = all(rows[e]["tokens"] == expected for e in LABELS)
+    emit(f"tokens/s, ct2/ int8 vs hf/ float32, {size}", rows["ct2"]["tok_s"],
+         rows["hf"]["tok_s"], "tok/s", ">= 2x", complete and ratio >= 2)
+    emit(f"tokens/s, ct2/ int8 in arrival order vs hf/ float32, {size}",
+         rows["ct2-arrival"]["tok_s"], rows["hf"]["tok_s"], "tok/s", "report", True)
+    emit(f"peak RSS, ct2/ int8 vs hf/ float32, {size}", rows["ct2"]["peak_rss_mb"],
+         rows["hf"]["peak_rss_mb"], "MB", "report", True)
 
 
 if __name__ == "__main__":

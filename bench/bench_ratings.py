@@ -7,7 +7,10 @@
    raters: merge (with_ratings) + every figure (people_report) vs summary() of the same
    comparison (the Overview's headline), both after the first derivation.
 
-    python bench/bench_ratings.py [--n 100000]
+    python bench/bench_ratings.py [--n 100000] [--quick]
+
+No goal is stated for these figures: they are reported (goal "report") with their baselines.
+``--quick``: 20k examples, 50 saves timed instead of 200.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_io import synthesise  # noqa: E402
+from bench.report import emit  # noqa: E402
 from comparator.ratings.store import (  # noqa: E402
     comparison_key,
     load_ratings,
@@ -50,7 +54,11 @@ def median_time(fn, repeats: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="20k examples, 50 saves")
     args = ap.parse_args()
+    saves = 200
+    if args.quick:
+        args.n, saves = 20_000, 50
     tmp = Path(tempfile.mkdtemp())
     os.environ["COMPARATOR_HOME"] = str(tmp)
     comp = synthesise(args.n)
@@ -61,7 +69,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     k = iter(range(10**9))
     ours = median_time(lambda: save_rating(comp, "bench", ids[next(k) % len(ids)], 1.0, False,
-                                           note="ok", seconds=3.0), 200)
+                                           note="ok", seconds=3.0), saves)
     line = orjson.dumps({"id": ids[0], "judge": "human", "rater": "bench", "score": 1.0,
                          "flipped": False, "note": "ok", "rated_at": "x", "seconds": 3.0}) + b"\n"
     bare_path = tmp / "bare.jsonl"
@@ -72,9 +80,11 @@ def main() -> None:
         os.fsync(fd)
         os.close(fd)
 
-    base = median_time(bare, 200)
+    base = median_time(bare, saves)
     print(f"save one rating: {1000 * ours:.2f} ms vs bare write+fsync {1000 * base:.2f} ms "
           f"({ours / base:.2f}x)")
+    emit("save one rating (vs bare os.write + fsync)", 1000 * ours, 1000 * base, "ms", "report",
+         True)
     big = tmp / "big.jsonl"
     rows = [orjson.dumps({"id": ids[i % len(ids)], "judge": "human", "rater": "r",
                           "score": float(rng.choice([-1.5, -1, 0, 1, 1.5])),
@@ -85,6 +95,8 @@ def main() -> None:
     base = median_time(lambda: [orjson.loads(x) for x in big.read_bytes().split(b"\n") if x], 5)
     print(f"read 10k ratings: {1000 * ours:.1f} ms vs bare orjson {1000 * base:.1f} ms "
           f"({ours / base:.1f}x)")
+    emit("read 10k ratings (vs bare orjson parse)", 1000 * ours, 1000 * base, "ms", "report",
+         True)
     for r, seed in (("r1", 1), ("r2", 2)):
         g = np.random.default_rng(seed)
         for i in range(1000):
@@ -103,6 +115,8 @@ def main() -> None:
     base = median_time(lambda: (comp.invalidate(), summary(comp)), 3)
     print(f"People vs judge at {args.n:,} (2,000 ratings): {ours:.2f} s vs a cold summary() "
           f"{base:.2f} s ({ours / base:.1f}x)")
+    emit(f"People vs judge, {args.n:,} examples{' (quick)' if args.quick else ''}, 2,000 "
+         "ratings (vs cold summary())", ours, base, "s", "report", True)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,8 @@ def table(results: list[tuple[str, list[dict], str | None, float]], markdown: bo
             body.append([name, "(script)", "—", "—", "—", "runs cleanly", f"FAIL: {err}"])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        lines += ["| " + " | ".join(row) + " |" for row in body]
+        lines += ["| " + " | ".join(str(x).replace("|", "\\|") for x in row) + " |"
+                  for row in body]
         return "\n".join(lines)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
