@@ -28,7 +28,8 @@ st.markdown("**Link to this view** (for files this server may open):")
 st.code(rep.view_link(), language=None)
 if st.session_state.get(state.SOURCE, ("",))[0] == "upload" and not \
         st.session_state.get(state.UPLOAD_PATH):
-    st.caption("This upload was read with a chosen format or column mapping: the link carries "
-               "the filters but not the file.")
+    st.caption("This comparison exists only in this session (an upload read with a chosen "
+               "format or column mapping, or a copy changed here, e.g. by a clustering run): "
+               "the link carries the filters but not the file.")
 st.subheader("Preview")
 rep.preview(report)
