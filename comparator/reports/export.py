@@ -95,6 +95,7 @@ def csv_rows(report: Report) -> tuple[list[str], list[dict[str, Any]]]:
     """One row per filtered example: the ``convert --to csv`` columns, the score and winner of
     the report's judge selection and tie threshold, every response metric, reason clusters."""
     from comparator.io.tabular import to_rows
+    from comparator.metrics import metric_columns
     from comparator.slices.clusters import reason_arrays
     from comparator.slices.stats import OUTCOMES, derive, outcomes
 
@@ -105,7 +106,7 @@ def csv_rows(report: Report) -> tuple[list[str], list[dict[str, Any]]]:
     code = outcomes(score, report.spec.tie_threshold)
     header, rows = to_rows(comp.subset([comp.examples[i] for i in rows_i]),
                            report.spec.tie_threshold)
-    metrics = _metric_columns(comp)
+    metrics = metric_columns(comp)
     ex_i, cl, _ = reason_arrays(comp)
     clusters: dict[int, list[int]] = {}
     for i, c in zip(ex_i.tolist(), cl.tolist()):
@@ -119,16 +120,7 @@ def csv_rows(report: Report) -> tuple[list[str], list[dict[str, Any]]]:
             v = col[i]
             row[name] = v.item() if hasattr(v, "item") else v
         row["clusters"] = "|".join(map(str, clusters.get(i, [])))
-    extra = ["index", *metrics, "clusters"]
-    return ["index", *header, *[c for c in extra if c != "index"]], rows
-
-
-def _metric_columns(comp) -> dict[str, np.ndarray]:
-    try:
-        from comparator.metrics import metric_columns
-    except ImportError:  # the metrics package is not in this build
-        return {}
-    return metric_columns(comp)
+    return ["index", *header, *metrics, "clusters"], rows
 
 
 def render_json(report: Report) -> str:
