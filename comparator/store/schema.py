@@ -1,0 +1,133 @@
+"""The columnar layout of a comparison: one Arrow row per example, judgments and reasons nested.
+
+Texts are ``large_string`` (a million long responses pass 2 GiB). A multi-turn response keeps
+its turns in ``response_a_turns`` and its joined text (``response_text``) in ``response_a`` so
+search and metrics read one column. ``metadata`` and ``extra`` are free-form: a struct when
+Arrow can type them across the file, else JSON text (either reads back as the same dict, less
+keys whose value was null). The same table is our Parquet export and the on-disk cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from comparator.io.schema import Example, response_text
+
+STORE_VERSION = 1
+S = pa.large_string()
+JUDGMENT = pa.struct([
+    ("score", pa.float64()), ("label", pa.string()), ("flipped", pa.bool_()),
+    ("rationale", S), ("judge", pa.string()), ("rater", pa.string()),
+    ("template_id", pa.string()), ("status", pa.string()), ("raw", S), ("extra", S),
+])
+REASON = pa.struct([
+    ("text", S), ("favours", pa.string()), ("judgment", pa.int32()), ("cluster", pa.int32()),
+    ("x", pa.float64()), ("y", pa.float64()), ("similarities", pa.list_(pa.float64())),
+])
+MESSAGE = pa.struct([("role", pa.string()), ("content", S)])
+FIXED = [
+    ("id", pa.string()), ("prompt", S), ("messages", pa.list_(MESSAGE)),
+    ("response_a", S), ("response_b", S),
+    ("response_a_turns", pa.list_(S)), ("response_b_turns", pa.list_(S)),
+    ("reference", S), ("reference_turns", pa.list_(S)),
+    ("category", pa.string()), ("tags", pa.list_(pa.string())), ("reported_score", pa.float64()),
+    ("judgments", pa.list_(JUDGMENT)), ("reasons", pa.list_(REASON)),
+]
+FREE = ("metadata", "extra")  # struct or JSON text
+TEXTS = ("response_a", "response_b", "reference")
+
+
+def exact(t: pa.DataType) -> bool:
+    """Whether values of an inferred type read back exactly: no floats (Arrow would make an
+    integer 1 beside a 1.5 into 1.0) and no nulls-only fields."""
+    if pa.types.is_struct(t):
+        return all(exact(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return exact(t.value_type)
+    return not (pa.types.is_floating(t) or pa.types.is_null(t))
+
+
+def _free(values: list[Any]) -> pa.Array:
+    """A free-form dict column: a struct when Arrow types it exactly, else JSON text."""
+    if all(not v for v in values):
+        return pa.nulls(len(values), S)
+    try:
+        arr = pa.array(values)
+        if pa.types.is_struct(arr.type) and exact(arr.type):
+            return arr
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], S)
+
+
+def table(examples: list[Example], chunk: int = 32_768) -> pa.Table:
+    """Examples (validated dicts) -> the store's table (built ``chunk`` rows at a time)."""
+    batches = []
+    for start in range(0, len(examples), chunk):
+        part = examples[start:start + chunk]
+        cols: dict[str, list] = {name: [] for name, _ in FIXED}
+        for ex in part:
+            for name, _ in FIXED:
+                if name.endswith("_turns"):
+                    continue
+                v = ex.get(name)
+                if name in TEXTS:
+                    turns = v if isinstance(v, list) else None
+                    cols[name + "_turns"].append(turns)
+                    v = response_text(v) if turns is not None else v
+                elif name == "judgments" and v:
+                    v = [{**j, "extra": orjson.dumps(j["extra"]).decode()} if "extra" in j
+                         else j for j in v]
+                cols[name].append(v)
+        batches.append(pa.RecordBatch.from_arrays([pa.array(cols[n], t) for n, t in FIXED],
+                                                  names=[n for n, _ in FIXED]))
+    out = pa.Table.from_batches(batches, pa.schema(FIXED))
+    for k in FREE:  # typed over the whole file, so every chunk has one type
+        out = out.append_column(k, _free([ex.get(k) for ex in examples]))
+    return out
+
+
+def _clean(v: Any) -> Any:
+    """A struct read back as a dict: keys that Arrow filled with null (absent in the row) go."""
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [_clean(x) for x in v]
+    return v
+
+
+def _loads(v: Any) -> Any:
+    return orjson.loads(v) if isinstance(v, str) else _clean(v)
+
+
+def example(row: dict[str, Any]) -> Example:
+    """One row (``Table.to_pylist``) back to the example dict it was built from."""
+    ex: dict[str, Any] = {}
+    for name, _ in FIXED:
+        if name.endswith("_turns"):
+            continue
+        v = row.get(name)
+        if name in TEXTS and row.get(name + "_turns") is not None:
+            v = row[name + "_turns"]
+        if v is None:
+            continue
+        if name == "judgments":
+            v = [_judgment(j) for j in v]
+        elif name in ("reasons", "messages"):
+            v = [{k: x for k, x in r.items() if x is not None} for r in v]
+        ex[name] = v
+    for k in FREE:
+        v = row.get(k)
+        if v is not None:
+            ex[k] = _loads(v)
+    return ex  # type: ignore[return-value]
+
+
+def _judgment(j: dict[str, Any]) -> dict[str, Any]:
+    out = {k: x for k, x in j.items() if x is not None}
+    if "extra" in out:
+        out["extra"] = _loads(out["extra"])
+    return out
