@@ -1,7 +1,7 @@
 """``python -m comparator``: convert and summarise judged side-by-side files.
 
     python -m comparator convert IN [--format F] [--questions Q] -o OUT
-                                 [--to native|llm-comparator|csv]
+                                 [--to native|llm-comparator|csv|parquet]
     python -m comparator stats IN [--format F] [--questions Q] [--by FIELD]
                                [--tie-threshold T] [--json]
 
@@ -55,8 +55,15 @@ def _options(args: argparse.Namespace) -> LoadOptions:
                        model_a=args.model_a, model_b=args.model_b)
 
 
-def _load(args: argparse.Namespace) -> Loaded:
-    loaded = load(args.input, args.format, _options(args))
+def _load(args: argparse.Namespace, columnar: bool = False) -> Loaded:
+    """The input file; ``columnar``: as a memory-mapped store (comparator.store), validated once
+    per file content and cached."""
+    if columnar:
+        from comparator.store.cache import open_store
+
+        loaded = open_store(args.input, args.format, _options(args))
+    else:
+        loaded = load(args.input, args.format, _options(args))
     for w in loaded.warnings[:20]:
         print(f"note: {w}", file=sys.stderr)
     if len(loaded.warnings) > 20:
@@ -197,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv = sub.add_parser("convert", help="convert a judged file to native / LLM Comparator / CSV")
     _add_input(conv)
     conv.add_argument("-o", "--output", type=Path, required=True)
-    conv.add_argument("--to", choices=["native", "llm-comparator", "csv"],
+    conv.add_argument("--to", choices=["native", "llm-comparator", "csv", "parquet"],
                       help="output format (default: from the extension)")
     conv.add_argument("--tie-threshold", type=float, default=DEFAULT_TIE_THRESHOLD,
                       help="for the CSV winner column")
@@ -236,9 +243,18 @@ def run(args: argparse.Namespace) -> int:
         return run_leaderboard(args)
     if not 0 <= args.tie_threshold <= 1.5:
         raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
-    loaded = _load(args)
+    to_parquet = args.command == "convert" and (
+        args.to == "parquet" or (args.to is None and args.output.suffix == ".parquet"))
+    loaded = _load(args, columnar=to_parquet or (args.command == "stats" and not args.ratings))
     if args.command == "report":
         return run_report(args, loaded)
+    if to_parquet:
+        from comparator.store.cache import write_parquet
+
+        write_parquet(loaded, args.output)
+        print(f"wrote {len(loaded.comparison.examples)} examples to {args.output} (parquet)",
+              file=sys.stderr)
+        return 0
     if args.command == "convert":
         fmt = save(loaded.comparison, args.output, args.to, args.tie_threshold)
         print(f"wrote {len(loaded.comparison.examples)} examples to {args.output} ({fmt})",

@@ -7,6 +7,7 @@ import streamlit as st
 from comparator.io import FORMATS, InputError, LoadOptions, detect_format
 from comparator.io.common import Source
 from comparator.io.tabular import peek_columns, resolve_columns
+from comparator.slices.stats import judgment_counts
 from comparator.ui import state, widgets
 
 st.title("Data")
@@ -70,9 +71,7 @@ loaded = state.current()
 if loaded is not None:
     comp = loaded.comparison
     st.subheader("Validation report")
-    judgments = [j for ex in comp.examples for j in ex.get("judgments") or []]
-    by_status = {k: sum(1 for j in judgments if j.get("status", "ok") == k)
-                 for k in ("ok", "unscored", "error")}
+    by_status = judgment_counts(comp)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Examples", f"{len(comp.examples):,}")
     c2.metric("Judgments ok", f"{by_status['ok']:,}")

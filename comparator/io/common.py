@@ -74,9 +74,9 @@ def _os_error(path: Path, e: OSError) -> InputError:
     return InputError(path, f"cannot read it ({e.strerror or e})")
 
 
-def read_file(path: Path) -> bytes:
-    """The bytes of a regular file. Anything else (a folder, a named pipe, a device, a link loop)
-    is refused before reading, so it can never block; so is a binary file, from its first 64 KB."""
+def _open_regular(path: Path) -> int:
+    """A descriptor of ``path`` if it is a regular file; anything else (a folder, a named pipe,
+    a device, a link loop) is refused before reading, so it can never block."""
     try:  # O_NONBLOCK: opening a named pipe must not wait for a writer
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except IsADirectoryError:
@@ -90,6 +90,22 @@ def read_file(path: Path) -> bytes:
             raise InputError(path, "is a folder; give a file")
         kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
         raise InputError(path, f"is {kind}, not a file: save the data to a file first")
+    return fd
+
+
+def check_file(path: Path) -> None:
+    """Refuse what ``read_file`` refuses (not a regular file; binary), reading 64 KB only."""
+    with os.fdopen(_open_regular(path), "rb") as f:
+        try:
+            _refuse_binary(path, f.read(_HEAD))
+        except OSError as e:
+            raise _os_error(path, e) from None
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of a regular file (see ``_open_regular``); a binary file is refused from its
+    first 64 KB."""
+    fd = _open_regular(path)
     with os.fdopen(fd, "rb") as f:
         _check_memory(path, os.fstat(fd).st_size)
         try:

@@ -124,6 +124,8 @@ class Comparison(BaseModel):
     def judges(self) -> list[str]:
         """Every judge named in the file, in first-seen order (cached)."""
         hit = self._derived.get("judges")
+        if hit is None and hasattr(self.examples, "store"):  # columnar (comparator.store)
+            hit = self._derived["judges"] = self.examples.store.judges()
         if hit is None:
             seen: dict[str, None] = {}
             for ex in self.examples:

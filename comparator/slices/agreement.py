@@ -19,6 +19,7 @@ from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.schema import Comparison
 from comparator.slices.judgments import judgment_arrays
 from comparator.slices.stats import OUTCOMES, derive, outcomes
+from comparator.store.table import store_of
 
 
 def cohen_kappa(x: np.ndarray, y: np.ndarray, k: int = 3) -> float | None:
@@ -76,6 +77,11 @@ def agreement(comp: Comparison, judge_x: str, judge_y: str,
 def raters(comp: Comparison, judge: str = "human") -> list[str]:
     """``judge:rater`` selectors of the individual annotators of ``judge`` (e.g. PandaLM's
     three humans), for annotator-vs-annotator agreement."""
+    st = store_of(comp)
+    if st is not None:
+        j = st.judgments()
+        return sorted({f"{judge}:{r}" for name, r in zip(j["judge"].to_pylist(),
+                       j["rater"].to_pylist()) if r and name == judge})
     return sorted({f"{judge}:{j['rater']}" for ex in comp.examples
                    for j in ex.get("judgments") or []
                    if j.get("rater") and (j.get("judge") or "unknown") == judge})

@@ -24,6 +24,7 @@ import numpy as np
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.schema import Comparison, is_ok
 from comparator.slices.stats import derive, outcomes, slice_values
+from comparator.store.table import store_of
 
 ROUNDS = 1000
 LEVELS = {"v0.1": (2.5, 97.5), "v2.0": (5.0, 95.0)}
@@ -80,7 +81,9 @@ def arena_hard_score(comp: Comparison, seed: int = 0) -> dict[str, Any] | None:
         out.update(_score(*_battles(comp, None, drop), level, seed))
     else:
         out.update(score=None, ci=None, battles=None)  # one score per category and baseline
-    cats = np.array([ex.get("category") or "" for ex in comp.examples])
+    st = store_of(comp)
+    cats = np.array(st.column("category").fill_null("").to_pylist() if st is not None else
+                    [ex.get("category") or "" for ex in comp.examples])
     out["by_category"] = {str(c): _score(*_battles(comp, cats == c, drop), level, seed)
                           for c in dict.fromkeys(cats.tolist()) if c}
     return out

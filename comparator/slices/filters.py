@@ -14,7 +14,9 @@ import pandas as pd
 
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.schema import Comparison, prompt_text, response_text
+from comparator.slices import columnar
 from comparator.slices.stats import OUTCOMES, derive, outcomes, slice_values
+from comparator.store.table import store_of
 
 
 @dataclass
@@ -84,6 +86,12 @@ def search_mask(comp: Comparison, query: str, regex: bool = False) -> np.ndarray
     if hit is not None:
         return hit
     n = len(comp.examples)
+    st = store_of(comp)
+    if st is not None:
+        re.compile(query)  # a bad expression raises re.error, as below
+        hit = comp._derived[key] = st.memo(("search", query, regex),
+                                           lambda: columnar.search(st, query, regex))
+        return hit
     if regex:
         search = re.compile(query, re.IGNORECASE).search
         hit = np.fromiter((search(s) is not None for s in _haystack(comp, False)), bool, n)
@@ -133,6 +141,9 @@ def cluster_closeness(comp: Comparison, cluster: int) -> np.ndarray:
     centre (-inf when it has no reason there)."""
     key = ("closeness", cluster)
     hit = comp._derived.get(key)
+    st = store_of(comp)
+    if hit is None and st is not None:
+        hit = comp._derived[key] = st.memo(key, lambda: columnar.closeness(st, cluster))
     if hit is None:
         hit = np.full(len(comp.examples), -np.inf)
         for i, ex in enumerate(comp.examples):

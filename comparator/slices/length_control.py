@@ -22,10 +22,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.schema import Comparison, response_text
 from comparator.slices.stats import derive, outcomes, slice_values
+from comparator.store.table import store_of
 
 ROUNDS = 200
 RIDGE = 1e-8  # keeps a perfectly separated slice (or resample) finite; 1e-3 of it on the
@@ -37,6 +39,11 @@ GROUP_ABOVE, BINS = 5000, 2000  # bootstrap on (length bin, outcome) groups abov
 def lengths(comp: Comparison) -> tuple[np.ndarray, np.ndarray]:
     """Characters of response A and B per example (cached)."""
     hit = comp._derived.get("lengths")
+    st = store_of(comp)
+    if hit is None and st is not None:
+        hit = comp._derived["lengths"] = st.memo("lengths", lambda: tuple(
+            np.asarray(pc.utf8_length(st.texts(f"response_{s}")).to_numpy(), float)
+            for s in "ab"))
     if hit is None:
         la = np.array([len(response_text(ex["response_a"])) for ex in comp.examples], float)
         lb = np.array([len(response_text(ex["response_b"])) for ex in comp.examples], float)

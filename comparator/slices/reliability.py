@@ -14,6 +14,7 @@ import numpy as np
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.io.schema import Comparison, is_ok
 from comparator.slices.stats import default_judges, derive, is_selected, outcomes, wilson
+from comparator.store.table import store_of
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:
@@ -28,6 +29,14 @@ def _judgments(comp: Comparison, judges) -> tuple[np.ndarray, np.ndarray, np.nda
         judges = default_judges(comp)
     key = ("ok_judgments", judges)
     hit = comp._derived.get(key)
+    st = store_of(comp)
+    if hit is None and st is not None:
+        from comparator.slices.columnar import selected
+
+        j = st.judgments()
+        keep = selected(st, judges) & j["ok"]
+        hit = comp._derived[key] = (j["parent"][keep].astype(np.int64), j["score"][keep],
+                                    j["flipped"][keep].astype(np.int8))
     if hit is None:
         ex_i, score, flip = [], [], []
         for i, ex in enumerate(comp.examples):

@@ -74,6 +74,14 @@ def derive(comp: Comparison, judges: frozenset[str] | None | str = "auto") -> De
 
         hit = comp._derived[key] = majority_derived(comp, next(iter(judges))[:-9])
         return hit
+    from comparator.store.table import store_of
+
+    st = store_of(comp)
+    if st is not None:
+        from comparator.slices.columnar import derive_arrays
+
+        hit = comp._derived[key] = Derived(*derive_arrays(st, judges), judges)
+        return hit
     n = len(comp.examples)
     score = np.full(n, np.nan)
     unf = np.full(n, np.nan)
@@ -246,6 +254,23 @@ def summary(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
     return out
 
 
+def judgment_counts(comp: Comparison) -> dict[str, int]:
+    """The file's judgments by status: ok, unscored, error."""
+    from comparator.store.table import store_of
+
+    st = store_of(comp)
+    if st is not None:
+        from comparator.slices.columnar import judgment_counts as columnar_counts
+
+        return st.memo("judgment_counts", lambda: columnar_counts(st))
+    out = {"ok": 0, "unscored": 0, "error": 0}
+    for ex in comp.examples:
+        for j in ex.get("judgments") or ():
+            k = j.get("status", "ok")
+            out[k] = out.get(k, 0) + 1
+    return out
+
+
 def _values(v: Any) -> list[str]:
     if v is None or v == "" or v == []:
         return ["(none)"]
@@ -269,6 +294,15 @@ def slice_values(comp: Comparison, field: str) -> tuple[np.ndarray, np.ndarray, 
         from comparator.metrics.slicing import metric_slices
 
         hit = comp._derived[key] = metric_slices(comp, field)
+        return hit
+    from comparator.store.table import store_of
+
+    st = store_of(comp)
+    if st is not None:
+        from comparator.slices.columnar import slice_arrays
+
+        hit = comp._derived[key] = st.memo(("slice", field), lambda: slice_arrays(
+            st, field, _values))
         return hit
     if field in ("category", "tags"):
         get = (lambda ex: ex.get(field))  # noqa: E731

@@ -21,8 +21,8 @@ S = pa.large_string()
 JUDGMENT = pa.struct([
     ("score", pa.float64()), ("label", pa.string()), ("flipped", pa.bool_()),
     ("rationale", S), ("judge", pa.string()), ("rater", pa.string()),
-    ("template_id", pa.string()), ("status", pa.string()), ("raw", S), ("extra", S),
-])
+    ("template_id", pa.string()), ("status", pa.string()), ("raw", S),
+])  # a judgment's free-form ``extra`` is JSON text in the ``judgment_extra`` column
 REASON = pa.struct([
     ("text", S), ("favours", pa.string()), ("judgment", pa.int32()), ("cluster", pa.int32()),
     ("x", pa.float64()), ("y", pa.float64()), ("similarities", pa.list_(pa.float64())),
@@ -34,7 +34,8 @@ FIXED = [
     ("response_a_turns", pa.list_(S)), ("response_b_turns", pa.list_(S)),
     ("reference", S), ("reference_turns", pa.list_(S)),
     ("category", pa.string()), ("tags", pa.list_(pa.string())), ("reported_score", pa.float64()),
-    ("judgments", pa.list_(JUDGMENT)), ("reasons", pa.list_(REASON)),
+    ("judgments", pa.list_(JUDGMENT)), ("judgment_extra", pa.list_(S)),
+    ("reasons", pa.list_(REASON)),
 ]
 FREE = ("metadata", "extra")  # struct or JSON text
 TEXTS = ("response_a", "response_b", "reference")
@@ -52,8 +53,6 @@ def exact(t: pa.DataType) -> bool:
 
 def _free(values: list[Any]) -> pa.Array:
     """A free-form dict column: a struct when Arrow types it exactly, else JSON text."""
-    if all(not v for v in values):
-        return pa.nulls(len(values), S)
     try:
         arr = pa.array(values)
         if pa.types.is_struct(arr.type) and exact(arr.type):
@@ -71,16 +70,17 @@ def table(examples: list[Example], chunk: int = 32_768) -> pa.Table:
         cols: dict[str, list] = {name: [] for name, _ in FIXED}
         for ex in part:
             for name, _ in FIXED:
-                if name.endswith("_turns"):
+                if name.endswith("_turns") or name == "judgment_extra":
                     continue
                 v = ex.get(name)
                 if name in TEXTS:
                     turns = v if isinstance(v, list) else None
                     cols[name + "_turns"].append(turns)
                     v = response_text(v) if turns is not None else v
-                elif name == "judgments" and v:
-                    v = [{**j, "extra": orjson.dumps(j["extra"]).decode()} if "extra" in j
-                         else j for j in v]
+                elif name == "judgments":
+                    cols["judgment_extra"].append(
+                        [None if "extra" not in j else orjson.dumps(j["extra"]).decode()
+                         for j in v] if v and any("extra" in j for j in v) else None)
                 cols[name].append(v)
         batches.append(pa.RecordBatch.from_arrays([pa.array(cols[n], t) for n, t in FIXED],
                                                   names=[n for n, _ in FIXED]))
@@ -107,7 +107,7 @@ def example(row: dict[str, Any]) -> Example:
     """One row (``Table.to_pylist``) back to the example dict it was built from."""
     ex: dict[str, Any] = {}
     for name, _ in FIXED:
-        if name.endswith("_turns"):
+        if name.endswith("_turns") or name == "judgment_extra":
             continue
         v = row.get(name)
         if name in TEXTS and row.get(name + "_turns") is not None:
@@ -115,7 +115,10 @@ def example(row: dict[str, Any]) -> Example:
         if v is None:
             continue
         if name == "judgments":
-            v = [_judgment(j) for j in v]
+            v = [{k: x for k, x in j.items() if x is not None} for j in v]
+            for j, extra in zip(v, row.get("judgment_extra") or ()):
+                if extra is not None:
+                    j["extra"] = orjson.loads(extra)
         elif name in ("reasons", "messages"):
             v = [{k: x for k, x in r.items() if x is not None} for r in v]
         ex[name] = v
@@ -124,10 +127,3 @@ def example(row: dict[str, Any]) -> Example:
         if v is not None:
             ex[k] = _loads(v)
     return ex  # type: ignore[return-value]
-
-
-def _judgment(j: dict[str, Any]) -> dict[str, Any]:
-    out = {k: x for k, x in j.items() if x is not None}
-    if "extra" in out:
-        out["extra"] = _loads(out["extra"])
-    return out

@@ -54,8 +54,17 @@ def demos() -> dict[str, Path]:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading…")
-def _load_file(path: str, mtime: float) -> Loaded:
-    return load(path)
+def _load_file(path: str, mtime: float, size: int) -> Loaded:
+    """One read-only columnar store per file for every session (comparator.store: validated
+    once per file content, then memory-mapped from the cache)."""
+    from comparator.store.cache import open_store
+
+    return open_store(path)
+
+
+def _open(p: Path) -> Loaded:
+    s = p.stat()
+    return _load_file(str(p), s.st_mtime_ns, s.st_size)
 
 
 def persist() -> None:
@@ -95,13 +104,11 @@ def current() -> Loaded | None:
         if src and src[0] == "upload":
             return st.session_state.get(UPLOADED, {}).get(src[1])
         if src and src[0] == "path":
-            p = Path(src[1])
-            return _load_file(str(p), p.stat().st_mtime)
+            return _open(Path(src[1]))
         all_demos = demos()
         label = src[1] if src and src[0] == "demo" and src[1] in all_demos else next(
             iter(all_demos))
-        p = all_demos[label]
-        return _load_file(str(p), p.stat().st_mtime)
+        return _open(all_demos[label])
     except (InputError, OSError) as e:
         st.error(f"Could not open the comparison: {md_text(str(e))}")
         return None

@@ -17,6 +17,7 @@ from comparator.io.schema import Comparison, example_score, prompt_text, respons
 from comparator.metrics import metric_fields
 from comparator.reports.textdiff import word_diff
 from comparator.slices.stats import OUTCOMES, slice_values
+from comparator.store.table import store_of
 from comparator.ui import state
 from comparator.ui.text import md_text
 
@@ -43,10 +44,11 @@ def slice_fields(comp: Comparison) -> list[str]:
     if hit is not None:
         return hit + metric_fields(comp)
     fields = []
-    if any(ex.get("category") for ex in comp.examples):
-        fields.append("category")
-    if any(ex.get("tags") for ex in comp.examples):
-        fields.append("tags")
+    st = store_of(comp)
+    if st is not None:
+        fields += [f for f in ("category", "tags") if st.any_value(f)]
+    else:
+        fields += [f for f in ("category", "tags") if any(ex.get(f) for ex in comp.examples)]
     if len(comp.judges()) > 1:
         fields.append("judge")
     meta: dict[str, set] = {}

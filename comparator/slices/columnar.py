@@ -1,0 +1,185 @@
+"""The statistics' per-example arrays computed on a columnar store (``comparator.store``).
+
+Each function here returns exactly what its counterpart over example dicts returns (same
+arrays, same order of values; ``tests/test_store.py`` checks both on every real file), so the
+statistics in ``comparator.slices`` do not know which storage they run on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from comparator.store.table import Store
+
+
+def selected(st: Store, judges: frozenset[str] | None) -> np.ndarray:
+    """Which judgments a judge selection keeps (``name`` or ``name:rater``)."""
+    j = st.judgments()
+    if judges is None:
+        return np.ones(len(j["score"]), bool)
+    wanted = pa.array(sorted(judges))
+    keep = pc.is_in(j["judge"], wanted).to_numpy(zero_copy_only=False)
+    pair = pc.binary_join_element_wise(j["judge"], j["rater"], ":")
+    return keep | pc.fill_null(pc.is_in(pair, wanted), False).to_numpy(zero_copy_only=False)
+
+
+def derive_arrays(st: Store, judges: frozenset[str] | None) -> tuple[np.ndarray, ...]:
+    """score, score_unflipped, score_flipped, n_ok, n_unscored (see stats.Derived)."""
+    j = st.judgments()
+    n = st.n
+    sel = selected(st, judges)
+    ok = sel & j["ok"]
+    par, score = j["parent"], j["score"]
+    n_ok = np.bincount(par[ok], minlength=n).astype(np.int32)
+    n_bad = np.bincount(par[sel & ~j["ok"]], minlength=n).astype(np.int32)
+
+    def mean(keep: np.ndarray) -> np.ndarray:
+        cnt = np.bincount(par[keep], minlength=n)
+        tot = np.bincount(par[keep], weights=score[keep], minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+
+    out = mean(ok)
+    if judges is None:
+        rep = st.column("reported_score").to_numpy()
+        rep = np.asarray(rep, float)
+        use = ~st.has_judgments() & ~np.isnan(rep)
+        out[use] = rep[use]
+    return (out, mean(ok & (j["flipped"] == 0)), mean(ok & (j["flipped"] == 1)), n_ok, n_bad)
+
+
+def _label(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    return str(v)
+
+
+def _pairs(n: int, parent: np.ndarray, values: list[Any]) -> tuple[np.ndarray, ...]:
+    """(index, code, names) for multi-valued fields: each example once per distinct value in
+    first-seen order, ``(none)`` for an example without values (as stats._values)."""
+    codes: dict[str, int] = {}
+    code = np.fromiter((codes.setdefault(_label(v), len(codes)) for v in values), np.int64,
+                       len(values))
+    seen: set[tuple[int, int]] = set()
+    keep = np.ones(len(code), bool)
+    for k, key in enumerate(zip(parent.tolist(), code.tolist())):
+        if key in seen:
+            keep[k] = False
+        seen.add(key)
+    parent, code = parent[keep], code[keep]
+    has = np.zeros(n, bool)
+    has[parent] = True
+    empty = np.flatnonzero(~has)
+    if len(empty):
+        none = codes.setdefault("(none)", len(codes))
+        parent = np.concatenate([parent, empty])
+        code = np.concatenate([code, np.full(len(empty), none)])
+        order = np.argsort(parent, kind="stable")
+        parent, code = parent[order], code[order]
+    return parent.astype(np.int64), code, list(codes)
+
+
+def _single(values: pa.ChunkedArray) -> tuple[np.ndarray, ...]:
+    """(index, code, names) for a one-value string field ("(none)" for null or empty)."""
+    filled = pc.if_else(pc.fill_null(pc.equal(values, ""), True), "(none)", values)
+    names = pc.unique(filled)
+    code = pc.index_in(filled, value_set=names).to_numpy(zero_copy_only=False)
+    return np.arange(len(code), dtype=np.int64), code.astype(np.int64), [
+        str(x) for x in names.to_pylist()]
+
+
+def metadata_values(st: Store, name: str) -> list[Any] | None:
+    """The metadata value ``name`` of every example (None when absent); None when no example
+    has the key."""
+    col = st.column("metadata")
+    if pa.types.is_struct(col.type):
+        if col.type.get_field_index(name) < 0:
+            return None
+        return pc.struct_field(col, name).to_pylist()
+    if col.null_count == len(col):
+        return None
+    vals = [None if m is None else orjson.loads(m).get(name) for m in col.to_pylist()]
+    return vals if any(v is not None for v in vals) else None
+
+
+def metadata_keys(st: Store, limit: int | None = None) -> list[str]:
+    col = st.column("metadata")
+    if pa.types.is_struct(col.type):
+        return [col.type.field(i).name for i in range(col.type.num_fields)]
+    keys: dict[str, None] = {}
+    for m in col.slice(0, limit).to_pylist() if limit else col.to_pylist():
+        keys.update(dict.fromkeys(orjson.loads(m) if m else ()))
+    return list(keys)
+
+
+def slice_arrays(st: Store, field: str, values_of) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """stats.slice_values on the store; ``values_of`` is stats._values (multi-valued rules)."""
+    if field == "category":
+        return _single(st.column("category"))
+    if field == "tags":
+        col = st.column("tags")
+        parent = np.concatenate([pc.list_parent_indices(c).to_numpy() + off for c, off in
+                                 zip(col.chunks, np.cumsum([0] + [len(c) for c in col.chunks]))]
+                                ) if col.num_chunks else np.zeros(0, np.int64)
+        return _pairs(st.n, parent, pc.list_flatten(col).to_pylist())
+    if field == "judge":
+        j = st.judgments()
+        return _pairs(st.n, j["parent"], j["judge"].to_pylist())
+    name = field.removeprefix("metadata.")
+    vals = metadata_values(st, name)
+    if vals is None:
+        raise KeyError(f"no field {field!r}; slice by category, tags, judge or one of "
+                       f"{sorted(metadata_keys(st))}")
+    idx, code, codes = [], [], {}
+    for i, v in enumerate(vals):
+        for x in values_of(v):
+            idx.append(i)
+            code.append(codes.setdefault(x, len(codes)))
+    return np.asarray(idx, np.int64), np.asarray(code, np.int64), list(codes)
+
+
+def search(st: Store, query: str, regex: bool) -> np.ndarray:
+    """Examples whose prompt, response A or response B contains ``query`` (case-insensitive),
+    or matches it as a regular expression (RE2 syntax; Python's for what RE2 lacks)."""
+    hit = np.zeros(st.n, bool)
+    for name in ("prompt", "response_a", "response_b"):
+        col = st.texts(name)
+        if regex:
+            try:
+                m = pc.match_substring_regex(col, query, ignore_case=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                import re
+
+                find = re.compile(query, re.IGNORECASE).search
+                m = pa.array([find(s) is not None for s in col.to_pylist()])
+        else:
+            m = pc.match_substring(col, query, ignore_case=True)
+        hit |= np.asarray(m.to_numpy(zero_copy_only=False), bool)
+    return hit
+
+
+def closeness(st: Store, cluster: int) -> np.ndarray:
+    """filters.cluster_closeness on the store."""
+    r = st.nested("reasons", ("cluster", "similarities"))
+    out = np.full(st.n, -np.inf)
+    cl = np.asarray(pc.fill_null(r["cluster"], -10**9).to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(cl == cluster)
+    if len(rows):
+        sims = r["similarities"].take(pa.array(rows)).to_pylist()
+        vals = np.array([s[cluster] if s and 0 <= cluster < len(s) else 0.0 for s in sims])
+        np.maximum.at(out, r["parent"][rows], vals)
+    return out
+
+
+def judgment_counts(st: Store) -> dict[str, int]:
+    """Judgments by status (ok, unscored, error)."""
+    status = pc.fill_null(st.nested("judgments", ("status",))["status"], "ok")
+    counts = {k: 0 for k in ("ok", "unscored", "error")}
+    for row in pc.value_counts(status).to_pylist():
+        counts[row["values"]] = counts.get(row["values"], 0) + row["counts"]
+    return counts

@@ -1,0 +1,149 @@
+"""A read-only comparison held as an Arrow table (memory-mapped from the cache).
+
+``Store`` gives the columns the statistics need as numpy arrays, computed once and shared by
+every session that opened the file; ``LazyExamples`` is the ``comp.examples`` of a store-backed
+comparison: a sequence that turns rows into example dicts only when asked (the rows on screen).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from comparator.io.schema import Comparison, Example
+from comparator.store import schema
+
+
+class Store:
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.n = table.num_rows
+        self._memo: dict[Any, Any] = {}
+        self._lock = threading.RLock()
+
+    def memo(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``build()`` once per key (shared by sessions: results are never changed)."""
+        hit = self._memo.get(key)
+        if hit is None:
+            with self._lock:
+                hit = self._memo.get(key)
+                if hit is None:
+                    hit = self._memo[key] = build()
+        return hit
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return self.table.column(name)
+
+    def rows(self, start: int, stop: int) -> list[Example]:
+        return [schema.example(r) for r in self.table.slice(start, stop - start).to_pylist()]
+
+    def nested(self, column: str, fields: tuple[str, ...]) -> dict[str, Any]:
+        """A list-of-struct column flattened: ``parent`` (example index) and each field as an
+        Arrow array, in file order."""
+        def build() -> dict[str, Any]:
+            parents, values = [], []
+            base = 0
+            for chunk in self.column(column).chunks:
+                parents.append(pc.list_parent_indices(chunk).to_numpy() + base)
+                values.append(chunk.flatten())
+                base += len(chunk)
+            flat = pa.chunked_array(values, self.column(column).type.value_type)
+            out = {"parent": np.concatenate(parents) if parents else np.zeros(0, np.int64)}
+            for f in fields:
+                out[f] = pc.struct_field(flat, f) if len(flat) else pa.chunked_array(
+                    [], flat.type.field(f).type)
+            return out
+        return self.memo(("nested", column, fields), build)
+
+    def judgments(self) -> dict[str, Any]:
+        """Every judgment: parent, score (NaN when none), ok, flipped (+1 True, 0 False,
+        -1 none), judge key ("unknown" when unnamed), rater."""
+        def build() -> dict[str, Any]:
+            raw = self.nested("judgments", ("score", "status", "flipped", "judge", "rater"))
+            score = raw["score"].to_numpy(zero_copy_only=False).astype(float)
+            status = raw["status"]
+            ok = (pc.fill_null(pc.equal(status, "ok"), True).to_numpy(zero_copy_only=False)
+                  & ~np.isnan(score)) if len(score) else np.zeros(0, bool)
+            flipped = np.asarray(pc.fill_null(pc.cast(raw["flipped"], pa.int8()), -1)
+                                 .to_numpy(zero_copy_only=False)) if len(score) else np.zeros(0)
+            judge = pc.if_else(pc.fill_null(pc.equal(raw["judge"], ""), True),
+                               "unknown", raw["judge"]) if len(score) else raw["judge"]
+            return {"parent": raw["parent"], "score": score, "ok": ok, "flipped": flipped,
+                    "judge": judge, "rater": raw["rater"]}
+        return self.memo("judgments", build)
+
+    def judges(self) -> list[str]:
+        return self.memo("judges", lambda: [str(x) for x in pc.unique(
+            self.judgments()["judge"]).to_pylist()])
+
+    def has_judgments(self) -> np.ndarray:
+        """Per example: whether its judgments list is non-empty."""
+        return self.memo("has_judgments", lambda: np.asarray(pc.fill_null(pc.greater(
+            pc.list_value_length(self.column("judgments")), 0), False).to_numpy(
+            zero_copy_only=False)))
+
+    def any_value(self, name: str) -> bool:
+        """Whether any example has a non-empty ``category`` / ``tags``."""
+        col = self.column(name)
+        size = pc.list_value_length(col) if name == "tags" else pc.utf8_length(col)
+        return bool(pc.max(size).as_py() or 0)
+
+    def texts(self, name: str) -> pa.ChunkedArray:
+        """A text column with nulls as "" (``prompt`` is the prompt text, user turns joined,
+        for multi-turn examples)."""
+        def build() -> pa.ChunkedArray:
+            col = self.column(name)
+            if name == "prompt" and col.null_count:
+                msgs = self.column("messages")
+                joined = [None if m is None else "\n\n".join(
+                    x["content"] for x in m if x["role"] == "user")
+                    for m in msgs.to_pylist()] if msgs.null_count < len(msgs) else None
+                if joined is not None:
+                    col = pc.coalesce(col, pa.array(joined, schema.S))
+            return pc.fill_null(col, "")
+        return self.memo(("texts", name), build)
+
+
+class LazyExamples(Sequence):
+    """``comp.examples`` of a store-backed comparison: rows become dicts only when read.
+    Each read gives fresh dicts: the shared store cannot be changed through them (a session
+    that edits takes its own copy, ``comparator.ui.state.own_copy``)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __len__(self) -> int:
+        return self.store.n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(self.store.n)
+            rows = self.store.rows(start, max(start, stop)) if step == 1 else [
+                self[k] for k in range(start, stop, step)]
+            return rows if step == 1 else rows
+        i = int(i)
+        if i < 0:
+            i += self.store.n
+        if not 0 <= i < self.store.n:
+            raise IndexError(i)
+        return self.store.rows(i, i + 1)[0]
+
+    def __iter__(self) -> Iterator[Example]:
+        step = 8192
+        for start in range(0, self.store.n, step):
+            yield from self.store.rows(start, min(self.store.n, start + step))
+
+
+def store_of(comp: Comparison) -> Store | None:
+    """The columnar store under ``comp`` (None for a comparison of example dicts)."""
+    ex = comp.examples
+    return ex.store if isinstance(ex, LazyExamples) else None
+
+
+def comparison(store: Store, head: dict[str, Any]) -> Comparison:
+    return Comparison.model_construct(examples=LazyExamples(store), **head)
