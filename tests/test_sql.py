@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import ALL_JUDGED, LLMBAR_GPT4, MT_JUDGMENTS, MT_QUESTIONS, run_cli
@@ -182,3 +183,24 @@ def test_tie_threshold_is_a_number_parameter(tmp_path):
     pq.write_table(schema.table(comp.examples), tmp_path / "x.parquet")
     with pytest.raises((TypeError, ValueError)):
         run_duckdb(tmp_path / "x.parquet", tie_threshold="0.25 OR 1=1")
+
+
+def test_shards_read_as_one_file(files, tmp_path):
+    """A comparison split into several Parquet files (ids unique across them) reads through a
+    glob as the single file does; the JSON-text metadata of one shard beside struct metadata
+    of another does not matter (the SQL reads id, category, tags, reported_score, judgments)."""
+    parquet = files["mixed"][0]
+    whole = pq.read_table(parquet)
+    assert pa.types.is_struct(whole.schema.field("metadata").type)
+    for k, start in enumerate(range(0, whole.num_rows, 30_000)):
+        part = whole.slice(start, 30_000)
+        if k == 0:  # metadata as JSON text here (schema._free), a struct in the others
+            i = part.schema.get_field_index("metadata")
+            text = pa.array([json.dumps(m) for m in part["metadata"].to_pylist()], pa.string())
+            part = part.set_column(i, "metadata", text)
+        pq.write_table(part, tmp_path / f"part-{k}.parquet")
+    ours = run_duckdb(tmp_path / "part-*.parquet", by="category")
+    one = run_duckdb(parquet, by="category")
+    for a, b in zip([ours, *ours["slices"]], [one, *one["slices"]], strict=True):
+        assert {k: a[k] for k in COUNTS} == {k: b[k] for k in COUNTS}
+        assert all(close(a[k], b[k]) for k in FIGURES + INTERVALS)

@@ -70,7 +70,7 @@ ok AS (  -- mean of the selected ok judgment scores per example
 scored AS (
   SELECT e.id, e.category, e.tags,
          CASE WHEN ok.id IS NOT NULL THEN ok.score
-              WHEN coalesce(len(e.judgments), 0) = 0 AND {reported}  -- Spark: size()
+              WHEN coalesce(len(e.judgments), 0) <= 0 AND {reported}  -- Spark: size(), -1 on null
                 THEN e.reported_score
          END AS score
   FROM examples e CROSS JOIN selection s LEFT JOIN ok ON ok.id = e.id
