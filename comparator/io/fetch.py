@@ -67,6 +67,14 @@ def _copy(src: BinaryIO, folder: Path, limit: int | None = None,
     return Path(tmp), sha.hexdigest(), size
 
 
+def write_stream(fileobj: BinaryIO, path: Path) -> Path:
+    """``fileobj`` from its start written to ``path`` in chunks, through a temporary file."""
+    fileobj.seek(0)
+    tmp, _, _ = _copy(fileobj, path.parent)
+    os.replace(tmp, path)
+    return path
+
+
 def save_upload(fileobj: BinaryIO, name: str) -> tuple[Path, str]:
     """An uploaded file copied to ``data_dir()/uploads/<sha256[:16]>-<name>``: (path, SHA-256
     of its bytes). The same content under the same name is the same file."""

@@ -126,17 +126,10 @@ def saved_upload(up) -> Path:
 
     tag = "".join(c for c in str(up.file_id) if c.isalnum())[:16]
     path = data_dir() / "uploads" / f"{tag}-{Path(up.name).name}"
-    if not path.exists():  # streamed in chunks through a temporary file
-        import os
-        import shutil
-        import tempfile
+    if not path.exists():
+        from comparator.io.fetch import write_stream
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-        with os.fdopen(fd, "wb") as f:
-            up.seek(0)
-            shutil.copyfileobj(up, f, 1 << 20)
-        os.replace(tmp, path)
+        write_stream(up, path)
     return path
 
 
