@@ -4,6 +4,7 @@
                                  [--to native|llm-comparator|csv|parquet]
     python -m comparator stats IN [--format F] [--questions Q] [--by FIELD]
                                [--tie-threshold T] [--json]
+    python -m comparator open FILE [--port P] [--host H]   (the dashboard on FILE)
 
 Exit codes: 0 ok, 2 bad input or usage (one line on stderr naming file, line and field).
 """
@@ -227,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_metrics_parser(sub)
     add_report_parser(sub, _add_input)
     add_leaderboard_parser(sub)
+    from comparator.serve import add_open_parser
+
+    add_open_parser(sub)
     return parser
 
 
@@ -241,6 +245,10 @@ def run(args: argparse.Namespace) -> int:
         return run_metrics(args)
     if args.command == "leaderboard":
         return run_leaderboard(args)
+    if args.command == "open":
+        from comparator.serve import run_open
+
+        return run_open(args)
     if not 0 <= args.tie_threshold <= 1.5:
         raise ValueError(f"--tie-threshold must be in [0, 1.5], got {args.tie_threshold}")
     to_parquet = args.command == "convert" and (

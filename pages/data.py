@@ -1,12 +1,11 @@
-"""Data: choose a bundled demo or upload a judged file; see its validation report."""
-
-from pathlib import Path
+"""Data: choose a bundled demo, open a file path or URL, or upload a judged file; see its
+validation report."""
 
 import streamlit as st
 
-from comparator.io import FORMATS, InputError, LoadOptions, detect_format
-from comparator.io.common import Source
-from comparator.io.tabular import peek_columns, resolve_columns
+from comparator.io import FORMATS, InputError, LoadOptions, peek
+from comparator.io.fetch import fetch_location
+from comparator.io.tabular import resolve_columns
 from comparator.slices.stats import judgment_counts
 from comparator.ui import state, widgets
 
@@ -24,6 +23,19 @@ if choice and st.button("Open this demo", disabled=choice == cur):
     state.open_demo(choice)
     st.rerun()
 
+st.subheader("Open a file on this server or a URL")
+st.caption("A file inside the folders this server allows (COMPARATOR_DATA_DIRS), or an http(s) "
+           "URL under a prefix it allows (COMPARATOR_URL_PREFIXES); the format is detected.")
+location = st.text_input("Path or URL", key="open_location")
+if st.button("Open"):
+    try:
+        with st.spinner("Opening…"):
+            opened = fetch_location(location)
+        state.open_path(opened)
+        st.success(f"Opened {widgets.md_text(location.strip())}.")
+    except ValueError as e:
+        st.error(f"Not opened: {widgets.md_text(str(e))}")
+
 st.subheader("Upload a judged file")
 st.caption("Native JSONL, LLM Comparator JSON, FastChat MT-Bench judgments (pairwise or "
            "single grades), Arena battles, Arena-Hard-Auto judgments, JudgeBench outputs, "
@@ -31,25 +43,25 @@ st.caption("Native JSONL, LLM Comparator JSON, FastChat MT-Bench judgments (pair
            "mapping. The format is detected from the content.")
 up = st.file_uploader("File", type=["jsonl", "json", "csv", "tsv"], key="upload")
 if up is not None:
-    data = up.getvalue()
     fmt = st.selectbox("Format", ["auto-detect", *FORMATS], key="upload_format")
     fmt = None if fmt == "auto-detect" else fmt
     options = LoadOptions()
     src = None
-    try:
-        src = Source(Path(up.name), data)  # refuses binary or wrongly encoded bytes
-        detected = fmt or detect_format(src)
+    try:  # from the first MiB only: the upload is not copied whole in memory
+        src, complete = peek.head(up, up.name)  # refuses binary or wrongly encoded bytes
+        detected = fmt or peek.detect(src, complete)
     except InputError as e:
         detected = "table" if src is not None else None  # unreadable bytes: "Load" says why
         if src is not None:
             st.info(f"{e}  \nMap the columns below to read it as a table.")
     if detected == "table" and src is not None:
         try:
-            columns = peek_columns(src)
+            columns = peek.columns(src, complete)
         except InputError as e:
             columns = []
             st.error(widgets.md_text(str(e)))
         options.mapping = widgets.column_mapping(columns, resolve_columns(columns, {}))
+    src = None  # the head is not needed any more
     if detected == "mt-bench":
         q = st.file_uploader("MT-Bench question.jsonl (categories; optional)", type=["jsonl"],
                              key="questions")
@@ -60,7 +72,7 @@ if up is not None:
         options.pair = tuple(x.strip() for x in pair.split(","))
     if st.button("Load", type="primary"):
         try:
-            state.open_upload(up.name, data, fmt, options)
+            state.open_upload(up.name, up, fmt, options)
             st.success(f"Loaded {widgets.md_text(up.name)}.")
         except InputError as e:
             st.error(f"Could not load: {widgets.md_text(str(e))}")

@@ -7,7 +7,6 @@ slice is mirrored in the URL (``?slice=field:value&data=demo``) so a view can be
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -135,8 +134,9 @@ def saved_upload(up) -> Path:
     tag = "".join(c for c in str(up.file_id) if c.isalnum())[:16]
     path = data_dir() / "uploads" / f"{tag}-{Path(up.name).name}"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(up.getvalue())
+        from comparator.io.fetch import write_stream
+
+        write_stream(up, path)
     return path
 
 
@@ -147,24 +147,29 @@ def open_path(path: str | Path) -> None:
     clear_filters()
 
 
-def open_upload(name: str, data: bytes, fmt: str | None, options: LoadOptions) -> Loaded:
-    """Load uploaded bytes (raises InputError) and make them the open comparison."""
-    digest = hashlib.sha1(data).hexdigest()[:16] + (fmt or "") + repr(sorted(
-        options.mapping.items())) + repr(options.pair)
-    loaded = load(Path(name), fmt, options, data=data)
+def open_upload(name: str, data, fmt: str | None, options: LoadOptions) -> Loaded:
+    """Make an upload the open comparison (raises InputError naming ``name``): ``data`` (a
+    binary file object such as Streamlit's UploadedFile, or bytes) is streamed to
+    ``$COMPARATOR_HOME/uploads`` in chunks and loaded from there, never copied whole in
+    memory."""
+    import io
+
+    from comparator.io.fetch import save_upload
+
+    path, sha = save_upload(io.BytesIO(data) if isinstance(data, bytes) else data, name)
+    digest = sha[:16] + (fmt or "") + repr(sorted(options.mapping.items())) + repr(options.pair)
+    try:
+        loaded = load(path, fmt, options)
+    except InputError as e:  # name the upload, not the server's copy
+        raise InputError(name, e.message, line=e.line, record=e.record, field=e.field) from None
+    loaded.path = Path(name)
     st.session_state.setdefault(UPLOADED, {}).clear()  # keep one upload in memory
     st.session_state[UPLOADED][digest] = loaded
     st.session_state[SOURCE] = ("upload", digest)
     st.session_state["upload_name"] = name
-    st.session_state[UPLOAD_SHA256] = sha = hashlib.sha256(data).hexdigest()
+    st.session_state[UPLOAD_SHA256] = sha
     st.session_state.pop(UPLOAD_PATH, None)
     if fmt is None and options == LoadOptions():  # the file alone reloads it: linkable
-        from comparator.paths import data_dir
-
-        path = data_dir() / "uploads" / f"{sha[:16]}-{Path(name).name}"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
         st.session_state[UPLOAD_PATH] = str(path)
     st.query_params.pop("data", None)
     clear_filters()
