@@ -69,7 +69,11 @@ def test_a_run_in_one_session_leaves_the_demo_unchanged_for_others(tmp_path, mon
     two.session_state[state.SOURCE] = ("demo", label)
     two.switch_page("pages/examples.py").run()
     assert_clean(two)
-    shared = state._load_file(str(path), path.stat().st_mtime).comparison
+    shared = state._open(path).comparison  # one read-only columnar store for every session
+    assert shared is state._open(path).comparison and hasattr(shared.examples, "store")
     assert "prompt_clusters" not in shared.metadata
+    theirs = two.session_state[state.UPLOADED]["own"] if state.UPLOADED in two.session_state \
+        else None
+    assert theirs is None or "prompt_clusters" not in theirs.comparison.metadata
     assert not any("discovered_category" in (ex.get("metadata") or {}) for ex in shared.examples)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest

@@ -67,10 +67,12 @@ def slice_mask(comp: Comparison, slice_field: str, value: str) -> np.ndarray:
 
 
 def _haystack(comp: Comparison, lower: bool) -> list[str]:
+    """Prompt, response A and response B of each example, joined by NUL (which no query
+    holds, so a plain query never matches across two of them)."""
     key = ("haystack", lower)
     hit = comp._derived.get(key)
     if hit is None:
-        hit = [f"{prompt_text(ex)}\n{response_text(ex['response_a'])}\n"
+        hit = [f"{prompt_text(ex)}\0{response_text(ex['response_a'])}\0"
                f"{response_text(ex['response_b'])}" for ex in comp.examples]
         if lower:
             hit = [h.lower() for h in hit]
@@ -79,8 +81,9 @@ def _haystack(comp: Comparison, lower: bool) -> list[str]:
 
 
 def search_mask(comp: Comparison, query: str, regex: bool = False) -> np.ndarray:
-    """Examples whose prompt or responses contain ``query`` (case-insensitive), or match it as
-    a regular expression. Raises ``re.error`` for a bad one; the caller shows the message."""
+    """Examples whose prompt, response A or response B contains ``query`` (case-insensitive),
+    or matches it as a regular expression (each text on its own). Raises ``re.error`` for a
+    bad one; the caller shows the message."""
     key = ("search", query, regex)
     hit = comp._derived.get(key)
     if hit is not None:
@@ -92,9 +95,10 @@ def search_mask(comp: Comparison, query: str, regex: bool = False) -> np.ndarray
         hit = comp._derived[key] = st.memo(("search", query, regex),
                                            lambda: columnar.search(st, query, regex))
         return hit
-    if regex:
+    if regex:  # each text on its own: an expression never matches across two of them
         search = re.compile(query, re.IGNORECASE).search
-        hit = np.fromiter((search(s) is not None for s in _haystack(comp, False)), bool, n)
+        hit = np.fromiter((any(search(t) is not None for t in s.split("\0"))
+                           for s in _haystack(comp, False)), bool, n)
     else:
         q = query.lower()
         hit = np.fromiter((q in s for s in _haystack(comp, True)), bool, n)

@@ -166,6 +166,11 @@ def write_parquet(loaded: Loaded, path: str | Path) -> None:
     comp = loaded.comparison
     st = store_of(comp)
     table = st.table if st is not None else schema.table(comp.examples)
+    for k in schema.FREE:  # Parquet has no struct without fields: {} as JSON text then
+        col = table.column(k)
+        if pa.types.is_struct(col.type) and col.type.num_fields == 0:
+            text = pa.array([None if v is None else "{}" for v in col.to_pylist()], schema.S)
+            table = table.set_column(table.schema.get_field_index(k), k, text)
     head = {k: getattr(comp, k) for k in HEAD_KEYS}
     table = table.replace_schema_metadata({PARQUET_META: orjson.dumps(head)})
     path = Path(path)

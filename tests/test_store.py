@@ -1,0 +1,173 @@
+"""The columnar store (comparator.store) against the example dicts and an independent count.
+
+Every real file in ../shared/data and every bundled demo is opened both ways: the examples read
+back equal, and every figure (headline, slices, judges, search, reliability) is the same; the
+headline counts also equal a plain count written here. The cache is keyed by content.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ALL_JUDGED, MT_QUESTIONS, ROOT
+
+from comparator.io import LoadOptions, load
+from comparator.io.native import write_native
+from comparator.io.schema import example_score
+from comparator.slices import slice_table, summary
+from comparator.slices.filters import search_mask
+from comparator.slices.reliability import reliability
+from comparator.slices.stats import default_judges, judgment_counts
+from comparator.store.cache import open_store
+from comparator.store.table import store_of
+
+DEMOS = sorted((ROOT / "data").glob("*.jsonl"))
+FILES = [*ALL_JUDGED, *DEMOS]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _norm(v):
+    """An explicit null reads back as the key left out (documented in comparator.store)."""
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [_norm(x) for x in v]
+    return v
+
+
+def _plain_count(comp, judges, t=0.25):
+    """Win/tie/loss by hand: the mean ok score of the selected judges, per example."""
+    counts = {"A": 0, "tie": 0, "B": 0, "unscored": 0}
+    for ex in comp.examples:
+        s = example_score(ex, set(judges) if judges else None)
+        if s is None or (isinstance(s, float) and math.isnan(s)):
+            counts["unscored"] += 1
+        else:
+            counts["A" if s > t else "B" if s < -t else "tie"] += 1
+    return counts
+
+
+def _fields(comp):
+    out = ["judge"]
+    if any(ex.get("category") for ex in comp.examples):
+        out.append("category")
+    if any(ex.get("tags") for ex in comp.examples):
+        out.append("tags")
+    keys = {k for ex in comp.examples for k, v in (ex.get("metadata") or {}).items()
+            if not isinstance(v, dict)}
+    return out + sorted(keys)[:4]
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-12, nan_ok=True)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_store_gives_the_same_examples_and_figures(path):
+    opts = LoadOptions(questions=MT_QUESTIONS) if "mt_bench/" in str(path) else None
+    plain = load(path, options=opts).comparison
+    loaded = open_store(path, options=opts)
+    comp = loaded.comparison
+    assert store_of(comp) is not None and store_of(plain) is None
+    assert [_norm(x) for x in comp.examples] == [_norm(x) for x in plain.examples]
+    assert (comp.model_a, comp.model_b, comp.metadata) == (plain.model_a, plain.model_b,
+                                                          plain.metadata)
+    assert comp.judges() == plain.judges()
+    assert judgment_counts(comp) == judgment_counts(plain)
+    judges = default_judges(plain)
+    head = summary(comp)
+    _same(head, summary(plain))
+    hand = _plain_count(plain, judges)
+    assert (head["a_wins"], head["ties"], head["b_wins"], head["unscored"]) == (
+        hand["A"], hand["tie"], hand["B"], hand["unscored"])
+    for field in _fields(plain):
+        _same(slice_table(comp, field), slice_table(plain, field))
+    for name in comp.judges():
+        _same(summary(comp, judges=frozenset([name])), summary(plain, judges=frozenset([name])))
+    _same(reliability(comp), reliability(plain))
+    words = " ".join(str(plain.examples[len(plain.examples) // 2].get("response_a"))
+                     .split()[:2]) or "the"
+    for q, regex in ((words, False), ("the", False), (r"\d+\.\s", True)):
+        assert np.array_equal(search_mask(comp, q, regex), search_mask(plain, q, regex)), q
+
+
+def test_the_cache_is_read_again_when_the_file_changes(tmp_path, home):
+    src = tmp_path / "c.jsonl"
+    shutil.copy(DEMOS[0], src)
+    first = open_store(src)
+    again = open_store(src)
+    assert len(list((home / "store").glob("*.arrow"))) == 1
+    assert summary(again.comparison) == summary(first.comparison)
+    comp = load(src).comparison
+    comp.examples = comp.examples[:100]
+    comp.model_a = "changed"
+    write_native(comp, src)
+    changed = open_store(src)
+    assert changed.comparison.model_a == "changed"
+    assert len(changed.comparison.examples) == 100
+    assert summary(changed.comparison) == summary(comp)
+    assert len(list((home / "store").glob("*.arrow"))) == 2
+
+
+def test_a_broken_native_file_gets_the_located_message_of_load(tmp_path):
+    from comparator.io.errors import InputError
+
+    lines = DEMOS[0].read_text().splitlines()
+    cases = {5: ('"response_a":', '"response_x":'), 9: ('"score":', '"score":7,"_":'),
+             12: ('"id":', '"id":null,"x":')}
+    for line, (old, new) in cases.items():
+        bad = list(lines)
+        bad[line - 1] = bad[line - 1].replace(old, new, 1)
+        path = tmp_path / f"bad{line}.jsonl"
+        path.write_text("\n".join(bad) + "\n")
+        with pytest.raises(InputError) as plain:
+            load(path)
+        with pytest.raises(InputError) as stored:
+            open_store(path)
+        assert str(stored.value) == str(plain.value)
+        assert f":{line}:" in str(stored.value)
+
+
+def test_parquet_round_trip_through_the_cli(tmp_path, home):
+    out = tmp_path / "demo.parquet"
+    env = {"COMPARATOR_HOME": str(home)}
+    run = [sys.executable, "-m", "comparator"]
+    import os
+
+    proc = subprocess.run([*run, "convert", str(DEMOS[0]), "-o", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, **env})
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    a = json.loads(subprocess.run([*run, "stats", str(out), "--json", "--by", "category"],
+                                  cwd=ROOT, capture_output=True, text=True, check=True,
+                                  env={**os.environ, **env}).stdout)
+    b = json.loads(subprocess.run([*run, "stats", str(DEMOS[0]), "--json", "--by", "category"],
+                                  cwd=ROOT, capture_output=True, text=True, check=True,
+                                  env={**os.environ, **env}).stdout)
+    assert a.pop("format") == "parquet" and b.pop("format") == "native"
+    assert a == b
+    back = open_store(out).comparison
+    assert [_norm(x) for x in back.examples] == [_norm(x) for x in load(DEMOS[0]).comparison
+                                                 .examples]
