@@ -13,6 +13,7 @@ from comparator.io.schema import Comparison
 from comparator.metrics.builtin import BUILTINS, builtin_columns, flatten
 from comparator.metrics.reference import REFERENCE_METRICS, has_reference, reference_columns
 from comparator.metrics.user import MetricError, check, turn_counts, user_specs
+from comparator.store.table import store_of
 
 # numbers stored per response in example metadata as a_<name> / b_<name>
 STORED = ("mean_logprob", "perplexity", "ref_mean_logprob", "ref_perplexity",
@@ -30,6 +31,13 @@ def cached(comp: Comparison, key: tuple, compute):
 
 
 def _turns(comp: Comparison, side: str):
+    st = store_of(comp)
+    if st is not None and st.column(f"response_{side}_turns").null_count == st.n:
+        def columnar():  # single-turn texts straight from the store's column
+            col = st.texts(f"response_{side}").combine_chunks()
+            return col, np.arange(st.n, dtype=np.int64), col.to_pylist()
+
+        return cached(comp, ("turns", side), columnar)
     return cached(comp, ("turns", side),
                   lambda: flatten([ex[f"response_{side}"] for ex in comp.examples]))
 
@@ -43,16 +51,22 @@ def _builtins(comp: Comparison) -> dict[str, np.ndarray]:
 def _stored(comp: Comparison) -> dict[str, np.ndarray]:
     def compute() -> dict[str, np.ndarray]:
         out = {}
-        metas = [ex.get("metadata") or {} for ex in comp.examples]
-        present: set[str] = set()
-        for m in metas:
-            present.update(m)
+        st = store_of(comp)
+        if st is not None:
+            from comparator.slices.columnar import metadata_keys, metadata_values
+
+            present = set(metadata_keys(st))
+            values = lambda key: metadata_values(st, key) or [None] * st.n  # noqa: E731
+        else:
+            metas = [ex.get("metadata") or {} for ex in comp.examples]
+            present = {k for m in metas for k in m}
+            values = lambda key: [m.get(key) for m in metas]  # noqa: E731
         for name in STORED:
             for s in "ab":
                 if f"{s}_{name}" not in present:
                     continue
-                col = np.fromiter((_number(m.get(f"{s}_{name}")) for m in metas), np.float64,
-                                  len(metas))
+                col = np.fromiter(map(_number, values(f"{s}_{name}")), np.float64,
+                                  len(comp.examples))
                 if not np.isnan(col).all():
                     out[f"{s}.{name}"] = col
         if not any(k.endswith(".rouge1") for k in out) and has_reference(comp):
@@ -97,7 +111,13 @@ def metric_fields(comp: Comparison) -> list[str]:
     built-ins, user metrics, stored numbers seen in the first 5,000 examples, and the
     reference metrics when examples have references."""
     names = list(BUILTINS)
-    seen = {k for ex in comp.examples[:5000] for k in ex.get("metadata") or ()}
+    st = store_of(comp)
+    if st is not None:
+        from comparator.slices.columnar import metadata_keys
+
+        seen = set(metadata_keys(st, limit=5000))
+    else:
+        seen = {k for ex in comp.examples[:5000] for k in ex.get("metadata") or ()}
     names += [m for m in STORED if f"a_{m}" in seen or f"b_{m}" in seen]
     if has_reference(comp):
         names += [m for m in REFERENCE_METRICS if m not in names]

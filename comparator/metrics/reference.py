@@ -12,6 +12,11 @@ REFERENCE_METRICS = ("rouge1", "rouge2", "rougeL", "bleu", "chrf")
 
 
 def has_reference(comp: Comparison) -> bool:
+    from comparator.store.table import store_of
+
+    st = store_of(comp)
+    if st is not None:
+        return st.any_value("reference")
     return any(ex.get("reference") for ex in comp.examples)
 
 

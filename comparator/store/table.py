@@ -88,8 +88,10 @@ class Store:
             zero_copy_only=False)))
 
     def any_value(self, name: str) -> bool:
-        """Whether any example has a non-empty ``category`` / ``tags``."""
+        """Whether any example has a non-empty ``category`` / ``tags`` / ``reference``."""
         col = self.column(name)
+        if name == "reference" and self.column("reference_turns").null_count < self.n:
+            return True
         size = pc.list_value_length(col) if name == "tags" else pc.utf8_length(col)
         return bool(pc.max(size).as_py() or 0)
 
