@@ -23,7 +23,7 @@ from comparator.slices import slice_table, summary
 from comparator.slices.filters import search_mask
 from comparator.slices.reliability import reliability
 from comparator.slices.stats import default_judges, judgment_counts
-from comparator.store.cache import open_store
+from comparator.store.cache import flush, open_store
 from comparator.store.table import store_of
 
 DEMOS = sorted((ROOT / "data").glob("*.jsonl"))
@@ -116,6 +116,7 @@ def test_the_cache_is_read_again_when_the_file_changes(tmp_path, home):
     src = tmp_path / "c.jsonl"
     shutil.copy(DEMOS[0], src)
     first = open_store(src)
+    flush()
     again = open_store(src)
     assert len(list((home / "store").glob("*.arrow"))) == 1
     assert summary(again.comparison) == summary(first.comparison)
@@ -124,6 +125,7 @@ def test_the_cache_is_read_again_when_the_file_changes(tmp_path, home):
     comp.model_a = "changed"
     write_native(comp, src)
     changed = open_store(src)
+    flush()
     assert changed.comparison.model_a == "changed"
     assert len(changed.comparison.examples) == 100
     assert summary(changed.comparison) == summary(comp)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from comparator.io import Loaded, LoadOptions, load
-from comparator.io.common import check_file
+from comparator.io.common import Source, check_file
 from comparator.io.errors import InputError
 from comparator.paths import data_dir
 from comparator.store import schema
@@ -70,22 +71,66 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     sha = file_sha256(path)
     arrow = cache_path(sha, fmt, options)
     meta = _meta_path(arrow)
+    with _LOCK:
+        pending = _PENDING.get(arrow)
+    if pending is not None:  # built a moment ago, its cache file still being written
+        return _loaded(pending[0], pending[1], path, sha)
     if arrow.exists() and meta.exists():
         try:
             info = orjson.loads(meta.read_bytes())
             return _loaded(_map(arrow), info, path, sha)
         except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid, KeyError):
             pass  # a damaged cache entry: build it again
-    info = _build(path, fmt, options, arrow)
+    info, table = _build(path, fmt, options, arrow)
     info["sha256"] = sha
-    try:
-        tmp = meta.with_name(meta.name + f".{os.getpid()}.tmp")
-        tmp.write_bytes(orjson.dumps(info))
-        tmp.replace(meta)
-        table = _map(arrow)
-    except OSError:
-        table = info.pop("_table")
+    if table is None:  # streamed into the cache file
+        _write_meta(meta, info)
+        return _loaded(_map(arrow), info, path, sha)
+    # built in memory: this open uses it now; the cache file is written beside it (a thread
+    # that the process waits for at exit), for the next open
+    with _LOCK:
+        _PENDING[arrow] = (table, info)
+    thread = threading.Thread(target=_save, args=(table, arrow, meta, info), name="store-cache")
+    _THREADS.append(thread)
+    thread.start()
     return _loaded(table, info, path, sha)
+
+
+_LOCK = threading.Lock()
+_PENDING: dict[Path, tuple[pa.Table, dict[str, Any]]] = {}
+_THREADS: list[threading.Thread] = []
+
+
+def flush() -> None:
+    """Wait until every cache file being written is written."""
+    while _THREADS:
+        _THREADS.pop().join()
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+
+
+def _write_meta(meta: Path, info: dict[str, Any]) -> None:
+    tmp = _tmp(meta)
+    tmp.write_bytes(orjson.dumps(info))
+    tmp.replace(meta)
+
+
+def _save(table: pa.Table, arrow: Path, meta: Path, info: dict[str, Any]) -> None:
+    """Write the cache entry (the table, then its header): a failure only costs the cache."""
+    tmp = _tmp(arrow)
+    try:
+        arrow.parent.mkdir(parents=True, exist_ok=True)
+        write_ipc(table, tmp)
+        tmp.replace(arrow)
+        _write_meta(meta, info)
+    except OSError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+        with _LOCK:
+            _PENDING.pop(arrow, None)
 
 
 def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str) -> Loaded:
@@ -97,34 +142,42 @@ def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str) -> Load
 
 
 def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
-           ) -> dict[str, Any]:
-    """Read ``path`` and write its table to ``arrow`` (atomically); the header info."""
+           ) -> tuple[dict[str, Any], pa.Table | None]:
+    """Read ``path``: its header info, and its table (None when it was streamed straight into
+    the cache file ``arrow``: native JSONL)."""
     from comparator.store.native import read_native_arrow
 
-    arrow.parent.mkdir(parents=True, exist_ok=True)
-    tmp = arrow.with_name(arrow.name + f".{os.getpid()}.tmp")
-    try:
-        if fmt in (None, "native") and (options is None or options == LoadOptions()):
+    plain = options is None or options == LoadOptions()
+    if fmt in (None, "native") and plain:
+        tmp = _tmp(arrow)
+        try:
+            arrow.parent.mkdir(parents=True, exist_ok=True)
             head = read_native_arrow(path, tmp)
             if head is not None:
                 tmp.replace(arrow)
-                return {**head, "format": "native", "warnings": []}
-        loaded = load(path, fmt, options)
-        table = schema.table(loaded.comparison.examples)
-        comp = loaded.comparison
-        info = {"schema_version": comp.schema_version, "model_a": comp.model_a,
-                "model_b": comp.model_b, "source_format": comp.source_format,
-                "metadata": comp.metadata, "format": loaded.format,
-                "warnings": loaded.warnings}
-        del loaded, comp
-        try:
-            write_ipc(table, tmp)
-            tmp.replace(arrow)
+                return {**head, "format": "native", "warnings": []}, None
         except OSError:
-            info["_table"] = table  # no writable cache: keep it in memory
-        return info
-    finally:
-        tmp.unlink(missing_ok=True)
+            pass  # no writable cache: read it in memory below
+        finally:
+            tmp.unlink(missing_ok=True)
+    data = None
+    if fmt in (None, "llm-comparator") and plain:
+        from comparator.io.detect import detect_format
+        from comparator.store.llmc import read_llmc_table
+
+        src = Source(path)
+        data = src.data
+        if (fmt or detect_format(src)) == "llm-comparator":
+            got = read_llmc_table(src.json)
+            if got is not None:
+                return {**got[1], "format": "llm-comparator", "warnings": []}, got[0]
+        del src
+    loaded = load(path, fmt, options, data=data)
+    comp = loaded.comparison
+    info = {"schema_version": comp.schema_version, "model_a": comp.model_a,
+            "model_b": comp.model_b, "source_format": comp.source_format,
+            "metadata": comp.metadata, "format": loaded.format, "warnings": loaded.warnings}
+    return info, schema.table(comp.examples)
 
 
 def write_ipc(table: pa.Table, path: Path) -> None:
