@@ -173,3 +173,47 @@ def test_parquet_round_trip_through_the_cli(tmp_path, home):
     back = open_store(out).comparison
     assert [_norm(x) for x in back.examples] == [_norm(x) for x in load(DEMOS[0]).comparison
                                                  .examples]
+
+
+def _tricky_llmc() -> dict:
+    """An LLM Comparator document whose texts hold what a byte scanner could trip on."""
+    texts = ['say "hi" {not json} [x]', "back\\slash\\", 'quote at end\\"', "ünïcödé ✓ 😀",
+             '{"looks": ["like", "json"]}', "\\\\\\\"", "]}],{[", ""]
+    examples = []
+    for i in range(23):
+        t = texts[i % len(texts)]
+        examples.append({
+            "input_text": f"prompt {i % 9} {t}", "output_text_a": t * (i % 3),
+            "output_text_b": t[::-1], "tags": [f"tag{i % 4}", "[}"],
+            "score": [1.5, -0.5, None, 0.0][i % 4],
+            "individual_rater_scores": [
+                {"score": [1.5, -0.5, None, 0.0][i % 4], "rating_label": "A>B",
+                 "is_flipped": i % 2 == 0, "rationale": t, "custom_fields": {"k": i}}],
+            # a type change after the first batch: the free-form column restarts as JSON
+            "custom_fields": {"n": i if i < 10 else f"s{i}", "nested": {"t": t}}})
+    return {"metadata": {"source_path": "x"}, "models": [{"name": "m1"}, {"name": "m2"}],
+            "examples": examples, "rationale_clusters": [{"title": "[t]"}]}
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_huge_llm_comparator_file_is_read_a_block_at_a_time(tmp_path, monkeypatch, indent):
+    import json
+
+    from comparator.store import cache, jsonscan, llmc
+
+    path = tmp_path / "tricky.json"
+    path.write_text(json.dumps(_tricky_llmc(), indent=indent, ensure_ascii=indent is None))
+    monkeypatch.setattr(cache, "IN_MEMORY", 0)  # stream it, in 5-example batches
+    monkeypatch.setattr(llmc, "BATCH", 5)
+    monkeypatch.setattr(cache, "load", lambda *a, **k: pytest.fail("not streamed"))
+    for block in (7, 64, 4096):  # blocks that cut strings, escapes and brackets anywhere
+        monkeypatch.setattr(jsonscan, "BLOCK", block)
+        monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path / f"home{block}"))
+        got = open_store(path)
+        flush()
+        plain = load(path)
+        assert got.format == plain.format == "llm-comparator"
+        assert list(got.comparison.examples) == plain.comparison.examples
+        assert got.comparison.metadata == plain.comparison.metadata
+        _same(summary(got.comparison), summary(plain.comparison))
+        assert (tmp_path / f"home{block}" / "store").is_dir()

@@ -28,6 +28,7 @@ from comparator.paths import data_dir
 from comparator.store import schema
 from comparator.store.table import Store, comparison
 
+IN_MEMORY = 1 << 30  # an LLM Comparator file above this is read a block at a time
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
 HEAD_KEYS = ("schema_version", "model_a", "model_b", "source_format", "metadata")
 
@@ -113,7 +114,7 @@ def _tmp(path: Path) -> Path:
 
 def _write_meta(meta: Path, info: dict[str, Any]) -> None:
     tmp = _tmp(meta)
-    tmp.write_bytes(orjson.dumps(info))
+    tmp.write_text(schema.to_json(info))
     tmp.replace(meta)
 
 
@@ -136,7 +137,10 @@ def _save(table: pa.Table, arrow: Path, meta: Path, info: dict[str, Any]) -> Non
 def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str) -> Loaded:
     comp = comparison(Store(table), {k: info[k] for k in HEAD_KEYS})
     comp.metadata = dict(comp.metadata)
-    out = Loaded(comp, info["format"], list(info.get("warnings", [])), path)
+    warnings = list(info.get("warnings", []))
+    if not table.num_rows and "no examples" not in warnings:
+        warnings.append("no examples")
+    out = Loaded(comp, info["format"], warnings, path)
     out.sha256 = sha  # type: ignore[attr-defined]
     return out
 
@@ -163,7 +167,20 @@ def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
     data = None
     if fmt in (None, "llm-comparator") and plain:
         from comparator.io.detect import detect_format
-        from comparator.store.llmc import read_llmc_table
+        from comparator.store.llmc import looks_like_document, read_llmc_table, stream_llmc
+
+        if path.stat().st_size > IN_MEMORY and looks_like_document(path):
+            tmp = _tmp(arrow)
+            try:
+                arrow.parent.mkdir(parents=True, exist_ok=True)
+                head = stream_llmc(path, tmp)
+                if head is not None:
+                    tmp.replace(arrow)
+                    return {**head, "format": "llm-comparator", "warnings": []}, None
+            except OSError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
 
         src = Source(path)
         data = src.data
@@ -190,8 +207,11 @@ def _is_parquet(path: Path) -> bool:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return False
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return False
     with os.fdopen(fd, "rb") as f:
-        return stat.S_ISREG(os.fstat(fd).st_mode) and f.read(4) == b"PAR1"
+        return f.read(4) == b"PAR1"
 
 
 def _open_parquet(path: Path) -> Loaded:
@@ -219,11 +239,6 @@ def write_parquet(loaded: Loaded, path: str | Path) -> None:
     comp = loaded.comparison
     st = store_of(comp)
     table = st.table if st is not None else schema.table(comp.examples)
-    for k in schema.FREE:  # Parquet has no struct without fields: {} as JSON text then
-        col = table.column(k)
-        if pa.types.is_struct(col.type) and col.type.num_fields == 0:
-            text = pa.array([None if v is None else "{}" for v in col.to_pylist()], schema.S)
-            table = table.set_column(table.schema.get_field_index(k), k, text)
     head = {k: getattr(comp, k) for k in HEAD_KEYS}
     table = table.replace_schema_metadata({PARQUET_META: orjson.dumps(head)})
     path = Path(path)

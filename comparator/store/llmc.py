@@ -11,12 +11,13 @@ the record and field of the problem.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
-from comparator.io.common import dedupe_ids, text_id
+from comparator.io.common import text_id
 from comparator.io.labels import SCORE_MAX, SCORE_MIN
 from comparator.io.llm_comparator import _EX_KNOWN, _RATING, NS
 from comparator.store import schema
@@ -41,72 +42,157 @@ def _opt(v: Any, kind: type) -> Any:
     return v
 
 
-def read_llmc_table(doc: Any) -> tuple[pa.Table, dict[str, Any]] | None:
-    """The store's table and header of a parsed LLM Comparator file; None: not provably
-    plain."""
-    try:
-        return _read(doc)
-    except (_NotPlain, KeyError, TypeError, AttributeError, pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-
-
-def _read(doc: Any) -> tuple[pa.Table, dict[str, Any]]:
-    examples = doc["examples"]
+def _head(doc: Any) -> dict[str, Any]:
     models = doc.get("models") or [{"name": "A"}, {"name": "B"}]
-    if not isinstance(examples, list) or not examples or len(models) != 2 or not all(
-            isinstance(m, dict) and isinstance(m.get("name", ""), str) for m in models):
+    if type(models) is not list or len(models) != 2 or not all(
+            type(m) is dict and type(m.get("name", "")) is str for m in models):
         raise _NotPlain
-    cols: dict[str, list] = {k: [] for k in ("id", "prompt", "response_a", "response_b", "tags",
-                                             "reported_score", "judgments", "judgment_extra",
-                                             "metadata", "extra")}
-    for e in examples:
-        texts = [e["input_text"], e["output_text_a"], e["output_text_b"]]
-        if any(type(t) is not str for t in texts):
+    return {"schema_version": 3, "model_a": models[0].get("name", "A"),
+            "model_b": models[1].get("name", "B"), "source_format": "llm-comparator",
+            "metadata": {NS: {"keys": list(doc), **{k: v for k, v in doc.items()
+                                                     if k != "examples"}}}}
+
+
+class Batches(schema.Batcher):
+    """LLM Comparator example dicts -> record batches; ids unique over the whole file."""
+
+    def __init__(self, json_free: bool = False) -> None:
+        super().__init__(json_free)
+        self.seen: dict[str, int] = {}
+
+    def batch(self, examples: list[Any]) -> pa.RecordBatch:
+        cols: dict[str, list] = {k: [] for k in (
+            "id", "prompt", "response_a", "response_b", "tags", "reported_score", "judgments",
+            "judgment_extra", "metadata", "extra")}
+        for e in examples:
+            _example(e, cols)
+        ids = []
+        for i in cols.pop("id"):
+            k = self.seen.get(i, 0) + 1
+            self.seen[i] = k
+            ids.append(i if k == 1 else f"{i}~{k}")  # as comparator.io.common.dedupe_ids
+        cols["id"] = ids
+        return self.assemble(cols, {k: cols.pop(k) for k in schema.FREE})
+
+
+def _example(e: Any, cols: dict[str, list]) -> None:
+    texts = [e["input_text"], e["output_text_a"], e["output_text_b"]]
+    if any(type(t) is not str for t in texts):
+        raise _NotPlain
+    tags = e.get("tags")
+    if tags is not None and (type(tags) is not list or any(type(t) is not str for t in tags)):
+        raise _NotPlain
+    custom = e.get("custom_fields")
+    if custom is not None and type(custom) is not dict:
+        raise _NotPlain
+    judgments, extras = [], []
+    for r in e.get("individual_rater_scores") or ():
+        if type(r) is not dict:
             raise _NotPlain
-        tags = e.get("tags")
-        if tags is not None and (type(tags) is not list or any(type(t) is not str for t in tags)):
-            raise _NotPlain
-        custom = e.get("custom_fields")
-        if custom is not None and type(custom) is not dict:
-            raise _NotPlain
-        judgments, extras = [], []
-        for r in e.get("individual_rater_scores") or ():
-            if type(r) is not dict:
-                raise _NotPlain
-            score = _score(r.get("score"))
-            j = {"score": score, "label": _opt(r.get("rating_label"), str),
-                 "flipped": _opt(r.get("is_flipped"), bool),
-                 "rationale": _opt(r.get("rationale"), str),
-                 "status": "unscored" if score is None else None}
-            judgments.append(j)
-            extras.append(orjson.dumps({NS: {"keys": list(r), **{
-                x: v for x, v in r.items() if x not in _RATING}}}).decode())
-        cols["prompt"].append(texts[0])
-        cols["response_a"].append(texts[1])
-        cols["response_b"].append(texts[2])
-        cols["id"].append(text_id(texts[0]))
-        cols["tags"].append(tags or [])
-        cols["reported_score"].append(_score(e.get("score")))
-        cols["judgments"].append(judgments)
-        cols["judgment_extra"].append(extras or None)
-        cols["metadata"].append(dict(custom or {}))
-        cols["extra"].append({NS: {"keys": list(e), **{k: v for k, v in e.items()
-                                                        if k not in _EX_KNOWN}}})
-    cols["id"] = dedupe_ids(cols["id"])
-    n = len(examples)
-    arrays = []
-    for name, type_ in schema.FIXED:
-        if name in cols:
-            values = cols.pop(name)
-            arrays.append(schema.text_array(values) if type_ == schema.S else
-                          pa.array(values, type_))
-        else:
-            arrays.append(pa.nulls(n, type_))
-    table = pa.Table.from_arrays(arrays, names=[n for n, _ in schema.FIXED])
-    for k in schema.FREE:
-        table = table.append_column(k, schema._free(cols.pop(k)))
-    top = {k: v for k, v in doc.items() if k != "examples"}
-    head = {"schema_version": 3, "model_a": str(models[0].get("name", "A")),
-            "model_b": str(models[1].get("name", "B")), "source_format": "llm-comparator",
-            "metadata": {NS: {"keys": list(doc), **top}}}
-    return table, head
+        score = _score(r.get("score"))
+        judgments.append({"score": score, "label": _opt(r.get("rating_label"), str),
+                          "flipped": _opt(r.get("is_flipped"), bool),
+                          "rationale": _opt(r.get("rationale"), str),
+                          "status": "unscored" if score is None else None})
+        extras.append(schema.to_json({NS: {"keys": list(r), **{
+            x: v for x, v in r.items() if x not in _RATING}}}))
+    cols["prompt"].append(texts[0])
+    cols["response_a"].append(texts[1])
+    cols["response_b"].append(texts[2])
+    cols["id"].append(text_id(texts[0]))
+    cols["tags"].append(tags or [])
+    cols["reported_score"].append(_score(e.get("score")))
+    cols["judgments"].append(judgments)
+    cols["judgment_extra"].append(extras or None)
+    cols["metadata"].append(dict(custom or {}))
+    cols["extra"].append({NS: {"keys": list(e), **{k: v for k, v in e.items()
+                                                    if k not in _EX_KNOWN}}})
+
+
+BATCH = 20_000
+ERRORS = (_NotPlain, KeyError, TypeError, AttributeError, ValueError, pa.ArrowInvalid,
+          pa.ArrowTypeError)
+
+
+def read_llmc_table(doc: Any) -> tuple[pa.Table, dict[str, Any]] | None:
+    """The store's table and header of a parsed LLM Comparator document; None: not provably
+    plain (the importer reads it and names the problem)."""
+    for json_free in (False, True):
+        try:
+            examples = doc["examples"]
+            if type(examples) is not list or not examples:
+                return None
+            head = _head(doc)
+            conv = Batches(json_free)
+            batches = [conv.batch(examples[i:i + BATCH])
+                       for i in range(0, len(examples), BATCH)]
+            return pa.Table.from_batches(batches), head
+        except schema.FreeMismatch:
+            continue
+        except ERRORS:
+            return None
+    return None
+
+
+def looks_like_document(path: Path) -> bool:
+    """A JSON object spread over the file (not JSON lines): what LLM Comparator writes."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    if not head.lstrip()[:1] == b"{":
+        return False
+    first, nl, _ = head.lstrip().partition(b"\n")
+    if not nl:
+        return True  # one long line
+    try:
+        return not isinstance(orjson.loads(first), dict)  # a whole object first: JSON lines
+    except orjson.JSONDecodeError:
+        return True
+
+
+def stream_llmc(path: Path, out: Path) -> dict[str, Any] | None:
+    """See ``_stream``; metadata that the first batch cannot type makes it start again with
+    the free-form columns as JSON text."""
+    try:
+        return _stream(path, out, False)
+    except schema.FreeMismatch:
+        return _stream(path, out, True)
+
+
+def _stream(path: Path, out: Path, json_free: bool) -> dict[str, Any] | None:
+    """Write the examples of a (possibly huge) LLM Comparator file to the IPC file ``out``,
+    a batch at a time (one block of the file and one batch of examples in memory); the header,
+    or None (not provably plain, or not this format)."""
+
+    from comparator.store.jsonscan import ArrayScan
+
+    scan = ArrayScan(path, "examples")
+    conv = Batches(json_free)
+    writer = None
+    try:
+        raw: list[bytes] = []
+        for item in scan:
+            raw.append(item)
+            if len(raw) == BATCH:
+                writer = _write(writer, out, conv.batch([orjson.loads(x) for x in raw]))
+                raw = []
+        if raw:
+            writer = _write(writer, out, conv.batch([orjson.loads(x) for x in raw]))
+        if writer is None:
+            return None
+        return _head(orjson.loads(scan.rest))
+    except schema.FreeMismatch:
+        raise
+    except (*ERRORS, orjson.JSONDecodeError):
+        return None
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _write(writer, out: Path, batch: pa.RecordBatch):
+    import pyarrow.ipc as ipc
+
+    if writer is None:
+        writer = ipc.new_file(str(out), batch.schema)
+    writer.write_batch(batch)
+    return writer

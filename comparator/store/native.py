@@ -32,8 +32,9 @@ BLOCK = 1 << 24
 
 
 def read_native_arrow(path: Path, out: Path) -> dict[str, Any] | None:
-    """Write ``path``'s examples to the IPC file ``out``; the header, or None (not proven
-    valid here: read it the slow way)."""
+    """Write ``path``'s examples to the IPC file ``out``: with Arrow's JSON reader, else line
+    by line with pydantic (InputError naming the line and field, as ``read_native``); the
+    header. None: a file for the whole-file reader (older schema, sidecar header)."""
     with open(path, "rb") as f:
         first = f.readline(1 << 20)
     try:
@@ -48,47 +49,112 @@ def read_native_arrow(path: Path, out: Path) -> dict[str, Any] | None:
     except (ValidationError, TypeError):
         return None
     try:
-        ok = _stream(path, len(first), out)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError):
-        return None
+        ok = _fast(path, len(first), out)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        ok = False
     if not ok:
-        return None
+        from comparator.store.native_lines import stream_lines
+
+        stream_lines(path, len(first), out)  # raises InputError at the first problem
     return {"schema_version": SCHEMA_VERSION, "model_a": head["model_a"],
             "model_b": head["model_b"], "source_format": head.get("source_format"),
             "metadata": head.get("metadata") or {}}
 
 
-def _stream(path: Path, offset: int, out: Path) -> bool:
-    src = pa.OSFile(str(path))
-    src.seek(offset)
-    # the system allocator hands each freed block back at once (mimalloc kept them: 2.2x the
-    # file at 1M examples)
-    reader = pj.open_json(src, read_options=pj.ReadOptions(block_size=BLOCK),
-                          parse_options=pj.ParseOptions(explicit_schema=EXPLICIT,
-                                                        unexpected_field_behavior="infer"),
-                          memory_pool=pa.system_memory_pool())
+MAX_DEPTH = 64  # deeper nesting is left to the line reader (Arrow's parser recurses)
+
+
+def _blocks(path: Path, offset: int):
+    """The file after the header in blocks of whole lines."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        carry = b""
+        while True:
+            block = f.read(BLOCK)
+            data = carry + block
+            if not block:
+                if data.strip():
+                    yield data
+                return
+            cut = data.rfind(b"\n") + 1
+            carry = data[cut:]
+            if cut and data[:cut].strip():
+                yield data[:cut]
+
+
+def _shallow(data: bytes) -> bool:
+    """No line nests deeper than MAX_DEPTH. A line's depth is at most its count of opening
+    brackets, so only lines with many are measured (brackets outside strings)."""
+    arr = np.frombuffer(data, np.uint8)
+    opens = np.flatnonzero((arr == 123) | (arr == 91))
+    if len(opens) < MAX_DEPTH:
+        return True
+    ends = np.flatnonzero(arr == 10)
+    per_line = np.bincount(np.searchsorted(ends, opens), minlength=len(ends) + 1)
+    starts = np.concatenate([[0], ends + 1])
+    for k in np.flatnonzero(per_line >= MAX_DEPTH).tolist():
+        stop = int(ends[k]) if k < len(ends) else len(data)
+        if _depth(data[int(starts[k]):stop]) > MAX_DEPTH:
+            return False
+    return True
+
+
+def _depth(line: bytes) -> int:
+    from comparator.store.jsonscan import _escaped
+
+    arr = np.frombuffer(line, np.uint8)
+    quotes = np.flatnonzero(arr == 34)
+    real = quotes[~_escaped(line, arr, quotes)]
+    marks = np.flatnonzero((arr == 123) | (arr == 125) | (arr == 91) | (arr == 93))
+    marks = marks[np.searchsorted(real, marks) % 2 == 0]
+    if not len(marks):
+        return 0
+    chars = arr[marks]
+    return int(np.cumsum(np.where((chars == 123) | (chars == 91), 1, -1)).max())
+
+
+def _fast(path: Path, offset: int, out: Path) -> bool:
+    """Arrow's JSON reader on each block (the schema of the first block for the rest); False
+    when anything is not provably valid."""
+    pool = pa.system_memory_pool()  # hands each freed block back at once (mimalloc kept them)
     writer = None
     ids: list[np.ndarray] = []
+    schema_ = EXPLICIT
     try:
-        for rb in reader:
-            if writer is None:
-                target = _target(rb)
-                if target is None:
-                    return False
-                writer = ipc.new_file(str(out), target)
-            conformed = _conform(rb, target)
-            if conformed is None or not _valid(conformed):
+        for data in _blocks(path, offset):
+            if not _shallow(data):
                 return False
-            ids.append(np.asarray(conformed.column("id").to_numpy(zero_copy_only=False)))
-            writer.write_batch(conformed)
+            table = pj.read_json(pa.BufferReader(data), memory_pool=pool,
+                                 read_options=pj.ReadOptions(block_size=1 << 22),
+                                 parse_options=pj.ParseOptions(
+                                     explicit_schema=schema_,
+                                     unexpected_field_behavior="infer" if writer is None
+                                     else "error"))
+            for rb in table.to_batches():
+                if writer is None:
+                    target = _target(rb)
+                    if target is None:
+                        return False
+                    writer = ipc.new_file(str(out), target)
+                    schema_ = pa.schema([*EXPLICIT, *((k, rb.schema.field(k).type)
+                                                      for k in schema.FREE
+                                                      if k in rb.schema.names)])
+                conformed = _conform(rb, target)
+                if conformed is None or not _valid(conformed):
+                    return False
+                ids.append(np.asarray(conformed.column("id").to_numpy(zero_copy_only=False)))
+                writer.write_batch(conformed)
         if writer is None:
-            return False  # no examples: the slow path says so
+            return False  # no examples: the line reader says so
     finally:
         if writer is not None:
             writer.close()
-        src.close()
     all_ids = np.concatenate(ids)
     return len(np.unique(all_ids)) == len(all_ids)
+
+
+def _empty_struct(t: pa.DataType) -> bool:
+    return pa.types.is_struct(t) and t.num_fields == 0
 
 
 def _target(rb: pa.RecordBatch) -> pa.Schema | None:
@@ -98,6 +164,8 @@ def _target(rb: pa.RecordBatch) -> pa.Schema | None:
     fields = list(schema.FIXED)
     for k in schema.FREE:
         t = rb.schema.field(k).type if k in rb.schema.names else schema.S
+        if _empty_struct(t):
+            t = schema.S  # only {} so far: kept as JSON text
         if not (t == schema.S or (pa.types.is_struct(t) and schema.exact(t))):
             return None
         fields.append((k, t))
@@ -110,6 +178,9 @@ def _conform(rb: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch | None:
     for field in target:
         if field.name in names:
             col = rb.column(field.name)
+            if field.type == schema.S and _empty_struct(col.type):
+                col = pa.array([None if v is None else "{}" for v in col.to_pylist()],
+                               schema.S)
             if col.type != field.type:
                 return None
         else:

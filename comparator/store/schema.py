@@ -62,8 +62,8 @@ def text_array(values: list[str | None]) -> pa.Array:
 def exact(t: pa.DataType) -> bool:
     """Whether values of an inferred type read back exactly: no floats (Arrow would make an
     integer 1 beside a 1.5 into 1.0) and no nulls-only fields."""
-    if pa.types.is_struct(t):
-        return all(exact(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_struct(t):  # (Parquet cannot hold a struct without fields)
+        return t.num_fields > 0 and all(exact(t.field(i).type) for i in range(t.num_fields))
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         return exact(t.value_type)
     return not (pa.types.is_floating(t) or pa.types.is_null(t))
@@ -77,16 +77,48 @@ def _free(values: list[Any]) -> pa.Array:
             return arr
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         pass
-    return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], S)
+    return pa.array([None if v is None else to_json(v) for v in values], S)
 
 
-def table(examples: list[Example], chunk: int = 32_768) -> pa.Table:
-    """Examples (validated dicts) -> the store's table (built ``chunk`` rows at a time)."""
-    batches = []
-    for start in range(0, len(examples), chunk):
-        part = examples[start:start + chunk]
+def to_json(value: Any) -> str:
+    """JSON text of any value read from JSON (orjson writes at most 254 levels; deeper
+    values, which the readers accept, go through the standard library)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+
+
+class FreeMismatch(Exception):
+    """A later batch's free-form values do not fit the type of the first batch's."""
+
+
+class Batcher:
+    """Validated example dicts -> record batches of the store's layout, one batch at a time,
+    all of one schema: the free-form columns take the type of the first batch (JSON text with
+    ``json_free``); a later batch that does not fit raises FreeMismatch (start again with
+    ``json_free``)."""
+
+    def __init__(self, json_free: bool = False) -> None:
+        self.free: dict[str, pa.DataType] = dict.fromkeys(FREE, S) if json_free else {}
+
+    def free_column(self, k: str, values: list[Any]) -> pa.Array:
+        if k not in self.free:
+            arr = _free(values)
+            self.free[k] = arr.type
+            return arr
+        if self.free[k] == S:
+            return pa.array([None if v is None else to_json(v) for v in values], S)
+        try:
+            return pa.array(values, self.free[k])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            raise FreeMismatch from None
+
+    def batch(self, examples: list[Example]) -> pa.RecordBatch:
         cols: dict[str, list] = {name: [] for name, _ in FIXED}
-        for ex in part:
+        for ex in examples:
             for name, _ in FIXED:
                 if name.endswith("_turns") or name == "judgment_extra":
                     continue
@@ -97,16 +129,36 @@ def table(examples: list[Example], chunk: int = 32_768) -> pa.Table:
                     v = response_text(v) if turns is not None else v
                 elif name == "judgments":
                     cols["judgment_extra"].append(
-                        [None if "extra" not in j else orjson.dumps(j["extra"]).decode()
+                        [None if "extra" not in j else to_json(j["extra"])
                          for j in v] if v and any("extra" in j for j in v) else None)
                 cols[name].append(v)
-        batches.append(pa.RecordBatch.from_arrays(
-            [text_array(cols[n]) if t == S else pa.array(cols[n], t) for n, t in FIXED],
-            names=[n for n, _ in FIXED]))
-    out = pa.Table.from_batches(batches, pa.schema(FIXED))
-    for k in FREE:  # typed over the whole file, so every chunk has one type
-        out = out.append_column(k, _free([ex.get(k) for ex in examples]))
-    return out
+        return self.assemble(cols, {k: [ex.get(k) for ex in examples] for k in FREE})
+
+    def assemble(self, cols: dict[str, list], free: dict[str, list]) -> pa.RecordBatch:
+        """Column lists (texts as str or None) -> a record batch; absent columns are null."""
+        n = len(next(iter(free.values())))
+        arrays = []
+        for name, type_ in FIXED:
+            values = cols.get(name)
+            arrays.append(pa.nulls(n, type_) if values is None else text_array(values)
+                          if type_ == S else pa.array(values, type_))
+        arrays += [self.free_column(k, free[k]) for k in FREE]
+        return pa.RecordBatch.from_arrays(arrays, names=[*(n for n, _ in FIXED), *FREE])
+
+
+def table(examples: list[Example], chunk: int = 32_768) -> pa.Table:
+    """Examples (validated dicts) -> the store's table (built ``chunk`` rows at a time)."""
+    for json_free in (False, True):
+        batcher = Batcher(json_free)
+        try:
+            batches = [batcher.batch(examples[i:i + chunk])
+                       for i in range(0, len(examples), chunk)]
+        except FreeMismatch:
+            continue
+        if batches:
+            return pa.Table.from_batches(batches)
+        return pa.Table.from_batches([], pa.schema([*FIXED, *((k, S) for k in FREE)]))
+    raise AssertionError("unreachable: JSON text fits any value")
 
 
 def _clean(v: Any) -> Any:

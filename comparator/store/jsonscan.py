@@ -1,0 +1,105 @@
+"""The items of one top-level array of a huge JSON object, read a block at a time.
+
+``items(path, "examples")`` yields the raw bytes of each element of the object's
+``"examples"`` array without parsing the document: a vectorised pass per block finds the
+quotes that open or close strings (a quote after an odd run of backslashes is inside one), and
+outside strings the brackets that change the nesting depth. An element of the array is what
+lies between a ``{``/``[`` opening at depth 2 and the bracket that brings the depth back. So a
+4 GB LLM Comparator file is read with one block and one element in memory at a time. Anything
+malformed raises ValueError; the caller then reads the file with the plain parser, which
+names the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+BLOCK = 1 << 23
+_OPEN = {ord("{"), ord("[")}
+
+
+def _escaped(data: bytes, arr: np.ndarray, quotes: np.ndarray) -> np.ndarray:
+    """Which quotes are escaped (an odd run of backslashes before them)."""
+    out = np.zeros(len(quotes), bool)
+    if not len(quotes):
+        return out
+    prev = np.maximum(quotes - 1, 0)
+    for k in np.flatnonzero((quotes > 0) & (arr[prev] == 92)).tolist():
+        p, run = int(quotes[k]) - 1, 0
+        while p >= 0 and data[p] == 92:
+            run, p = run + 1, p - 1
+        out[k] = run % 2 == 1
+    return out
+
+
+class ArrayScan:
+    """Iterate to get the raw elements of the top-level object's ``key`` array; afterwards
+    ``rest`` is the document without them (the array left empty), to parse as usual."""
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.path, self.key = path, key
+        self.rest: bytes | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        want = re.compile(rb'"' + re.escape(self.key.encode()) + rb'"\s*:\s*$')
+        depth, in_str, state = 0, False, "before"  # before -> inside -> after the array
+        carry = b""  # unhanded bytes of earlier blocks (an element's start, the key's context)
+        base = 0  # file offset of data[0]
+        open_at = close_at = -1
+        with open(self.path, "rb") as f:
+            while block := f.read(BLOCK):
+                data = carry + block
+                start = len(carry)
+                arr = np.frombuffer(data, np.uint8)
+                new = arr[start:]
+                quotes = np.flatnonzero(new == 34) + start
+                real = quotes[~_escaped(data, arr, quotes)]
+                marks = np.flatnonzero((new == 123) | (new == 125) | (new == 91) | (new == 93)
+                                       ) + start
+                parity = np.searchsorted(real, marks) + (1 if in_str else 0)
+                marks = marks[parity % 2 == 0]  # brackets outside strings
+                if len(real) % 2:
+                    in_str = not in_str
+                chars = arr[marks]
+                opens = (chars == 123) | (chars == 91)
+                level = depth + np.cumsum(np.where(opens, 1, -1))
+                if len(level) and level.min() < 0:
+                    raise ValueError("unbalanced brackets")
+                first = 0
+                if state == "before":
+                    for k in np.flatnonzero(opens & (level == 2) & (chars == 91)).tolist():
+                        pos = int(marks[k])
+                        if want.search(data[max(0, pos - 256):pos]):
+                            state, open_at, first = "inside", base + pos, k + 1
+                            break
+                cut = 0
+                if state == "inside":
+                    ends = np.flatnonzero(~opens[first:] & (level[first:] == 1))
+                    last = first + int(ends[0]) if len(ends) else len(marks)
+                    sub = slice(first, last)
+                    starts = marks[sub][opens[sub] & (level[sub] == 3)]
+                    stops = marks[sub][~opens[sub] & (level[sub] == 2)]
+                    if depth >= 3 and first == 0:  # an element carried from the last block
+                        starts = np.concatenate([[0], starts])
+                    for a, b in zip(starts.tolist(), stops.tolist()):
+                        yield data[a:b + 1]
+                    if len(starts) > len(stops):
+                        cut = int(starts[len(stops)])
+                    if last < len(marks):
+                        state, close_at = "after", base + int(marks[last])
+                depth = int(level[-1]) if len(level) else depth
+                if state == "inside":
+                    carry = data[cut:] if depth >= 3 else b""
+                else:
+                    carry = data[-256:] if state == "before" else b""
+                base += len(data) - len(carry)
+        if state != "after" or depth != 0 or in_str:
+            raise ValueError(f"no complete {self.key!r} array")
+        with open(self.path, "rb") as f:
+            head = f.read(open_at + 1)
+            f.seek(close_at)
+            self.rest = head + f.read()

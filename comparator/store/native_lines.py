@@ -1,0 +1,71 @@
+"""Native JSONL into the store line by line with pydantic, a batch at a time: the fallback of
+Arrow's JSON reader (``comparator.store.native``) with the messages of ``comparator.io.native``
+(line and field of the first problem), never holding more than one batch of example dicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+from pydantic import ValidationError
+
+from comparator.io.errors import InputError, excerpt
+from comparator.io.native import _check_statuses, _validation_error
+from comparator.io.schema import EXAMPLE
+from comparator.store import schema
+
+BATCH = 20_000
+EMPTY = pa.schema([*schema.FIXED, *((k, schema.S) for k in schema.FREE)])
+
+
+def stream_lines(path: Path, offset: int, out: Path) -> None:
+    """Validate and write the lines after the header (``offset`` bytes) to the IPC file
+    ``out``; raises InputError at the first problem."""
+    try:
+        _stream(path, offset, out, schema.Batcher())
+    except schema.FreeMismatch:  # metadata typed differently further on: JSON text
+        _stream(path, offset, out, schema.Batcher(json_free=True))
+
+
+def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None:
+    validate = EXAMPLE.validate_json
+    seen: dict[str, int] = {}
+    writer = None
+    rows, lines = [], []
+
+    def flush() -> None:
+        nonlocal writer, rows, lines
+        _check_statuses(path, rows, lines)
+        for ex, n in zip(rows, lines):
+            first = seen.setdefault(ex["id"], n)
+            if first != n:
+                raise InputError(path, f"duplicate id {excerpt(ex['id'])} (first on line "
+                                 f"{first})", line=n, field="id")
+        rb = batcher.batch(rows)
+        if writer is None:
+            writer = ipc.new_file(str(out), rb.schema)
+        writer.write_batch(rb)
+        rows, lines = [], []
+
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            for n, raw in enumerate(f, start=2):
+                if not raw.strip():
+                    continue
+                try:
+                    rows.append(validate(raw))
+                except ValidationError as err:
+                    raise _validation_error(path, err, n) from None
+                lines.append(n)
+                if len(rows) == BATCH:
+                    flush()
+        if rows:
+            flush()
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # a header and no examples: an empty store (load() warns the same)
+        with ipc.new_file(str(out), EMPTY) as w:
+            w.write_table(EMPTY.empty_table())
