@@ -184,7 +184,7 @@ def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
 
         src = Source(path)
         data = src.data
-        if (fmt or detect_format(src)) == "llm-comparator":
+        if not src.empty and (fmt or detect_format(src)) == "llm-comparator":
             got = read_llmc_table(src.json)
             if got is not None:
                 return {**got[1], "format": "llm-comparator", "warnings": []}, got[0]

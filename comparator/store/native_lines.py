@@ -19,6 +19,16 @@ BATCH = 20_000
 EMPTY = pa.schema([*schema.FIXED, *((k, schema.S) for k in schema.FREE)])
 
 
+def _check_utf8_line(path: Path, raw: bytes, n: int) -> None:
+    """The importer's message for a line that is not UTF-8 (byte and column), on line n."""
+    from comparator.io.common import _check_utf8
+
+    try:
+        _check_utf8(path, raw)
+    except InputError as e:
+        raise InputError(path, e.message, line=n) from None
+
+
 def stream_lines(path: Path, offset: int, out: Path) -> None:
     """Validate and write the lines after the header (``offset`` bytes) to the IPC file
     ``out``; raises InputError at the first problem."""
@@ -57,6 +67,7 @@ def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None
                 try:
                     rows.append(validate(raw))
                 except ValidationError as err:
+                    _check_utf8_line(path, raw, n)
                     raise _validation_error(path, err, n) from None
                 lines.append(n)
                 if len(rows) == BATCH:

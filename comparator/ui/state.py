@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from comparator.io import InputError, Loaded, LoadOptions, load
+from comparator.io import InputError, Loaded, LoadOptions
 from comparator.io.labels import DEFAULT_TIE_THRESHOLD
 from comparator.slices.filters import Filters, apply
 from comparator.ui.text import md_text
@@ -158,8 +158,10 @@ def open_upload(name: str, data, fmt: str | None, options: LoadOptions) -> Loade
 
     path, sha = save_upload(io.BytesIO(data) if isinstance(data, bytes) else data, name)
     digest = sha[:16] + (fmt or "") + repr(sorted(options.mapping.items())) + repr(options.pair)
-    try:
-        loaded = load(path, fmt, options)
+    from comparator.store.cache import open_store
+
+    try:  # the columnar store: validated once per content, memory-mapped
+        loaded = open_store(path, fmt, options)
     except InputError as e:  # name the upload, not the server's copy
         raise InputError(name, e.message, line=e.line, record=e.record, field=e.field) from None
     loaded.path = Path(name)
@@ -180,9 +182,12 @@ def own_copy(loaded: Loaded) -> Loaded:
     """This session's own copy of the open comparison, to change in place (clustering stores
     reasons and clusters in it): demos and opened files are cached for every session, so a run
     must not change what other sessions see. Copy-on-write: examples, their metadata and extra
-    are copied shallowly (texts shared); an upload is already this session's own."""
+    are copied shallowly (texts shared); an upload read into example dicts is already this
+    session's own (a columnar one is read-only: copied too)."""
+    from comparator.store.table import store_of
+
     src = st.session_state.get(SOURCE)
-    if src and src[0] == "upload":
+    if src and src[0] == "upload" and store_of(loaded.comparison) is None:
         return loaded
     comp = loaded.comparison
     examples = [{**ex, **{k: dict(ex[k]) for k in ("metadata", "extra") if k in ex}}
