@@ -89,7 +89,11 @@ def persist() -> None:
                 st.session_state[SOURCE] = ("path", str(allowed_path(qp["path"])))
             except ValueError as e:
                 st.session_state[URL_ERROR] = str(e)
+        from comparator.ui.view import read_view
+
         read_view(qp)
+    from comparator.ui.view import write_view
+
     write_view()
 
 
@@ -343,84 +347,3 @@ def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:
         f.metrics = []
         return mask(loaded) if f.search else (
             apply(loaded.comparison, f, tie_threshold(), judges), None)
-
-
-# A view is a link: besides ?data= / ?path= and ?slice=, the judge, tie threshold, winners,
-# score range, search, metric conditions and n-gram live in the query string (the page is the
-# URL's path).
-_QP_KEYS = ("judge", "t", "winner", "score", "q", "regex", "metric", "ngram")
-
-
-def view_query() -> dict[str, str]:
-    """The current view's filters as query parameters (defaults left out)."""
-    ss = st.session_state
-    out: dict[str, str] = {}
-    if ss.get(F_JUDGE) and ss[F_JUDGE] != ALL_JUDGES:
-        out["judge"] = ss[F_JUDGE]
-    if tie_threshold() != DEFAULT_TIE_THRESHOLD:
-        out["t"] = f"{tie_threshold():g}"
-    if ss.get(F_WINNERS):
-        out["winner"] = "|".join(ss[F_WINNERS])
-    lo, hi = ss.get(F_SCORE, (-1.5, 1.5))
-    if lo > -1.5 or hi < 1.5:
-        out["score"] = f"{lo:g},{hi:g}"
-    if (ss.get(F_SEARCH) or "").strip():
-        out["q"] = ss[F_SEARCH].strip()
-        if ss.get(F_REGEX):
-            out["regex"] = "1"
-    if ss.get(F_METRICS):  # filter expressions (comparator.slices.expr), ';'-separated
-        from comparator.slices.expr import to_exprs
-
-        out["metric"] = ";".join(to_exprs(Filters(metrics=[tuple(c) for c in ss[F_METRICS]])))
-    if ss.get(F_NGRAM):
-        out["ngram"] = ss[F_NGRAM]
-    return out
-
-
-def read_view(qp) -> None:
-    """Filters from a shared link (bad values are ignored)."""
-    from comparator.slices.stats import OUTCOMES
-
-    ss = st.session_state
-    if qp.get("judge"):
-        ss[F_JUDGE] = qp["judge"]
-    try:
-        if "t" in qp:
-            ss[TIE] = min(1.5, max(0.0, float(qp["t"])))
-        if "score" in qp:
-            lo, hi = (float(x) for x in qp["score"].split(","))
-            ss[F_SCORE] = (max(-1.5, lo), min(1.5, hi))
-    except ValueError:
-        pass
-    if qp.get("winner"):
-        ss[F_WINNERS] = [w for w in qp["winner"].split("|") if w in OUTCOMES]
-    if qp.get("q"):
-        ss[F_SEARCH], ss[F_REGEX] = qp["q"], qp.get("regex") == "1"
-    if qp.get("metric") or qp.get("ngram"):
-        from comparator.slices.expr import parse
-
-        try:
-            metrics = parse([x for x in qp.get("metric", "").split(";") if x]).metrics
-        except ValueError:
-            metrics = []
-        set_metric_filter(metrics, qp.get("ngram") or None)
-
-
-def write_view() -> None:
-    """Mirror the view into the URL (called on every run)."""
-    src = st.session_state.get(SOURCE)
-    want = view_query()
-    if src and src[0] == "path":
-        want["path"] = src[1]
-    elif src and src[0] == "upload" and st.session_state.get(UPLOAD_PATH):
-        want["path"] = st.session_state[UPLOAD_PATH]
-    elif src and src[0] == "demo" and src[1] in demos():
-        want["data"] = demos()[src[1]].stem
-    field, value = st.session_state.get(F_FIELD), st.session_state.get(F_VALUE)
-    if field and value is not None:
-        want["slice"] = f"{field}:{value}"
-    for k in ("path", "data", "slice", *_QP_KEYS):
-        if k in want and st.query_params.get(k) != want[k]:
-            st.query_params[k] = want[k]
-        elif k not in want and k in st.query_params:
-            del st.query_params[k]
