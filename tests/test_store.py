@@ -217,3 +217,17 @@ def test_a_huge_llm_comparator_file_is_read_a_block_at_a_time(tmp_path, monkeypa
         assert got.comparison.metadata == plain.comparison.metadata
         _same(summary(got.comparison), summary(plain.comparison))
         assert (tmp_path / f"home{block}" / "store").is_dir()
+
+
+def test_the_cache_keeps_to_its_size_limit(tmp_path, home, monkeypatch):
+    monkeypatch.setenv("COMPARATOR_STORE_MAX_GB", str(1.5 * DEMOS[0].stat().st_size / (1 << 30)))
+    for k in range(3):  # three contents, each about the size of the limit's two thirds
+        src = tmp_path / f"c{k}.jsonl"
+        comp = load(DEMOS[0]).comparison
+        comp.model_a = f"version {k}"
+        write_native(comp, src)
+        open_store(src)
+        flush()
+    left = sorted((home / "store").glob("*.arrow"))
+    assert len(left) == 1  # the newest; the older ones went first
+    assert open_store(src).comparison.model_a == "version 2"

@@ -79,7 +79,9 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     if arrow.exists() and meta.exists():
         try:
             info = orjson.loads(meta.read_bytes())
-            return _loaded(_map(arrow), info, path, sha)
+            loaded = _loaded(_map(arrow), info, path, sha)
+            os.utime(meta)  # last use, for eviction
+            return loaded
         except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid, KeyError):
             pass  # a damaged cache entry: build it again
     info, table = _build(path, fmt, options, arrow)
@@ -116,6 +118,29 @@ def _write_meta(meta: Path, info: dict[str, Any]) -> None:
     tmp = _tmp(meta)
     tmp.write_text(schema.to_json(info))
     tmp.replace(meta)
+    _evict(meta.with_suffix(".arrow"))
+
+
+def _evict(keep: Path) -> None:
+    """Drop the least recently used cache entries beyond ``COMPARATOR_STORE_MAX_GB`` (default
+    20; an entry in use stays readable: its file is mapped)."""
+    limit = float(os.environ.get("COMPARATOR_STORE_MAX_GB", "20")) * (1 << 30)
+    entries = []
+    for arrow in keep.parent.glob("*.arrow"):
+        meta = _meta_path(arrow)
+        try:
+            entries.append((meta.stat().st_mtime if meta.exists() else 0.0,
+                            arrow.stat().st_size, arrow))
+        except OSError:
+            continue
+    total = sum(size for _, size, _ in entries)
+    for _, size, arrow in sorted(entries):
+        if total <= limit:
+            break
+        if arrow != keep:
+            arrow.unlink(missing_ok=True)
+            _meta_path(arrow).unlink(missing_ok=True)
+            total -= size
 
 
 def _save(table: pa.Table, arrow: Path, meta: Path, info: dict[str, Any]) -> None:
