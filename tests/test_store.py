@@ -20,7 +20,7 @@ from comparator.io import LoadOptions, load
 from comparator.io.native import write_native
 from comparator.io.schema import example_score
 from comparator.slices import slice_table, summary
-from comparator.slices.filters import search_mask
+from comparator.slices.filters import cluster_closeness, search_mask
 from comparator.slices.reliability import reliability
 from comparator.slices.stats import default_judges, judgment_counts
 from comparator.store.cache import flush, open_store
@@ -106,6 +106,9 @@ def test_the_store_gives_the_same_examples_and_figures(path):
     for name in comp.judges():
         _same(summary(comp, judges=frozenset([name])), summary(plain, judges=frozenset([name])))
     _same(reliability(comp), reliability(plain))
+    clusters = {r.get("cluster") for ex in plain.examples for r in ex.get("reasons") or ()}
+    for c in sorted(x for x in clusters if x is not None)[:5]:
+        assert np.array_equal(cluster_closeness(comp, c), cluster_closeness(plain, c)), c
     words = " ".join(str(plain.examples[len(plain.examples) // 2].get("response_a"))
                      .split()[:2]) or "the"
     for q, regex in ((words, False), ("the", False), (r"\d+\.\s", True)):
