@@ -66,9 +66,27 @@ def _open(p: Path) -> Loaded:
     return _load_file(str(p), s.st_mtime_ns, s.st_size)
 
 
+_FROZEN = False
+
+
+def _freeze_once() -> None:
+    """Move what the server has loaded so far (Streamlit, pandas, plotly, Arrow ... and the
+    open stores) out of the garbage collector's sight, once: Streamlit runs a full collection
+    after every script run, which walked all of it (0.07-0.2 s of each 0.1-0.25 s rerun,
+    measured in bench/bench_browser_scale.py). Later objects are collected as usual."""
+    global _FROZEN
+    if not _FROZEN:
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        _FROZEN = True
+
+
 def persist() -> None:
     """Keep filter values across page switches (widgets drop theirs when not rendered), and
     read the URL query string once per session."""
+    _freeze_once()
     for k in (*FILTER_KEYS, TIE):
         if k in st.session_state:
             st.session_state[k] = st.session_state[k]
