@@ -87,7 +87,10 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     info, table = _build(path, fmt, options, arrow)
     info["sha256"] = sha
     if table is None:  # streamed into the cache file
-        _write_meta(meta, info)
+        try:
+            _write_meta(meta, info)
+        except OSError:
+            pass  # opened now all the same; read again next time
         return _loaded(_map(arrow), info, path, sha)
     # built in memory: this open uses it now; the cache file is written beside it (a thread
     # that the process waits for at exit), for the next open
