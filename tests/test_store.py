@@ -206,8 +206,7 @@ def test_a_huge_llm_comparator_file_is_read_a_block_at_a_time(tmp_path, monkeypa
 
     path = tmp_path / "tricky.json"
     path.write_text(json.dumps(_tricky_llmc(), indent=indent, ensure_ascii=indent is None))
-    monkeypatch.setattr(cache, "IN_MEMORY", 0)  # stream it, in 5-example batches
-    monkeypatch.setattr(llmc, "BATCH", 5)
+    monkeypatch.setattr(llmc, "BATCH", 5)  # streamed in 5-example batches
     monkeypatch.setattr(cache, "load", lambda *a, **k: pytest.fail("not streamed"))
     for block in (7, 64, 4096):  # blocks that cut strings, escapes and brackets anywhere
         monkeypatch.setattr(jsonscan, "BLOCK", block)

@@ -22,13 +22,12 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from comparator.io import Loaded, LoadOptions, load
-from comparator.io.common import Source, check_file
+from comparator.io.common import check_file
 from comparator.io.errors import InputError
 from comparator.paths import data_dir
 from comparator.store import schema
 from comparator.store.table import Store, comparison
 
-IN_MEMORY = 1 << 30  # an LLM Comparator file above this is read a block at a time
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
 HEAD_KEYS = ("schema_version", "model_a", "model_b", "source_format", "metadata")
 
@@ -192,12 +191,10 @@ def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
             pass  # no writable cache: read it in memory below
         finally:
             tmp.unlink(missing_ok=True)
-    data = None
     if fmt in (None, "llm-comparator") and plain:
-        from comparator.io.detect import detect_format
-        from comparator.store.llmc import looks_like_document, read_llmc_table, stream_llmc
+        from comparator.store.llmc import looks_like_document, stream_llmc
 
-        if path.stat().st_size > IN_MEMORY and looks_like_document(path):
+        if path.suffix.lower() != ".jsonl" and looks_like_document(path):
             tmp = _tmp(arrow)
             try:
                 arrow.parent.mkdir(parents=True, exist_ok=True)
@@ -209,15 +206,7 @@ def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
                 pass
             finally:
                 tmp.unlink(missing_ok=True)
-
-        src = Source(path)
-        data = src.data
-        if not src.empty and (fmt or detect_format(src)) == "llm-comparator":
-            got = read_llmc_table(src.json)
-            if got is not None:
-                return {**got[1], "format": "llm-comparator", "warnings": []}, got[0]
-        del src
-    loaded = load(path, fmt, options, data=data)
+    loaded = load(path, fmt, options)
     comp = loaded.comparison
     info = {"schema_version": comp.schema_version, "model_a": comp.model_a,
             "model_b": comp.model_b, "source_format": comp.source_format,

@@ -94,8 +94,12 @@ def _example(e: Any, cols: dict[str, list]) -> None:
                           "flipped": _opt(r.get("is_flipped"), bool),
                           "rationale": _opt(r.get("rationale"), str),
                           "status": "unscored" if score is None else None})
-        extras.append(schema.to_json({NS: {"keys": list(r), **{
-            x: v for x, v in r.items() if x not in _RATING}}}))
+        keys = tuple(r)
+        if keys in _PLAIN_KEYS:  # the usual rating: its extra is only its key order
+            extras.append(_PLAIN_KEYS[keys])
+        else:
+            extras.append(schema.to_json({NS: {"keys": list(r), **{
+                x: v for x, v in r.items() if x not in _RATING}}}))
     cols["prompt"].append(texts[0])
     cols["response_a"].append(texts[1])
     cols["response_b"].append(texts[2])
@@ -110,28 +114,13 @@ def _example(e: Any, cols: dict[str, list]) -> None:
 
 
 BATCH = 20_000
+# the extra of a rating with no other keys than these, by key order (JSON text, precomputed)
+_PLAIN_KEYS = {keys: schema.to_json({NS: {"keys": list(keys)}}) for keys in (
+    ("score", "rating_label", "is_flipped", "rationale"),
+    ("score", "is_flipped", "rating_label", "rationale"),
+    ("score", "rating_label", "is_flipped"), ("score", "rating_label"), ("score",))}
 ERRORS = (_NotPlain, KeyError, TypeError, AttributeError, ValueError, pa.ArrowInvalid,
           pa.ArrowTypeError)
-
-
-def read_llmc_table(doc: Any) -> tuple[pa.Table, dict[str, Any]] | None:
-    """The store's table and header of a parsed LLM Comparator document; None: not provably
-    plain (the importer reads it and names the problem)."""
-    for json_free in (False, True):
-        try:
-            examples = doc["examples"]
-            if type(examples) is not list or not examples:
-                return None
-            head = _head(doc)
-            conv = Batches(json_free)
-            batches = [conv.batch(examples[i:i + BATCH])
-                       for i in range(0, len(examples), BATCH)]
-            return pa.Table.from_batches(batches), head
-        except schema.FreeMismatch:
-            continue
-        except ERRORS:
-            return None
-    return None
 
 
 def looks_like_document(path: Path) -> bool:
