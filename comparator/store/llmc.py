@@ -95,11 +95,14 @@ def _example(e: Any, cols: dict[str, list]) -> None:
                           "rationale": _opt(r.get("rationale"), str),
                           "status": "unscored" if score is None else None})
         keys = tuple(r)
-        if keys in _PLAIN_KEYS:  # the usual rating: its extra is only its key order
-            extras.append(_PLAIN_KEYS[keys])
+        plain = _PLAIN.get(keys)  # the usual rating: only its key order and empty objects
+        if plain is not None and all(r[x] == {} for x in plain[1]):
+            extras.append(plain[0])
         else:
-            extras.append(schema.to_json({NS: {"keys": list(r), **{
-                x: v for x, v in r.items() if x not in _RATING}}}))
+            rest = {x: v for x, v in r.items() if x not in _RATING}
+            extras.append(schema.to_json({NS: {"keys": list(r), **rest}}))
+            if len(_PLAIN) < 64 and all(v == {} for v in rest.values()):
+                _PLAIN[keys] = (extras[-1], tuple(rest))
     cols["prompt"].append(texts[0])
     cols["response_a"].append(texts[1])
     cols["response_b"].append(texts[2])
@@ -114,11 +117,8 @@ def _example(e: Any, cols: dict[str, list]) -> None:
 
 
 BATCH = 20_000
-# the extra of a rating with no other keys than these, by key order (JSON text, precomputed)
-_PLAIN_KEYS = {keys: schema.to_json({NS: {"keys": list(keys)}}) for keys in (
-    ("score", "rating_label", "is_flipped", "rationale"),
-    ("score", "is_flipped", "rating_label", "rationale"),
-    ("score", "rating_label", "is_flipped"), ("score", "rating_label"), ("score",))}
+# rating extras seen before: key order -> (JSON text, the keys whose value was {})
+_PLAIN: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
 ERRORS = (_NotPlain, KeyError, TypeError, AttributeError, ValueError, pa.ArrowInvalid,
           pa.ArrowTypeError)
 
@@ -149,24 +149,24 @@ def stream_llmc(path: Path, out: Path) -> dict[str, Any] | None:
 
 def _stream(path: Path, out: Path, json_free: bool) -> dict[str, Any] | None:
     """Write the examples of a (possibly huge) LLM Comparator file to the IPC file ``out``,
-    a batch at a time (one block of the file and one batch of examples in memory); the header,
-    or None (not provably plain, or not this format)."""
-
+    a batch at a time (one block of the file and a couple of batches in memory; a thread
+    writes while the next batch is parsed); the header, or None (not provably plain, or not
+    this format)."""
     from comparator.store.jsonscan import ArrayScan
 
     scan = ArrayScan(path, "examples")
     conv = Batches(json_free)
-    writer = None
+    writer = _Writer(out)
     try:
         raw: list[bytes] = []
         for item in scan:
             raw.append(item)
             if len(raw) == BATCH:
-                writer = _write(writer, out, conv.batch([orjson.loads(x) for x in raw]))
+                writer.put(conv.batch([orjson.loads(x) for x in raw]))
                 raw = []
         if raw:
-            writer = _write(writer, out, conv.batch([orjson.loads(x) for x in raw]))
-        if writer is None:
+            writer.put(conv.batch([orjson.loads(x) for x in raw]))
+        if not writer.close():
             return None
         return _head(orjson.loads(scan.rest))
     except schema.FreeMismatch:
@@ -174,14 +174,51 @@ def _stream(path: Path, out: Path, json_free: bool) -> dict[str, Any] | None:
     except (*ERRORS, orjson.JSONDecodeError):
         return None
     finally:
-        if writer is not None:
-            writer.close()
+        writer.close()
 
 
-def _write(writer, out: Path, batch: pa.RecordBatch):
-    import pyarrow.ipc as ipc
+class _Writer:
+    """Record batches to an IPC file from a thread (Arrow's writer releases the GIL)."""
 
-    if writer is None:
-        writer = ipc.new_file(str(out), batch.schema)
-    writer.write_batch(batch)
-    return writer
+    def __init__(self, out: Path) -> None:
+        import queue
+        import threading
+
+        self.out = out
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.count = 0
+        self.thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import pyarrow.ipc as ipc
+
+        writer = None
+        try:
+            while (batch := self.queue.get()) is not None:
+                if writer is None:
+                    writer = ipc.new_file(str(self.out), batch.schema)
+                writer.write_batch(batch)
+        except BaseException as e:  # noqa: BLE001 - handed to the reading thread
+            self.error = e
+            while self.queue.get() is not None:  # drain: put() never blocks forever
+                pass
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def put(self, batch: pa.RecordBatch) -> None:
+        if self.error is not None:
+            raise self.error
+        self.count += 1
+        self.queue.put(batch)
+
+    def close(self) -> bool:
+        """Wait for the writes; whether any batch was written (raises the writer's error)."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.count > 0
