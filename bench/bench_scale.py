@@ -141,6 +141,14 @@ def stats_run(path: Path, home: Path) -> tuple[float, int]:
     return time.perf_counter() - t, int(proc.stderr.split()[-1])
 
 
+def memory_goal(peak: int, size: int, quick: bool) -> tuple[str, bool]:
+    """The goal and verdict of a peak-memory figure: <= 1.5x the file; a quick run only
+    reports it (a 0.2 GB file weighs less than the interpreter's own 0.3-0.5 GB)."""
+    if quick:
+        return "report (quick: the interpreter outweighs the file)", True
+    return "<= 1.5x", peak <= 1.5 * size
+
+
 def median_time(fn, repeats: int = 5) -> float:
     out = []
     for _ in range(repeats):
@@ -186,7 +194,7 @@ def main() -> None:
              "fresh process", secs, base, "s", "<= 3x orjson", secs <= 3 * base)
         emit(f"first open peak memory / file size, {n_big:,} LLM "
              "Comparator", peak / size,
-             None, "x", "<= 1.5x", peak <= 1.5 * size)
+             None, "x", *memory_goal(peak, size, args.quick))
         llmc.unlink()
         big = tmp / "big.jsonl"
         write_native_file(n_big, big)
@@ -197,13 +205,13 @@ def main() -> None:
              secs, base, "s", "<= 3x orjson", secs <= 3 * base)
         emit(f"first open peak memory / file size, {n_big:,} native",
              peak / size, None, "x",
-             "<= 1.5x", peak <= 1.5 * size)
+             *memory_goal(peak, size, args.quick))
         secs, peak = stats_run(big, tmp / "home2")
         emit(f"stats --json --by category, {n_big:,} examples (new cache)", secs, base, "s",
              "<= 3x orjson", secs <= 3 * base)
         emit(f"stats --json peak memory / file size, {n_big:,}",
              peak / size, None, "x",
-             "<= 1.5x", peak <= 1.5 * size)
+             *memory_goal(peak, size, args.quick))
 
         from comparator.slices import slice_table
         from comparator.slices.filters import Filters, apply, search_mask
