@@ -46,13 +46,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,6 +60,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_scale import orjson_parse, write_native_file  # noqa: E402
 from bench.report import emit  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import free_port, running  # noqa: E402  (the test suite's server helpers)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -133,12 +133,6 @@ READ = """() => { const b = window.__bench, w = window.__ws; b.armed = false;
 SIDEBAR_CAPTION = "[data-testid=stSidebar] [data-testid=stCaptionContainer]"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def streamlit_server(home: Path, data: Path, log: Path, runs: Path | None = None):
     """``python -m streamlit run app.py`` on a free port (COMPARATOR_HOME, COMPARATOR_DATA_DIRS
@@ -148,32 +142,12 @@ def streamlit_server(home: Path, data: Path, log: Path, runs: Path | None = None
     launcher = ["-m", "streamlit"] if runs is None else [str(ROOT / "bench/streamlit_timed.py")]
     cmd = [sys.executable, *launcher, "run", str(ROOT / "app.py"), "--server.port",
            str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
-    env = {**os.environ, "COMPARATOR_HOME": str(home), "COMPARATOR_DATA_DIRS": str(data)}
+    env = {"COMPARATOR_HOME": str(home), "COMPARATOR_DATA_DIRS": str(data)}
     if runs is not None:
         env["BENCH_RUN_LOG"] = str(runs)
     url = f"http://127.0.0.1:{port}"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.time() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("streamlit exited: " + log.read_text()[-2000:])
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("streamlit did not start: "
-                                       + log.read_text()[-2000:]) from None
-                time.sleep(0.3)
+    with running(cmd, url + "/_stcore/health", log, env):  # tests/conftest.py
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 class Driver:

@@ -176,42 +176,42 @@ def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
            ) -> tuple[dict[str, Any], pa.Table | None]:
     """Read ``path``: its header info, and its table (None when it was streamed straight into
     the cache file ``arrow``: native JSONL)."""
+    from comparator.store.llmc import looks_like_document, stream_llmc
     from comparator.store.native import read_native_arrow
 
     plain = options is None or options == LoadOptions()
     if fmt in (None, "native") and plain:
-        tmp = _tmp(arrow)
-        try:
-            arrow.parent.mkdir(parents=True, exist_ok=True)
-            head = read_native_arrow(path, tmp)
-            if head is not None:
-                tmp.replace(arrow)
-                return {**head, "format": "native", "warnings": []}, None
-        except OSError:
-            pass  # no writable cache: read it in memory below
-        finally:
-            tmp.unlink(missing_ok=True)
-    if fmt in (None, "llm-comparator") and plain:
-        from comparator.store.llmc import looks_like_document, stream_llmc
-
-        if path.suffix.lower() != ".jsonl" and looks_like_document(path):
-            tmp = _tmp(arrow)
-            try:
-                arrow.parent.mkdir(parents=True, exist_ok=True)
-                head = stream_llmc(path, tmp)
-                if head is not None:
-                    tmp.replace(arrow)
-                    return {**head, "format": "llm-comparator", "warnings": []}, None
-            except OSError:
-                pass
-            finally:
-                tmp.unlink(missing_ok=True)
+        head = _streamed(arrow, lambda tmp: read_native_arrow(path, tmp))
+        if head is not None:
+            return {**head, "format": "native", "warnings": []}, None
+    if fmt in (None, "llm-comparator") and plain and path.suffix.lower() != ".jsonl" and \
+            looks_like_document(path):
+        head = _streamed(arrow, lambda tmp: stream_llmc(path, tmp))
+        if head is not None:
+            return {**head, "format": "llm-comparator", "warnings": []}, None
     loaded = load(path, fmt, options)
     comp = loaded.comparison
     info = {"schema_version": comp.schema_version, "model_a": comp.model_a,
             "model_b": comp.model_b, "source_format": comp.source_format,
             "metadata": comp.metadata, "format": loaded.format, "warnings": loaded.warnings}
     return info, schema.table(comp.examples)
+
+
+def _streamed(arrow: Path, read) -> dict[str, Any] | None:
+    """``read(tmp)`` streams a file into the IPC file ``tmp``: moved to ``arrow`` when it
+    returns a header; None when it declines or the cache cannot be written (then the file is
+    read into memory)."""
+    tmp = _tmp(arrow)
+    try:
+        arrow.parent.mkdir(parents=True, exist_ok=True)
+        head = read(tmp)
+        if head is not None:
+            tmp.replace(arrow)
+        return head
+    except OSError:
+        return None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_ipc(table: pa.Table, path: Path) -> None:
