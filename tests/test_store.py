@@ -27,7 +27,9 @@ from comparator.store.cache import flush, open_store
 from comparator.store.table import store_of
 
 DEMOS = sorted((ROOT / "data").glob("*.jsonl"))
-FILES = [*ALL_JUDGED, *DEMOS]
+SHARED = ROOT.parent / "shared" / "data"
+FILES = list(dict.fromkeys([*ALL_JUDGED, *sorted((SHARED / "alpaca_eval").glob("*.json")),
+                            *sorted((SHARED / "judgebench").glob("*.jsonl")), *DEMOS]))
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +87,17 @@ def _same(a, b):
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_the_store_gives_the_same_examples_and_figures(path):
-    opts = LoadOptions(questions=MT_QUESTIONS) if "mt_bench/" in str(path) else None
+    _check_same(path, LoadOptions(questions=MT_QUESTIONS) if "mt_bench/" in str(path) else None)
+
+
+def test_the_store_of_mt_bench_single_grades(tmp_path):
+    both = tmp_path / "gpt-4_single.jsonl"  # FastChat's layout: every model's grades in one
+    both.write_bytes(b"".join(p.read_bytes() for p in sorted(
+        (SHARED / "mt_bench_single").glob("*.jsonl"))))
+    _check_same(both, None)
+
+
+def _check_same(path, opts) -> None:
     plain = load(path, options=opts).comparison
     loaded = open_store(path, options=opts)
     comp = loaded.comparison
