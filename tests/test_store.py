@@ -123,7 +123,8 @@ def _check_same(path, opts) -> None:
         assert np.array_equal(cluster_closeness(comp, c), cluster_closeness(plain, c)), c
     words = " ".join(str(plain.examples[len(plain.examples) // 2].get("response_a"))
                      .split()[:2]) or "the"
-    for q, regex in ((words, False), ("the", False), (r"\d+\.\s", True)):
+    for q, regex in ((words, False), ("the", False), (r"\d+\.\s", True),
+                     (r"pyth\w+|0x\d|[|]{2}", True), (r"(a|b)c\||\bthe\b", True)):
         assert np.array_equal(search_mask(comp, q, regex), search_mask(plain, q, regex)), q
 
 

@@ -151,12 +151,17 @@ def search(st: Store, query: str, regex: bool) -> np.ndarray:
     release the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    branches = _branches(query) if regex else [query]
+
     def match(chunk: pa.Array) -> np.ndarray:
-        if regex:
-            m = pc.match_substring_regex(chunk, query, ignore_case=True)
-        else:
-            m = pc.match_substring(chunk, query, ignore_case=True)
-        return np.asarray(m.to_numpy(zero_copy_only=False), bool)
+        hit = np.zeros(len(chunk), bool)
+        for q in branches:  # an alternation a|b as a, then b: each keeps RE2's literal scan
+            if regex:
+                m = pc.match_substring_regex(chunk, q, ignore_case=True)
+            else:
+                m = pc.match_substring(chunk, q, ignore_case=True)
+            hit |= np.asarray(m.to_numpy(zero_copy_only=False), bool)
+        return hit
 
     cols = [st.texts(name) for name in ("prompt", "response_a", "response_b")]
     try:
@@ -172,6 +177,39 @@ def search(st: Store, query: str, regex: bool) -> np.ndarray:
         if chunks:
             hit |= np.concatenate(chunks)
     return hit
+
+
+def _branches(query: str, most: int = 3) -> list[str]:
+    """The top-level alternatives of a regular expression (``a|b|c``), when there are at most
+    ``most`` and no inline flags: searched one by one, each can use RE2's fast scan for its
+    first characters, which an alternation of different first characters loses (4x slower
+    measured). "Contains a or b" is "contains a" or "contains b", so the result is the same."""
+    if query.startswith("(?") and not query.startswith(("(?:", "(?P")):
+        return [query]
+    parts, depth, start, i, in_class, start_class = [], 0, 0, 0, False, -2
+    while i < len(query):
+        c = query[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]" or i == start_class + 1
+        elif c == "[":
+            in_class, start_class = True, i
+            if query[i + 1:i + 2] == "^":
+                start_class += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(query[start:i])
+            start = i + 1
+        i += 1
+    parts.append(query[start:])
+    if len(parts) == 1 or len(parts) > most or not all(parts):
+        return [query]
+    return parts
 
 
 def closeness(st: Store, cluster: int) -> np.ndarray:
