@@ -47,24 +47,17 @@ def derive_arrays(st: Store, judges: frozenset[str] | None) -> tuple[np.ndarray,
 
     out = mean(ok)
     if judges is None:
-        rep = st.column("reported_score").to_numpy()
-        rep = np.asarray(rep, float)
+        rep = np.asarray(st.column("reported_score").to_numpy(), float)
         use = ~st.has_judgments() & ~np.isnan(rep)
         out[use] = rep[use]
     return (out, mean(ok & (j["flipped"] == 0)), mean(ok & (j["flipped"] == 1)), n_ok, n_bad)
 
 
-def _label(v: Any) -> str:
-    if isinstance(v, bool):
-        return str(v).lower()
-    return str(v)
-
-
 def _pairs(n: int, parent: np.ndarray, values: list[Any]) -> tuple[np.ndarray, ...]:
     """(index, code, names) for multi-valued fields: each example once per distinct value in
-    first-seen order, ``(none)`` for an example without values (as stats._values)."""
+    first-seen order, ``(none)`` for an example without values (as stats._values on a list)."""
     codes: dict[str, int] = {}
-    code = np.fromiter((codes.setdefault(_label(v), len(codes)) for v in values), np.int64,
+    code = np.fromiter((codes.setdefault(str(v), len(codes)) for v in values), np.int64,
                        len(values))
     seen: set[tuple[int, int]] = set()
     keep = np.ones(len(code), bool)
@@ -118,30 +111,15 @@ def metadata_keys(st: Store, limit: int | None = None) -> list[str]:
     return list(keys)
 
 
-def slice_arrays(st: Store, field: str, values_of) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """stats.slice_values on the store; ``values_of`` is stats._values (multi-valued rules)."""
+def slice_arrays(st: Store, field: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """stats.slice_values of ``category``, ``tags`` or ``judge``, vectorised on the store."""
     if field == "category":
         return _single(st.column("category"))
     if field == "tags":
-        col = st.column("tags")
-        parent = np.concatenate([pc.list_parent_indices(c).to_numpy() + off for c, off in
-                                 zip(col.chunks, np.cumsum([0] + [len(c) for c in col.chunks]))]
-                                ) if col.num_chunks else np.zeros(0, np.int64)
-        return _pairs(st.n, parent, pc.list_flatten(col).to_pylist())
-    if field == "judge":
-        j = st.judgments()
-        return _pairs(st.n, j["parent"], j["judge"].to_pylist())
-    name = field.removeprefix("metadata.")
-    vals = metadata_values(st, name)
-    if vals is None:
-        raise KeyError(f"no field {field!r}; slice by category, tags, judge or one of "
-                       f"{sorted(metadata_keys(st))}")
-    idx, code, codes = [], [], {}
-    for i, v in enumerate(vals):
-        for x in values_of(v):
-            idx.append(i)
-            code.append(codes.setdefault(x, len(codes)))
-    return np.asarray(idx, np.int64), np.asarray(code, np.int64), list(codes)
+        parent, flat = st.flat("tags")
+        return _pairs(st.n, parent, flat.to_pylist())
+    j = st.judgments()
+    return _pairs(st.n, j["parent"], j["judge"].to_pylist())
 
 
 def search(st: Store, query: str, regex: bool) -> np.ndarray:

@@ -92,8 +92,7 @@ def search_mask(comp: Comparison, query: str, regex: bool = False) -> np.ndarray
     st = store_of(comp)
     if st is not None:
         re.compile(query)  # a bad expression raises re.error, as below
-        hit = comp._derived[key] = st.memo(("search", query, regex),
-                                           lambda: columnar.search(st, query, regex))
+        hit = comp._derived[key] = columnar.search(st, query, regex)
         return hit
     if regex:  # each text on its own: an expression never matches across two of them
         search = re.compile(query, re.IGNORECASE).search
@@ -147,7 +146,7 @@ def cluster_closeness(comp: Comparison, cluster: int) -> np.ndarray:
     hit = comp._derived.get(key)
     st = store_of(comp)
     if hit is None and st is not None:
-        hit = comp._derived[key] = st.memo(key, lambda: columnar.closeness(st, cluster))
+        hit = comp._derived[key] = columnar.closeness(st, cluster)
     if hit is None:
         hit = np.full(len(comp.examples), -np.inf)
         for i, ex in enumerate(comp.examples):

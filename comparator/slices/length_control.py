@@ -41,9 +41,9 @@ def lengths(comp: Comparison) -> tuple[np.ndarray, np.ndarray]:
     hit = comp._derived.get("lengths")
     st = store_of(comp)
     if hit is None and st is not None:
-        hit = comp._derived["lengths"] = st.memo("lengths", lambda: tuple(
+        hit = comp._derived["lengths"] = tuple(
             np.asarray(pc.utf8_length(st.texts(f"response_{s}")).to_numpy(), float)
-            for s in "ab"))
+            for s in "ab")
     if hit is None:
         la = np.array([len(response_text(ex["response_a"])) for ex in comp.examples], float)
         lb = np.array([len(response_text(ex["response_b"])) for ex in comp.examples], float)

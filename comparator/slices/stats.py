@@ -298,30 +298,37 @@ def slice_values(comp: Comparison, field: str) -> tuple[np.ndarray, np.ndarray, 
     from comparator.store.table import store_of
 
     st = store_of(comp)
-    if st is not None:
+    if st is not None and field in ("category", "tags", "judge"):
         from comparator.slices.columnar import slice_arrays
 
-        hit = comp._derived[key] = st.memo(("slice", field), lambda: slice_arrays(
-            st, field, _values))
+        hit = comp._derived[key] = slice_arrays(st, field)
         return hit
     if field in ("category", "tags"):
-        get = (lambda ex: ex.get(field))  # noqa: E731
+        values = (ex.get(field) for ex in comp.examples)
     elif field == "judge":
-        get = (lambda ex: [j.get("judge") or "unknown" for j in ex.get("judgments") or []])  # noqa: E731
+        values = ([j.get("judge") or "unknown" for j in ex.get("judgments") or []]
+                  for ex in comp.examples)
     else:
         name = field.removeprefix("metadata.")
-        if not any(name in (ex.get("metadata") or {}) for ex in comp.examples):
-            known = sorted({k for ex in comp.examples for k in ex.get("metadata") or {}})
+        if st is not None:
+            from comparator.slices.columnar import metadata_keys, metadata_values
+
+            values = metadata_values(st, name)
+            known = metadata_keys(st) if values is None else ()
+        else:
+            metas = [ex.get("metadata") or {} for ex in comp.examples]
+            values = [m.get(name) for m in metas] if any(name in m for m in metas) else None
+            known = {k for m in metas for k in m} if values is None else ()
+        if values is None:
             raise KeyError(f"no field {field!r}; slice by category, tags, judge or one of "
-                           f"{known}")
-        get = (lambda ex: (ex.get("metadata") or {}).get(name))  # noqa: E731
+                           f"{sorted(known)}")
     codes: dict[str, int] = {}
     idx: list[int] = []
     code: list[int] = []
-    for i, ex in enumerate(comp.examples):
-        for v in _values(get(ex)):
+    for i, v in enumerate(values):
+        for x in _values(v):
             idx.append(i)
-            code.append(codes.setdefault(v, len(codes)))
+            code.append(codes.setdefault(x, len(codes)))
     out = (np.asarray(idx, dtype=np.int64), np.asarray(code, dtype=np.int64), list(codes))
     comp._derived[key] = out
     return out

@@ -42,18 +42,25 @@ class Store:
     def rows(self, start: int, stop: int) -> list[Example]:
         return [schema.example(r) for r in self.table.slice(start, stop - start).to_pylist()]
 
-    def nested(self, column: str, fields: tuple[str, ...]) -> dict[str, Any]:
-        """A list-of-struct column flattened: ``parent`` (example index) and each field as an
-        Arrow array, in file order."""
-        def build() -> dict[str, Any]:
+    def flat(self, column: str) -> tuple[np.ndarray, pa.ChunkedArray]:
+        """A list column flattened: each item's example index, and the items, in file order."""
+        def build() -> tuple[np.ndarray, pa.ChunkedArray]:
             parents, values = [], []
             base = 0
             for chunk in self.column(column).chunks:
                 parents.append(pc.list_parent_indices(chunk).to_numpy() + base)
                 values.append(chunk.flatten())
                 base += len(chunk)
-            flat = pa.chunked_array(values, self.column(column).type.value_type)
-            out = {"parent": np.concatenate(parents) if parents else np.zeros(0, np.int64)}
+            return (np.concatenate(parents) if parents else np.zeros(0, np.int64),
+                    pa.chunked_array(values, self.column(column).type.value_type))
+        return self.memo(("flat", column), build)
+
+    def nested(self, column: str, fields: tuple[str, ...]) -> dict[str, Any]:
+        """A list-of-struct column flattened: ``parent`` (example index) and each field as an
+        Arrow array, in file order."""
+        def build() -> dict[str, Any]:
+            parent, flat = self.flat(column)
+            out = {"parent": parent}
             for f in fields:
                 out[f] = pc.struct_field(flat, f) if len(flat) else pa.chunked_array(
                     [], flat.type.field(f).type)
@@ -125,9 +132,9 @@ class LazyExamples(Sequence):
     def __getitem__(self, i):
         if isinstance(i, slice):
             start, stop, step = i.indices(self.store.n)
-            rows = self.store.rows(start, max(start, stop)) if step == 1 else [
-                self[k] for k in range(start, stop, step)]
-            return rows if step == 1 else rows
+            if step == 1:
+                return self.store.rows(start, max(start, stop))
+            return [self[k] for k in range(start, stop, step)]
         i = int(i)
         if i < 0:
             i += self.store.n
