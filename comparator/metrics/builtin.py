@@ -63,11 +63,9 @@ def flatten(values: Sequence[Text | None]) -> tuple[pa.Array, np.ndarray, list[s
 def to_arrow(texts: list[str]) -> pa.Array:
     """``texts`` as an Arrow large-string array built from one joined UTF-8 buffer: 5-8x faster
     than ``pa.array(texts)`` on 100k fresh strings (lone surrogates become "?")."""
-    enc = [t.encode("utf-8", "replace") for t in texts]
-    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, enc), np.int64, len(enc)), out=offsets[1:])
-    return pa.LargeStringArray.from_buffers(len(enc), pa.py_buffer(offsets),
-                                            pa.py_buffer(b"".join(enc)))
+    from comparator.store.schema import text_array
+
+    return text_array(texts, errors="replace")
 
 
 def _per_response(turn_values: np.ndarray, owner: np.ndarray, n: int, kind: str) -> np.ndarray:
