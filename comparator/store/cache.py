@@ -29,7 +29,6 @@ from comparator.store import schema
 from comparator.store.table import Store, comparison
 
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
-HEAD_KEYS = ("schema_version", "model_a", "model_b", "source_format", "metadata")
 
 
 def file_sha256(path: Path) -> str:
@@ -162,7 +161,7 @@ def _save(table: pa.Table, arrow: Path, meta: Path, info: dict[str, Any]) -> Non
 
 
 def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str) -> Loaded:
-    comp = comparison(Store(table), {k: info[k] for k in HEAD_KEYS})
+    comp = comparison(Store(table), {k: info[k] for k in schema.HEAD_KEYS})
     comp.metadata = dict(comp.metadata)
     warnings = list(info.get("warnings", []))
     if not table.num_rows and "no examples" not in warnings:
@@ -191,9 +190,7 @@ def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
             return {**head, "format": "llm-comparator", "warnings": []}, None
     loaded = load(path, fmt, options)
     comp = loaded.comparison
-    info = {"schema_version": comp.schema_version, "model_a": comp.model_a,
-            "model_b": comp.model_b, "source_format": comp.source_format,
-            "metadata": comp.metadata, "format": loaded.format, "warnings": loaded.warnings}
+    info = {**schema.header(comp), "format": loaded.format, "warnings": loaded.warnings}
     return info, schema.table(comp.examples)
 
 
@@ -256,8 +253,7 @@ def write_parquet(loaded: Loaded, path: str | Path) -> None:
     comp = loaded.comparison
     st = store_of(comp)
     table = st.table if st is not None else schema.table(comp.examples)
-    head = {k: getattr(comp, k) for k in HEAD_KEYS}
-    table = table.replace_schema_metadata({PARQUET_META: orjson.dumps(head)})
+    table = table.replace_schema_metadata({PARQUET_META: orjson.dumps(schema.header(comp))})
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp, row_group_size=65536)

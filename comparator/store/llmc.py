@@ -20,6 +20,7 @@ import pyarrow as pa
 from comparator.io.common import text_id
 from comparator.io.labels import SCORE_MAX, SCORE_MIN
 from comparator.io.llm_comparator import _EX_KNOWN, _RATING, NS
+from comparator.io.schema import SCHEMA_VERSION
 from comparator.store import schema
 
 
@@ -47,7 +48,7 @@ def _head(doc: Any) -> dict[str, Any]:
     if type(models) is not list or len(models) != 2 or not all(
             type(m) is dict and type(m.get("name", "")) is str for m in models):
         raise _NotPlain
-    return {"schema_version": 3, "model_a": models[0].get("name", "A"),
+    return {"schema_version": SCHEMA_VERSION, "model_a": models[0].get("name", "A"),
             "model_b": models[1].get("name", "B"), "source_format": "llm-comparator",
             "metadata": {NS: {"keys": list(doc), **{k: v for k, v in doc.items()
                                                      if k != "examples"}}}}
@@ -141,10 +142,7 @@ def looks_like_document(path: Path) -> bool:
 def stream_llmc(path: Path, out: Path) -> dict[str, Any] | None:
     """See ``_stream``; metadata that the first batch cannot type makes it start again with
     the free-form columns as JSON text."""
-    try:
-        return _stream(path, out, False)
-    except schema.FreeMismatch:
-        return _stream(path, out, True)
+    return schema.typed_else_json(lambda json_free: _stream(path, out, json_free))
 
 
 def _stream(path: Path, out: Path, json_free: bool) -> dict[str, Any] | None:

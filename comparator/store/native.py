@@ -43,9 +43,9 @@ def read_native_arrow(path: Path, out: Path) -> dict[str, Any] | None:
         return None
     if not is_header(head) or head.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
         return None
-    head = {k: v for k, v in head.items() if k not in ("kind", "examples")}
     try:
-        Comparison(examples=[], **head)
+        comp = Comparison(examples=[], **{k: v for k, v in head.items()
+                                          if k not in ("kind", "examples")})
     except (ValidationError, TypeError):
         return None
     try:
@@ -56,9 +56,7 @@ def read_native_arrow(path: Path, out: Path) -> dict[str, Any] | None:
         from comparator.store.native_lines import stream_lines
 
         stream_lines(path, len(first), out)  # raises InputError at the first problem
-    return {"schema_version": SCHEMA_VERSION, "model_a": head["model_a"],
-            "model_b": head["model_b"], "source_format": head.get("source_format"),
-            "metadata": head.get("metadata") or {}}
+    return schema.header(comp)
 
 
 MAX_DEPTH = 64  # deeper nesting is left to the line reader (Arrow's parser recurses)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.ipc as ipc
 from pydantic import ValidationError
 
@@ -16,7 +15,6 @@ from comparator.io.schema import EXAMPLE
 from comparator.store import schema
 
 BATCH = 20_000
-EMPTY = pa.schema([*schema.FIXED, *((k, schema.S) for k in schema.FREE)])
 
 
 def _check_utf8_line(path: Path, raw: bytes, n: int) -> None:
@@ -32,10 +30,8 @@ def _check_utf8_line(path: Path, raw: bytes, n: int) -> None:
 def stream_lines(path: Path, offset: int, out: Path) -> None:
     """Validate and write the lines after the header (``offset`` bytes) to the IPC file
     ``out``; raises InputError at the first problem."""
-    try:
-        _stream(path, offset, out, schema.Batcher())
-    except schema.FreeMismatch:  # metadata typed differently further on: JSON text
-        _stream(path, offset, out, schema.Batcher(json_free=True))
+    schema.typed_else_json(lambda json_free: _stream(path, offset, out,
+                                                     schema.Batcher(json_free)))
 
 
 def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None:
@@ -78,5 +74,5 @@ def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None
         if writer is not None:
             writer.close()
     if writer is None:  # a header and no examples: an empty store (load() warns the same)
-        with ipc.new_file(str(out), EMPTY) as w:
-            w.write_table(EMPTY.empty_table())
+        with ipc.new_file(str(out), schema.EMPTY) as w:
+            w.write_table(schema.EMPTY.empty_table())

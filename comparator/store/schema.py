@@ -9,7 +9,8 @@ keys whose value was null). The same table is our Parquet export and the on-disk
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -17,6 +18,7 @@ import pyarrow as pa
 
 from comparator.io.schema import Example, response_text
 
+T = TypeVar("T")
 STORE_VERSION = 1
 S = pa.large_string()
 JUDGMENT = pa.struct([
@@ -40,6 +42,13 @@ FIXED = [
 ]
 FREE = ("metadata", "extra")  # struct or JSON text
 TEXTS = ("response_a", "response_b", "reference")
+EMPTY = pa.schema([*FIXED, *((k, S) for k in FREE)])  # a comparison without examples
+HEAD_KEYS = ("schema_version", "model_a", "model_b", "source_format", "metadata")
+
+
+def header(comp: Any) -> dict[str, Any]:
+    """The comparison-level fields kept beside the table (cache header, Parquet metadata)."""
+    return {k: getattr(comp, k) for k in HEAD_KEYS}
 
 
 def text_array(values: list[str | None], errors: str = "strict") -> pa.Array:
@@ -78,6 +87,10 @@ def _free(values: list[Any]) -> pa.Array:
             return arr
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         pass
+    return _json_column(values)
+
+
+def _json_column(values: list[Any]) -> pa.Array:
     return pa.array([None if v is None else to_json(v) for v in values], S)
 
 
@@ -96,6 +109,15 @@ class FreeMismatch(Exception):
     """A later batch's free-form values do not fit the type of the first batch's."""
 
 
+def typed_else_json(run: Callable[[bool], T]) -> T:
+    """``run(json_free=False)``; when a later batch's free-form values do not fit the first
+    batch's type, ``run(json_free=True)`` (JSON text fits any value)."""
+    try:
+        return run(False)
+    except FreeMismatch:
+        return run(True)
+
+
 class Batcher:
     """Validated example dicts -> record batches of the store's layout, one batch at a time,
     all of one schema: the free-form columns take the type of the first batch (JSON text with
@@ -111,7 +133,7 @@ class Batcher:
             self.free[k] = arr.type
             return arr
         if self.free[k] == S:
-            return pa.array([None if v is None else to_json(v) for v in values], S)
+            return _json_column(values)
         try:
             return pa.array(values, self.free[k])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
@@ -149,17 +171,15 @@ class Batcher:
 
 def table(examples: list[Example], chunk: int = 32_768) -> pa.Table:
     """Examples (validated dicts) -> the store's table (built ``chunk`` rows at a time)."""
-    for json_free in (False, True):
+    if not examples:
+        return EMPTY.empty_table()
+
+    def run(json_free: bool) -> pa.Table:
         batcher = Batcher(json_free)
-        try:
-            batches = [batcher.batch(examples[i:i + chunk])
-                       for i in range(0, len(examples), chunk)]
-        except FreeMismatch:
-            continue
-        if batches:
-            return pa.Table.from_batches(batches)
-        return pa.Table.from_batches([], pa.schema([*FIXED, *((k, S) for k in FREE)]))
-    raise AssertionError("unreachable: JSON text fits any value")
+        return pa.Table.from_batches([batcher.batch(examples[i:i + chunk])
+                                      for i in range(0, len(examples), chunk)])
+
+    return typed_else_json(run)
 
 
 def _clean(v: Any) -> Any:
