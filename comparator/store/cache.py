@@ -1,11 +1,11 @@
 """Open a judged file as a columnar store: validated once per file content, then memory-mapped.
 
-The first open of a file reads it with its importer (the same file:line:field errors as
-``comparator.io.load``) and writes an Arrow IPC file to ``<data dir>/store/``, named by the
-SHA-256 of the bytes and the loader options; later opens map that file (no parse, no copy).
-A changed file has another hash, so it is read again. A native JSONL file is read straight
-into Arrow (``comparator.store.native``), a chunk at a time; Parquet files we wrote open
-directly.
+The first open of a file reads it (the same file:line:field errors as ``comparator.io.load``)
+and writes an Arrow IPC file to ``<data dir>/store/``, named by the SHA-256 of the bytes and
+the loader options; later opens map that file (no parse, no copy). A changed file has another
+hash, so it is read again. Native JSONL (``comparator.store.native``) and LLM Comparator JSON
+(``comparator.store.llmc``) are streamed into it a block at a time; other formats go through
+their importer, then ``schema.table``. Parquet files we wrote open directly.
 """
 
 from __future__ import annotations

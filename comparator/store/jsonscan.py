@@ -1,13 +1,13 @@
 """The items of one top-level array of a huge JSON object, read a block at a time.
 
-``items(path, "examples")`` yields the raw bytes of each element of the object's
+``ArrayScan(path, "examples")`` yields the raw bytes of each element of the object's
 ``"examples"`` array without parsing the document: a vectorised pass per block finds the
 quotes that open or close strings (a quote after an odd run of backslashes is inside one), and
 outside strings the brackets that change the nesting depth. An element of the array is what
 lies between a ``{``/``[`` opening at depth 2 and the bracket that brings the depth back. So a
 4 GB LLM Comparator file is read with one block and one element in memory at a time. Anything
 malformed raises ValueError; the caller then reads the file with the plain parser, which
-names the problem.
+names the problem. ``brackets`` is that pass alone (also the native reader's nesting guard).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 BLOCK = 1 << 23
-_OPEN = {ord("{"), ord("[")}
 
 
 def _escaped(data: bytes, arr: np.ndarray, quotes: np.ndarray) -> np.ndarray:
@@ -34,6 +33,21 @@ def _escaped(data: bytes, arr: np.ndarray, quotes: np.ndarray) -> np.ndarray:
             run, p = run + 1, p - 1
         out[k] = run % 2 == 1
     return out
+
+
+def brackets(data: bytes, start: int = 0, in_str: bool = False
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The brackets outside strings in ``data[start:]`` (``in_str``: a string is open at
+    ``start``; earlier bytes only serve to see escapes): their positions, characters, which
+    open, and whether a string is open at the end."""
+    arr = np.frombuffer(data, np.uint8)
+    new = arr[start:]
+    quotes = np.flatnonzero(new == 34) + start
+    real = quotes[~_escaped(data, arr, quotes)]
+    marks = np.flatnonzero((new == 123) | (new == 125) | (new == 91) | (new == 93)) + start
+    marks = marks[(np.searchsorted(real, marks) + in_str) % 2 == 0]
+    chars = arr[marks]
+    return marks, chars, (chars == 123) | (chars == 91), in_str != bool(len(real) % 2)
 
 
 class ArrayScan:
@@ -53,19 +67,7 @@ class ArrayScan:
         with open(self.path, "rb") as f:
             while block := f.read(BLOCK):
                 data = carry + block
-                start = len(carry)
-                arr = np.frombuffer(data, np.uint8)
-                new = arr[start:]
-                quotes = np.flatnonzero(new == 34) + start
-                real = quotes[~_escaped(data, arr, quotes)]
-                marks = np.flatnonzero((new == 123) | (new == 125) | (new == 91) | (new == 93)
-                                       ) + start
-                parity = np.searchsorted(real, marks) + (1 if in_str else 0)
-                marks = marks[parity % 2 == 0]  # brackets outside strings
-                if len(real) % 2:
-                    in_str = not in_str
-                chars = arr[marks]
-                opens = (chars == 123) | (chars == 91)
+                marks, chars, opens, in_str = brackets(data, len(carry), in_str)
                 level = depth + np.cumsum(np.where(opens, 1, -1))
                 if len(level) and level.min() < 0:
                     raise ValueError("unbalanced brackets")

@@ -1,10 +1,11 @@
 """Our native JSONL straight into Arrow: pyarrow's JSON reader, a block at a time.
 
 Every block is checked with vectorised rules equal to the pydantic schema (types by the
-reader's explicit schema, then ranges, allowed values, required fields, unique ids). Anything
-this path cannot prove valid (an older schema version, a sidecar header, multi-turn texts,
-judgments with ``extra``, untyped metadata, any rule broken) returns None and the caller reads
-the file with ``comparator.io.native``, which names the line and field of the problem. An
+reader's explicit schema, then ranges, allowed values, required fields, unique ids). What this
+path cannot prove valid (multi-turn texts, judgments with ``extra``, metadata Arrow would not
+type exactly, lines nested deeper than MAX_DEPTH, any rule broken) is read line by line with
+pydantic (``comparator.store.native_lines``), which names the line and field of a problem;
+an older schema version or a sidecar header returns None (the whole-file reader). An
 explicit ``null`` in an optional field reads as the field left out.
 """
 
@@ -98,17 +99,10 @@ def _shallow(data: bytes) -> bool:
 
 
 def _depth(line: bytes) -> int:
-    from comparator.store.jsonscan import _escaped
+    from comparator.store.jsonscan import brackets
 
-    arr = np.frombuffer(line, np.uint8)
-    quotes = np.flatnonzero(arr == 34)
-    real = quotes[~_escaped(line, arr, quotes)]
-    marks = np.flatnonzero((arr == 123) | (arr == 125) | (arr == 91) | (arr == 93))
-    marks = marks[np.searchsorted(real, marks) % 2 == 0]
-    if not len(marks):
-        return 0
-    chars = arr[marks]
-    return int(np.cumsum(np.where((chars == 123) | (chars == 91), 1, -1)).max())
+    _, _, opens, _ = brackets(line)
+    return int(np.cumsum(np.where(opens, 1, -1)).max()) if len(opens) else 0
 
 
 def _fast(path: Path, offset: int, out: Path) -> bool:
