@@ -22,6 +22,7 @@ from comparator.io.labels import SCORE_MAX, SCORE_MIN
 from comparator.io.llm_comparator import _EX_KNOWN, _RATING, NS
 from comparator.io.schema import SCHEMA_VERSION
 from comparator.store import schema
+from comparator.store.writer import BatchWriter
 
 
 class _NotPlain(Exception):
@@ -154,7 +155,7 @@ def _stream(path: Path, out: Path, json_free: bool) -> dict[str, Any] | None:
 
     scan = ArrayScan(path, "examples")
     conv = Batches(json_free)
-    writer = _Writer(out)
+    writer = BatchWriter(out)
     try:
         raw: list[bytes] = []
         for item in scan:
@@ -173,50 +174,3 @@ def _stream(path: Path, out: Path, json_free: bool) -> dict[str, Any] | None:
         return None
     finally:
         writer.close()
-
-
-class _Writer:
-    """Record batches to an IPC file from a thread (Arrow's writer releases the GIL)."""
-
-    def __init__(self, out: Path) -> None:
-        import queue
-        import threading
-
-        self.out = out
-        self.queue: queue.Queue = queue.Queue(maxsize=2)
-        self.error: BaseException | None = None
-        self.count = 0
-        self.thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        import pyarrow.ipc as ipc
-
-        writer = None
-        try:
-            while (batch := self.queue.get()) is not None:
-                if writer is None:
-                    writer = ipc.new_file(str(self.out), batch.schema)
-                writer.write_batch(batch)
-        except BaseException as e:  # noqa: BLE001 - handed to the reading thread
-            self.error = e
-            while self.queue.get() is not None:  # drain: put() never blocks forever
-                pass
-        finally:
-            if writer is not None:
-                writer.close()
-
-    def put(self, batch: pa.RecordBatch) -> None:
-        if self.error is not None:
-            raise self.error
-        self.count += 1
-        self.queue.put(batch)
-
-    def close(self) -> bool:
-        """Wait for the writes; whether any batch was written (raises the writer's error)."""
-        if self.thread.is_alive():
-            self.queue.put(None)
-            self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.count > 0

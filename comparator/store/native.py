@@ -18,7 +18,6 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.ipc as ipc
 import pyarrow.json as pj
 from pydantic import ValidationError
 
@@ -26,6 +25,7 @@ from comparator.io.labels import SCORE_MAX, SCORE_MIN
 from comparator.io.native import is_header
 from comparator.io.schema import SCHEMA_VERSION, Comparison
 from comparator.store import schema
+from comparator.store.writer import BatchWriter
 
 _READ = [(n, t) for n, t in schema.FIXED if not n.endswith("_turns") and n != "judgment_extra"]
 EXPLICIT = pa.schema(_READ)
@@ -109,9 +109,9 @@ def _fast(path: Path, offset: int, out: Path) -> bool:
     """Arrow's JSON reader on each block (the schema of the first block for the rest); False
     when anything is not provably valid."""
     pool = pa.system_memory_pool()  # hands each freed block back at once (mimalloc kept them)
-    writer = None
+    writer = BatchWriter(out)
     ids: list[np.ndarray] = []
-    schema_ = EXPLICIT
+    schema_, target = EXPLICIT, None
     try:
         for data in _blocks(path, offset):
             if not _shallow(data):
@@ -120,14 +120,13 @@ def _fast(path: Path, offset: int, out: Path) -> bool:
                                  read_options=pj.ReadOptions(block_size=1 << 22),
                                  parse_options=pj.ParseOptions(
                                      explicit_schema=schema_,
-                                     unexpected_field_behavior="infer" if writer is None
+                                     unexpected_field_behavior="infer" if target is None
                                      else "error"))
             for rb in table.to_batches():
-                if writer is None:
+                if target is None:
                     target = _target(rb)
                     if target is None:
                         return False
-                    writer = ipc.new_file(str(out), target)
                     schema_ = pa.schema([*EXPLICIT, *((k, rb.schema.field(k).type)
                                                       for k in schema.FREE
                                                       if k in rb.schema.names)])
@@ -135,12 +134,11 @@ def _fast(path: Path, offset: int, out: Path) -> bool:
                 if conformed is None or not _valid(conformed):
                     return False
                 ids.append(np.asarray(conformed.column("id").to_numpy(zero_copy_only=False)))
-                writer.write_batch(conformed)
-        if writer is None:
-            return False  # no examples: the line reader says so
+                writer.put(conformed)
     finally:
-        if writer is not None:
-            writer.close()
+        written = writer.close()
+    if not written:
+        return False  # no examples: the line reader says so
     all_ids = np.concatenate(ids)
     return len(np.unique(all_ids)) == len(all_ids)
 

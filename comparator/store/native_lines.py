@@ -13,6 +13,7 @@ from comparator.io.errors import InputError, excerpt
 from comparator.io.native import _check_statuses, _validation_error
 from comparator.io.schema import EXAMPLE
 from comparator.store import schema
+from comparator.store.writer import BatchWriter
 
 BATCH = 20_000
 
@@ -37,21 +38,18 @@ def stream_lines(path: Path, offset: int, out: Path) -> None:
 def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None:
     validate = EXAMPLE.validate_json
     seen: dict[str, int] = {}
-    writer = None
+    writer = BatchWriter(out)
     rows, lines = [], []
 
     def flush() -> None:
-        nonlocal writer, rows, lines
+        nonlocal rows, lines
         _check_statuses(path, rows, lines)
         for ex, n in zip(rows, lines):
             first = seen.setdefault(ex["id"], n)
             if first != n:
                 raise InputError(path, f"duplicate id {excerpt(ex['id'])} (first on line "
                                  f"{first})", line=n, field="id")
-        rb = batcher.batch(rows)
-        if writer is None:
-            writer = ipc.new_file(str(out), rb.schema)
-        writer.write_batch(rb)
+        writer.put(batcher.batch(rows))
         rows, lines = [], []
 
     try:
@@ -71,8 +69,7 @@ def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None
         if rows:
             flush()
     finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:  # a header and no examples: an empty store (load() warns the same)
+        written = writer.close()
+    if not written:  # a header and no examples: an empty store (load() warns the same)
         with ipc.new_file(str(out), schema.EMPTY) as w:
             w.write_table(schema.EMPTY.empty_table())
