@@ -62,8 +62,7 @@ class Store:
             parent, flat = self.flat(column)
             out = {"parent": parent}
             for f in fields:
-                out[f] = pc.struct_field(flat, f) if len(flat) else pa.chunked_array(
-                    [], flat.type.field(f).type)
+                out[f] = pc.struct_field(flat, f)
             return out
         return self.memo(("nested", column, fields), build)
 
@@ -75,11 +74,11 @@ class Store:
             score = raw["score"].to_numpy(zero_copy_only=False).astype(float)
             status = raw["status"]
             ok = (pc.fill_null(pc.equal(status, "ok"), True).to_numpy(zero_copy_only=False)
-                  & ~np.isnan(score)) if len(score) else np.zeros(0, bool)
+                  & ~np.isnan(score))
             flipped = np.asarray(pc.fill_null(pc.cast(raw["flipped"], pa.int8()), -1)
-                                 .to_numpy(zero_copy_only=False)) if len(score) else np.zeros(0)
-            judge = pc.if_else(pc.fill_null(pc.equal(raw["judge"], ""), True),
-                               "unknown", raw["judge"]) if len(score) else raw["judge"]
+                                 .to_numpy(zero_copy_only=False))
+            judge = pc.if_else(pc.fill_null(pc.equal(raw["judge"], ""), True), "unknown",
+                               raw["judge"])
             return {"parent": raw["parent"], "score": score, "ok": ok, "flipped": flipped,
                     "judge": judge, "rater": raw["rater"]}
         return self.memo("judgments", build)
