@@ -97,17 +97,25 @@ def metadata_values(st: Store, name: str) -> list[Any] | None:
         return pc.struct_field(col, name).to_pylist()
     if col.null_count == len(col):
         return None
-    vals = [None if m is None else orjson.loads(m).get(name) for m in col.to_pylist()]
+    vals = [None if m is None else m.get(name) for m in _json_rows(st)]
     return vals if any(v is not None for v in vals) else None
+
+
+def _json_rows(st: Store) -> list[dict | None]:
+    """Metadata kept as JSON text, parsed once per store (every key and slice reads it)."""
+    return st.memo("metadata_rows", lambda: [None if m is None else orjson.loads(m)
+                                             for m in st.column("metadata").to_pylist()])
 
 
 def metadata_keys(st: Store, limit: int | None = None) -> list[str]:
     col = st.column("metadata")
     if pa.types.is_struct(col.type):
         return [col.type.field(i).name for i in range(col.type.num_fields)]
+    rows = (orjson.loads(m) if m else None for m in col.slice(0, limit).to_pylist()) if limit \
+        else _json_rows(st)  # a head only (the sidebar's fields): not the whole file's parse
     keys: dict[str, None] = {}
-    for m in col.slice(0, limit).to_pylist() if limit else col.to_pylist():
-        keys.update(dict.fromkeys(orjson.loads(m) if m else ()))
+    for m in rows:
+        keys.update(dict.fromkeys(m or ()))
     return list(keys)
 
 
