@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 
 from bench.report import emit  # noqa: E402
-from comparator.io import load  # noqa: E402
-from comparator.slices.benchmarks import benchmark_figures  # noqa: E402
+from comparator.analysis.benchmarks import benchmark_figures  # noqa: E402
+from comparator.formats import load  # noqa: E402
 
 SOURCES = {
     "arena-hard": (ROOT / "tests/data/arena_hard/gpt-4-0613.v2.0-games.jsonl", "uid"),

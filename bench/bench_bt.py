@@ -1,7 +1,7 @@
 """Bradley–Terry leaderboard: 1,000 bootstrap rounds over N battles among M models.
 
 Battles are drawn from known strengths (ties 10%). Ours: aggregated pair counts, multinomial
-bootstrap, all rounds solved by one batched Newton (comparator.slices.ratings.leaderboard).
+bootstrap, all rounds solved by one batched Newton (comparator.analysis.leaderboard.leaderboard).
 Same-run baseline: Chatbot Arena's notebook recipe, a scikit-learn LogisticRegression on the
 per-battle design matrix for every bootstrap round (timed on a few rounds, scaled to the same
 count). Goal: 1,000 rounds over 100k battles among 20 models in <= 10 s.
@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.report import emit  # noqa: E402
-from comparator.slices.ratings import Battles, leaderboard  # noqa: E402
+from comparator.analysis.leaderboard import leaderboard  # noqa: E402
+from comparator.formats.battles import Battles  # noqa: E402
 
 
 def synthesise(n: int, m: int, seed: int = 0) -> Battles:

@@ -29,8 +29,8 @@ SHARED = ROOT.parent / "shared" / "data"
 
 from bench.report import emit  # noqa: E402
 from comparator.clustering.reasons import extract_reasons  # noqa: E402
-from comparator.io import load, save  # noqa: E402
-from comparator.io.schema import Comparison  # noqa: E402
+from comparator.formats import load, save  # noqa: E402
+from comparator.schema.records import Comparison  # noqa: E402
 
 
 def real_reasons() -> list[str]:
@@ -74,7 +74,7 @@ def main() -> None:
         print(f"{len(texts):,} reasons from {len(comp.examples):,} rationales")
         # 1. embedding rate, both cold, same texts (a subset keeps the bench short)
         os.environ["COMPARATOR_HOME"] = str(tmp / "rate-home")
-        from comparator.clustering.embed import EmbeddingCache, embed, sentence_model
+        from comparator.engines.embed import EmbeddingCache, embed, sentence_model
 
         model = sentence_model()
         sample = texts[:3000]

@@ -63,14 +63,14 @@ def peak_rss_mb() -> float:
 
 def worker(engine: str, model: str, n: int, new_tokens: int, batch: int, threads: int) -> dict:
     """Runs in its own process: load, warm up, time ``n`` replies; one JSON line out."""
-    from comparator.generation import SamplingParams, make_backend
+    from comparator.engines import SamplingParams, make_backend
 
     if engine == "hf":
         import torch
 
         torch.set_num_threads(threads)
     if engine == "ct2-arrival":  # ablation: batches in arrival order, as hf/ gets them
-        from comparator.generation import ct2_backend
+        from comparator.engines import ct2_backend
 
         ct2_backend.POOL = 1
     engine = engine.split("-")[0]
@@ -120,7 +120,7 @@ def main() -> None:
         n_params = build(model)
         env = {**os.environ, "COMPARATOR_HOME": str(Path(tmp) / "home"), "HF_HUB_OFFLINE": "1"}
         t0 = time.perf_counter()  # the one-time conversion, outside the timed runs
-        subprocess.run([sys.executable, "-c", "from comparator.generation.ct2_backend import "
+        subprocess.run([sys.executable, "-c", "from comparator.engines.ct2_backend import "
                         f"Ct2Backend; Ct2Backend({str(model)!r}, compute_type='int8')"],
                        cwd=ROOT, env=env, check=True, capture_output=True)
         convert_s = time.perf_counter() - t0

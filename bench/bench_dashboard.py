@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_io import synthesise  # noqa: E402
 from bench.report import emit  # noqa: E402
-from comparator.io.native import read_native, write_native  # noqa: E402
-from comparator.slices import slice_table  # noqa: E402
-from comparator.slices.stats import derive  # noqa: E402
+from comparator.analysis import slice_table  # noqa: E402
+from comparator.analysis.stats import derive  # noqa: E402
+from comparator.formats.native import read_native, write_native  # noqa: E402
 from comparator.ui import state  # noqa: E402
 
 

@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.report import emit  # noqa: E402
-from comparator.generation import SamplingParams, Side, generate_pairs  # noqa: E402
-from comparator.generation.cache import ResponseCache  # noqa: E402
-from comparator.generation.openai_backend import OpenAIBackend  # noqa: E402
-from comparator.generation.promptsets import PromptItem  # noqa: E402
+from comparator.engines import SamplingParams, Side, generate_pairs  # noqa: E402
+from comparator.engines.cache import ResponseCache  # noqa: E402
+from comparator.engines.openai_backend import OpenAIBackend  # noqa: E402
+from comparator.engines.promptsets import PromptItem  # noqa: E402
 
 
 def serve(latency: float, port: int) -> None:

@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 
 from bench.report import emit  # noqa: E402
-from comparator.io import load  # noqa: E402
-from comparator.io.native import read_native, write_native  # noqa: E402
-from comparator.io.schema import Comparison  # noqa: E402
+from comparator.formats import load  # noqa: E402
+from comparator.formats.native import read_native, write_native  # noqa: E402
+from comparator.schema.records import Comparison  # noqa: E402
 
 
 def synthesise(n: int) -> Comparison:

@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_io import synthesise, timed  # noqa: E402
 from bench.report import emit  # noqa: E402
-from comparator.io.schema import response_text  # noqa: E402
-from comparator.metrics import metric_columns  # noqa: E402
-from comparator.metrics.ngrams import ngram_table  # noqa: E402
-from comparator.slices import slice_table  # noqa: E402
+from comparator.analysis import slice_table  # noqa: E402
+from comparator.analysis.metrics import metric_columns  # noqa: E402
+from comparator.analysis.metrics.ngrams import ngram_table  # noqa: E402
+from comparator.schema.records import response_text  # noqa: E402
 
 
 def main() -> None:

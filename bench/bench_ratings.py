@@ -31,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_io import synthesise  # noqa: E402
 from bench.report import emit  # noqa: E402
+from comparator.analysis import summary  # noqa: E402
+from comparator.analysis.people import people_report  # noqa: E402
 from comparator.ratings.store import (  # noqa: E402
     comparison_key,
     load_ratings,
@@ -38,8 +40,6 @@ from comparator.ratings.store import (  # noqa: E402
     save_rating,
     with_ratings,
 )
-from comparator.slices import summary  # noqa: E402
-from comparator.slices.people import people_report  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:

@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_dashboard import make_file  # noqa: E402
 from bench.report import emit  # noqa: E402
-from comparator.cli import stats_dict  # noqa: E402
-from comparator.io import load  # noqa: E402
+from comparator.analysis import summary  # noqa: E402
+from comparator.analysis.result import stats_dict  # noqa: E402
+from comparator.analysis.stats import DEFAULT_CI  # noqa: E402
+from comparator.formats import load  # noqa: E402
 from comparator.reports.build import ViewSpec, build  # noqa: E402
 from comparator.reports.export import write_report  # noqa: E402
-from comparator.slices import summary  # noqa: E402
-from comparator.slices.stats import DEFAULT_CI  # noqa: E402
 
 
 def timed_fresh(path: Path, fn, repeats: int) -> float:

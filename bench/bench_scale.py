@@ -104,7 +104,7 @@ def peak():
 """
 CHILD = PEAK + """
 import sys, time
-import comparator.cli, comparator.slices.columnar  # what the app has loaded anyway
+import comparator.cli.main, comparator.analysis.columnar  # what the app has loaded anyway
 from comparator.store.cache import flush, open_store
 t = time.perf_counter()
 loaded = open_store(sys.argv[1])
@@ -125,8 +125,8 @@ def fresh_open(path: Path, home: Path) -> tuple[float, int]:
 
 STATS = PEAK + """
 import sys
-import comparator.slices.columnar
-from comparator.cli import main
+import comparator.analysis.columnar
+from comparator.cli.main import main
 code = main(["stats", sys.argv[1], "--json", "--by", "category"])
 print(peak(), file=sys.stderr)
 """
@@ -204,8 +204,8 @@ def main() -> None:
              peak / size, None, "x",
              *memory_goal(peak, size, args.quick))
 
-        from comparator.slices import slice_table
-        from comparator.slices.filters import Filters, apply, search_mask
+        from comparator.analysis import slice_table
+        from comparator.analysis.filters import Filters, apply, search_mask
 
         os.environ["COMPARATOR_HOME"] = str(tmp / "home-jsonl")
         comp = open_store(big).comparison

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_io import synthesise  # noqa: E402
 from bench.report import emit  # noqa: E402
-from comparator.slices.filters import _haystack  # noqa: E402
-from comparator.slices.search import meaning_index, search, word_index  # noqa: E402
+from comparator.analysis.filters import _haystack  # noqa: E402
+from comparator.search.ranked import meaning_index, search, word_index  # noqa: E402
 
 QUERIES = ["chocolate chip cookies recipe", "northern lights aurora", "python list comprehension",
            "history of the roman empire", "write a poem about the ocean", "tax deduction rules",

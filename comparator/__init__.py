@@ -1,7 +1,7 @@
 """comparator: compare two LLMs side by side from judged pairwise files.
 
-Stages live one package each: ``comparator.io`` (schema, import/export),
-``comparator.slices`` (statistics), ``comparator.cli`` (``python -m comparator``).
+Stages live one package each: ``comparator.formats`` (schema, import/export),
+``comparator.analysis`` (statistics), ``comparator.cli.main`` (``python -m comparator``).
 Only ``comparator.ui`` imports streamlit.
 """
 

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 
 from comparator.clustering import ClusterConfig, cluster_rationales  # noqa: E402
-from comparator.io import LoadOptions, load, save  # noqa: E402
+from comparator.formats import LoadOptions, load, save  # noqa: E402
 
 DEMOS = {
     "alpaca_eval_gpt4-1106_vs_claude-2.1.jsonl": (

@@ -3,10 +3,10 @@ validation report."""
 
 import streamlit as st
 
-from comparator.io import FORMATS, InputError, LoadOptions, peek
-from comparator.io.fetch import fetch_location
-from comparator.io.tabular import resolve_columns
-from comparator.slices.stats import judgment_counts
+from comparator.analysis.stats import judgment_counts
+from comparator.formats import FORMATS, InputError, LoadOptions, peek
+from comparator.formats.fetch import fetch_location
+from comparator.formats.tabular import resolve_columns
 from comparator.ui import state, widgets
 
 st.title("Data")

@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from comparator.slices.filters import SORTS, order, table
+from comparator.analysis.filters import SORTS, order, table
 from comparator.ui import search, state, widgets
 from comparator.ui.reading import reading_view
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from comparator.generation import Side, generate_pairs, load_prompts
-from comparator.io import InputError
-from comparator.paths import data_dir
+from comparator.engines import Side, generate_pairs, load_prompts
+from comparator.formats import InputError
+from comparator.schema.settings import data_dir
 from comparator.ui import jobs, state, widgets
 
 JOB = "generation_job"

@@ -6,7 +6,7 @@ import streamlit as st
 
 from comparator.judge.prompts import PROTOCOLS, TEMPLATES
 from comparator.judge.runner import JudgeConfig, judge_comparison
-from comparator.paths import data_dir
+from comparator.schema.settings import data_dir
 from comparator.ui import jobs, state, widgets
 
 JOB = "judge_job"

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
+from comparator.analysis.leaderboard import combine, from_comparison, leaderboard
 from comparator.reports.leaderboard_charts import rating_chart, win_matrix_heatmap
-from comparator.slices.ratings import combine, from_comparison, leaderboard
 from comparator.ui import state
 from comparator.ui.leaderboard import uploaded_battles
 

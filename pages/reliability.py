@@ -2,12 +2,12 @@
 
 import streamlit as st
 
+from comparator.analysis import agreement, summary
+from comparator.analysis.agreement import agreement_by_slice, pairwise_table, raters
+from comparator.analysis.benchmarks import judgebench_accuracy
+from comparator.analysis.human_vote import VOTES, fleiss, human_selector
+from comparator.analysis.reliability import reliability
 from comparator.reports.charts import confusion_heatmap
-from comparator.slices import agreement, summary
-from comparator.slices.agreement import agreement_by_slice, pairwise_table, raters
-from comparator.slices.benchmarks import judgebench_accuracy
-from comparator.slices.human_vote import VOTES, fleiss, human_selector
-from comparator.slices.reliability import reliability
 from comparator.ui import widgets
 from comparator.ui.people import people_section
 

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from comparator.io import InputError
+from comparator.formats import InputError
 from comparator.ui import report as rep
 from comparator.ui import state, widgets
 

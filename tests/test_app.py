@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from conftest import ALL_JUDGED, ROOT
 
-from comparator.io import load
-from comparator.slices import summary
+from comparator.analysis import summary
+from comparator.formats import load
 from comparator.ui import state
 
 PAGES = ["pages/overview.py", "pages/examples.py", "pages/reliability.py", "pages/data.py"]

@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 from conftest import LLMBAR, MT_JUDGMENTS, MT_QUESTIONS, read_json, read_jsonl
 
-from comparator.io import InputError, LoadOptions, load
-from comparator.slices import summary
+from comparator.analysis import summary
+from comparator.formats import InputError, LoadOptions, load
 
 
 def _battles() -> list[dict]:

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT, SHARED, read_jsonl, run_cli
 
-from comparator.io import LoadOptions, load
-from comparator.io.errors import InputError
+from comparator.formats import LoadOptions, load
+from comparator.schema.errors import InputError
 
 AH = ROOT / "tests" / "data" / "arena_hard"
 JUDGED = "data/arena-hard-v0.1/model_judgment/gpt-4-1106-preview/gpt-4-0613.jsonl"

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from conftest import ALPACA_COT, LLMBAR, MT_JUDGMENTS, read_json, run_cli
 
+from comparator.analysis import slice_table
 from comparator.clustering import ClusterConfig, cluster_prompts, cluster_rationales
 from comparator.clustering.reasons import extract_reasons, oriented_rationale
-from comparator.io import load, save
-from comparator.paths import data_dir
-from comparator.slices import slice_table
+from comparator.formats import load, save
+from comparator.schema.settings import data_dir
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +158,7 @@ def test_llm_writes_reasons_and_titles_through_a_real_server(home, tiny_server):
     bullets tagged [A]/[B] become the reasons, and cluster titles come from the LLM."""
     from fault_proxy import FaultProxy
 
-    from comparator.generation.openai_backend import OpenAIBackend
+    from comparator.engines.openai_backend import OpenAIBackend
 
     def script(body):
         user = body["messages"][-1]["content"]

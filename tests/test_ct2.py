@@ -17,10 +17,10 @@ import time
 import pytest
 from conftest import MT_QUESTIONS, ROOT, read_jsonl, run_cli
 
-from comparator.generation import SamplingParams, Side, generate_pairs, load_prompts
-from comparator.generation import ct2_backend as ct2
-from comparator.generation.cache import ResponseCache
-from comparator.io import load
+from comparator.engines import SamplingParams, Side, generate_pairs, load_prompts
+from comparator.engines import ct2_backend as ct2
+from comparator.engines.cache import ResponseCache
+from comparator.formats import load
 
 
 @pytest.fixture()

@@ -27,10 +27,10 @@ import pytest
 from conftest import ROOT
 from fault_proxy import FaultProxy
 
-from comparator.generation import SamplingParams
-from comparator.generation.cache import ResponseCache
-from comparator.generation.openai_backend import OpenAIBackend
-from comparator.io import load, save
+from comparator.engines import SamplingParams
+from comparator.engines.cache import ResponseCache
+from comparator.engines.openai_backend import OpenAIBackend
+from comparator.formats import load, save
 from comparator.judge.prompts import PROTOCOLS
 from comparator.judge.runner import JudgeConfig, judge_comparison
 from comparator.ui import state
@@ -141,7 +141,7 @@ def test_kill_9_while_judging_then_resume(tiny_server, tmp_path):
 
 def test_kill_9_while_clustering_then_rerun(tmp_path):
     from comparator.clustering import ClusterConfig, cluster_rationales
-    from comparator.clustering.embed import CHUNK, EmbeddingCache
+    from comparator.engines.embed import CHUNK, EmbeddingCache
 
     full = load(ALPACA_DEMO).comparison  # real judgments with rationales
     comp = full.subset([{k: v for k, v in e.items() if k != "reasons"}

@@ -9,7 +9,7 @@ import hashlib
 
 from test_app import app, assert_clean
 
-from comparator.io import load
+from comparator.formats import load
 from comparator.ui import state
 
 RATIONALE_DEMOS = [label for label, p in state.demos().items()

@@ -11,8 +11,8 @@ import re
 from conftest import MT_QUESTIONS, read_jsonl
 from test_app import app, assert_clean
 
-from comparator.io import load
-from comparator.slices import summary
+from comparator.analysis import summary
+from comparator.formats import load
 from comparator.ui import state
 
 ANSWERS = MT_QUESTIONS.parent / "model_answer"

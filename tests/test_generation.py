@@ -16,10 +16,10 @@ import pytest
 from conftest import ALPACA_COT, MT_QUESTIONS, ROOT, read_json, read_jsonl
 from fault_proxy import FaultProxy
 
-from comparator.generation import SamplingParams, Side, generate_pairs, load_prompts
-from comparator.generation.cache import ResponseCache
-from comparator.generation.openai_backend import OpenAIBackend
-from comparator.io import load
+from comparator.engines import SamplingParams, Side, generate_pairs, load_prompts
+from comparator.engines.cache import ResponseCache
+from comparator.engines.openai_backend import OpenAIBackend
+from comparator.formats import load
 
 FAST = dict(backoff_s=0.02, max_backoff_s=0.1)
 
@@ -75,7 +75,7 @@ def test_openai_backend_mt_bench_two_turns(tiny_server, tmp_path):
 
 
 def test_hf_backend_batches_on_the_same_model(tiny_model, tmp_path):
-    from comparator.generation.hf_backend import HFBackend
+    from comparator.engines.hf_backend import HFBackend
 
     backend = HFBackend(str(tiny_model), batch_size=4)
     msgs = [[{"role": "user", "content": f"Question number {i}?"}] for i in range(6)]
@@ -198,7 +198,7 @@ def test_output_of_another_run_is_refused(tiny_server, tmp_path):
     b = Side("b", _openai(tiny_server, [tiny_server["url"]]), SamplingParams(max_tokens=3))
     _run(items, a, b, tmp_path / "o.jsonl", tmp_path / "c.sqlite")
     c = Side("c", _openai(tiny_server, [tiny_server["url"]]), SamplingParams(max_tokens=3))
-    from comparator.io import InputError
+    from comparator.formats import InputError
 
     with pytest.raises(InputError, match="model_a"):
         _run(items, c, b, tmp_path / "o.jsonl", tmp_path / "c.sqlite")

@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT
 from hostile.corpus import DEMO, Case, broken, readable
 
-from comparator.io import load
+from comparator.formats import load
 
 BROKEN = broken()
 READABLE = readable()

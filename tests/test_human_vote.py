@@ -7,8 +7,8 @@ from collections import Counter
 
 from conftest import PANDALM, ROOT, read_json, run_cli
 
-from comparator.io import load
-from comparator.slices import agreement, summary
+from comparator.analysis import agreement, summary
+from comparator.formats import load
 
 
 def _majority(r: dict) -> str:

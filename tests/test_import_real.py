@@ -21,9 +21,9 @@ from conftest import (
     winner,
 )
 
-from comparator.io import LoadOptions, load
-from comparator.io.schema import example_score
-from comparator.slices import agreement, slice_table, summary
+from comparator.analysis import agreement, slice_table, summary
+from comparator.formats import LoadOptions, load
+from comparator.schema.records import example_score
 
 
 def _rate(c: Counter) -> float:
@@ -190,7 +190,7 @@ def test_llm_comparator_example():
 
 
 def test_agreement_per_slice_on_pandalm():
-    from comparator.slices.agreement import agreement_by_slice
+    from comparator.analysis.agreement import agreement_by_slice
 
     raw = read_json(PANDALM)
     lab = {1: "A", 2: "B", 0: "tie"}

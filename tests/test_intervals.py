@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from comparator.slices.stats import summarize, wilson, wilson_ties
+from comparator.analysis.stats import summarize, wilson, wilson_ties
 
 REPS = 2000
 TIES = np.round(np.arange(0.0, 0.91, 0.1), 2)

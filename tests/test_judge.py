@@ -23,15 +23,15 @@ from conftest import (
 )
 from fault_proxy import FaultProxy
 
-from comparator.generation import SamplingParams
-from comparator.generation.cache import ResponseCache
-from comparator.generation.openai_backend import OpenAIBackend
-from comparator.io import load
+from comparator.analysis import summary
+from comparator.analysis.reliability import first_position_preference, length_preference
+from comparator.engines import SamplingParams
+from comparator.engines.cache import ResponseCache
+from comparator.engines.openai_backend import OpenAIBackend
+from comparator.formats import load
 from comparator.judge.parse import parse_verdict
 from comparator.judge.prompts import TEMPLATES, Pair, render
 from comparator.judge.runner import JudgeConfig, judge_comparison, pair_for
-from comparator.slices import summary
-from comparator.slices.reliability import first_position_preference, length_preference
 
 # ---- parsing real judge outputs -------------------------------------------------------------
 
@@ -201,7 +201,7 @@ def test_judge_cli_and_stats_fields(tiny_server, tmp_path):
     pairs = tmp_path / "pairs.jsonl"
     comp = load(LLMBAR).comparison
     comp.examples = comp.examples[:4]
-    from comparator.io import save
+    from comparator.formats import save
 
     save(comp, pairs)
     with FaultProxy(tiny_server["url"].removesuffix("/v1"),

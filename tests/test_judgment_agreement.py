@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import LLMBAR_GPT4, ROOT
 
-from comparator.io import load
-from comparator.slices import agreement, summary
+from comparator.analysis import agreement, summary
+from comparator.formats import load
 
 SWAP_DIR = ROOT / "tests/data/llmbar_gptout/evaluators/GPT-4"
 FILES = [

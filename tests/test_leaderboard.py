@@ -11,9 +11,9 @@ import pytest
 from conftest import LLMBAR, MT_JUDGMENTS, SHARED, read_json, read_jsonl, run_cli
 from scipy.optimize import minimize
 
-from comparator.io import load
-from comparator.io.battles import read_battles
-from comparator.slices.ratings import combine, from_comparison, leaderboard
+from comparator.analysis.leaderboard import combine, from_comparison, leaderboard
+from comparator.formats import load
+from comparator.formats.battles import read_battles
 
 ALPACA = sorted((SHARED / "alpaca_eval").glob("*.annotations.json"))
 
@@ -102,8 +102,7 @@ def test_arena_battles_equal_direct_mle(arena_file):
 def test_a_model_that_never_lost_is_flagged(arena_file):
     path, battles = arena_file
     b, _ = read_battles(path)
-    from comparator.io.battles import OUTCOME
-    from comparator.slices.ratings import Battles
+    from comparator.formats.battles import OUTCOME, Battles
 
     extra = Battles(["vicuna-13b-v1.3", "gpt-4"], np.array([0]), np.array([1]),
                     np.array([OUTCOME["model_a"]]))

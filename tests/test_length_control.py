@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import SHARED, run_cli
 
-from comparator.io import load
-from comparator.slices import summary
-from comparator.slices.length_control import lc_win_rate
+from comparator.analysis import summary
+from comparator.analysis.length_control import lc_win_rate
+from comparator.formats import load
 
 ALPACA = sorted((SHARED / "alpaca_eval").glob("*.annotations.json"))
 VERBOSE = [p for p in ALPACA if "verbose" in p.name][0]
@@ -110,7 +110,7 @@ def test_overview_toggle_shows_it(tmp_path, monkeypatch):
 def test_grouped_bootstrap_for_large_files_matches_the_per_example_one(monkeypatch):
     """Above 5,000 examples the bootstrap resamples (length bin, outcome) groups; on 8 copies of
     a real file (6,440 examples) its interval matches the per-example bootstrap."""
-    import comparator.slices.length_control as lcm
+    import comparator.analysis.length_control as lcm
 
     comp = load(VERBOSE).comparison
     big = comp.subset([dict(ex, id=f"{ex['id']}-{k}") for k in range(8) for ex in comp.examples])

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from conftest import ALPACA_COT, MT_JUDGMENTS, run_cli, winner
 
-from comparator.io import load, save
-from comparator.io.schema import Comparison, response_text
-from comparator.metrics import MetricError, add_user_metric, metric_columns
-from comparator.slices import slice_table
-from comparator.slices.filters import Filters, apply
+from comparator.analysis import slice_table
+from comparator.analysis.filters import Filters, apply
+from comparator.analysis.metrics import MetricError, add_user_metric, metric_columns
+from comparator.formats import load, save
+from comparator.schema.records import Comparison, response_text
 
 
 def comp_of(pairs, **kw) -> Comparison:
@@ -198,7 +198,7 @@ def test_user_metrics_count_and_bool_are_saved_with_the_comparison(tmp_path):
 
 
 def test_ngram_log_odds_on_a_constructed_case():
-    from comparator.metrics.ngrams import ngram_mask, ngram_table
+    from comparator.analysis.metrics.ngrams import ngram_mask, ngram_table
 
     a_texts = ["the cat sat on the mat", "the cat is happy", "a cat, a hat"]
     b_texts = ["the dog sat on the log", "the dog is happy", "a dog and a frog"]
@@ -236,7 +236,7 @@ def test_perplexity_equals_a_direct_transformers_computation(tiny_model, tmp_pat
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from comparator.metrics.perplexity import ScoreCache, score
+    from comparator.engines.perplexity import ScoreCache, score
 
     monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path))
     comp = comp_of([("Paris is the capital of France.", "The quick brown fox."),
@@ -296,8 +296,8 @@ def test_hf_generation_records_mean_logprob(tiny_model):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from comparator.generation.base import SamplingParams
-    from comparator.generation.hf_backend import HFBackend
+    from comparator.engines.base import SamplingParams
+    from comparator.engines.hf_backend import HFBackend
 
     assert "logprobs" not in SamplingParams().key()  # old cache keys are unchanged
     msgs = [{"role": "user", "content": "Write a short poem about the sea."}]
@@ -366,8 +366,8 @@ def test_openai_backend_reads_logprobs_from_a_fake_stream():
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from comparator.generation.base import SamplingParams
-    from comparator.generation.openai_backend import OpenAIBackend
+    from comparator.engines.base import SamplingParams
+    from comparator.engines.openai_backend import OpenAIBackend
 
     lps = [-0.5, -1.25, -2.0]
     seen = {}

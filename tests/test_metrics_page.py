@@ -9,8 +9,8 @@ import re
 import pytest
 from conftest import ROOT
 
-from comparator.io import load
-from comparator.io.schema import response_text
+from comparator.formats import load
+from comparator.schema.records import response_text
 from comparator.ui import state
 
 DEMO = next(d for d in state.demos() if d.startswith("AlpacaEval"))
@@ -84,7 +84,7 @@ def test_metric_is_a_sidebar_slice_field():
 
 
 def test_overview_slices_by_a_metric():
-    from comparator.slices import slice_table
+    from comparator.analysis import slice_table
 
     at = app()
     at.switch_page("pages/overview.py").run()
@@ -120,11 +120,11 @@ def _click(customdata, handler: str):
 def test_chart_clicks_become_the_filters_that_keep_the_clicked_examples():
     import numpy as np
 
-    from comparator.metrics import metric_columns
-    from comparator.metrics.ngrams import ngram_table
-    from comparator.metrics.summary import metric_summary
+    from comparator.analysis.filters import Filters, apply
+    from comparator.analysis.metrics import metric_columns
+    from comparator.analysis.metrics.ngrams import ngram_table
+    from comparator.analysis.metrics.summary import metric_summary
     from comparator.reports.metric_charts import distributions, ngram_bars, share_bars
-    from comparator.slices.filters import Filters, apply
 
     comp = load(state.demos()[DEMO]).comparison
     cols = metric_columns(comp)

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import LLMC_TINY, ROOT, free_port, running
 
-from comparator.io import load
-from comparator.paths import allowed_url
+from comparator.formats import load
+from comparator.schema.settings import allowed_url
 from comparator.ui import state
 
 DEMO = ROOT / "data" / "mt_bench_phi-3_vs_phi-3-dpo.jsonl"
@@ -206,7 +206,7 @@ def test_allowed_url_compares_parsed_parts(monkeypatch):
 
 
 def test_the_size_cap_stops_a_download(dirs, http_server, monkeypatch):
-    from comparator.io.fetch import download
+    from comparator.formats.fetch import download
 
     monkeypatch.setenv("COMPARATOR_URL_PREFIXES", f"{http_server}/data/")
     monkeypatch.setenv("COMPARATOR_URL_MAX_BYTES", "1000")
@@ -242,9 +242,9 @@ def test_a_big_upload_is_detected_from_its_head(tmp_path):
     recognised, a table's columns found."""
     import io
 
-    from comparator.io import peek
-    from comparator.io.common import Source
-    from comparator.io.detect import detect_format
+    from comparator.formats import peek
+    from comparator.formats.common import Source
+    from comparator.formats.detect import detect_format
 
     lines = DEMO.read_bytes().splitlines(keepends=True)
     big = b"".join(lines * (2 * peek.HEAD_BYTES // len(b"".join(lines)) + 1))
@@ -288,8 +288,8 @@ def test_open_serves_a_file_from_any_folder(tmp_path, monkeypatch):
     # what that server's sessions see: the file's folder allowed beside the defaults
     from streamlit.testing.v1 import AppTest
 
-    from comparator.paths import APP_DATA, data_dir
-    from comparator.serve import server_env
+    from comparator.cli.serve import server_env
+    from comparator.schema.settings import APP_DATA, data_dir
 
     allowed = server_env(file)["COMPARATOR_DATA_DIRS"].split(os.pathsep)
     assert allowed == [str(data_dir()), str(APP_DATA), str(elsewhere)]

@@ -14,7 +14,14 @@ import orjson
 import pytest
 from conftest import ALPACA_COT, MT_JUDGMENTS, MT_QUESTIONS, read_jsonl, run_cli, winner
 
-from comparator.io import InputError, LoadOptions, load
+from comparator.analysis.people import (
+    left_bias,
+    people_by_slice,
+    people_vs_judge,
+    rater_agreement,
+    win_rates,
+)
+from comparator.formats import InputError, LoadOptions, load
 from comparator.ratings.queue import build_queue, shown_flipped
 from comparator.ratings.store import (
     clean_rater,
@@ -25,13 +32,6 @@ from comparator.ratings.store import (
     read_ratings,
     save_rating,
     with_ratings,
-)
-from comparator.slices.people import (
-    left_bias,
-    people_by_slice,
-    people_vs_judge,
-    rater_agreement,
-    win_rates,
 )
 
 CODE = {"A": 0, "tie": 1, "B": 2}

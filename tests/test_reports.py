@@ -12,9 +12,9 @@ import re
 import pytest
 from conftest import LLMBAR_GPT4, MT_JUDGMENTS, MT_QUESTIONS, ROOT, read_jsonl, run_cli, winner
 
-from comparator.io.csvsafe import neutralise
-from comparator.slices.expr import parse, to_exprs
-from comparator.slices.stats import DEFAULT_CI
+from comparator.analysis.expr import parse, to_exprs
+from comparator.analysis.stats import DEFAULT_CI
+from comparator.schema.csvsafe import neutralise
 
 DEMO_MT = ROOT / "data" / "mt_bench_phi-3_vs_phi-3-dpo.jsonl"
 
@@ -190,7 +190,7 @@ def test_bad_filter_is_one_line_exit_2(tmp_path):
 
 
 def test_allowed_path(tmp_path, monkeypatch):
-    from comparator.paths import allowed_path
+    from comparator.schema.settings import allowed_path
 
     ok, other = tmp_path / "ok", tmp_path / "other"
     ok.mkdir(), other.mkdir(), (ok / "sub").mkdir()

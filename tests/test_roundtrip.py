@@ -9,10 +9,10 @@ import orjson
 import pytest
 from conftest import ALL_JUDGED, LLMBAR, LLMC_TINY, MT_JUDGMENTS, PANDALM, read_json
 
-from comparator.io import LoadOptions, load, save
-from comparator.io.native import read_native
-from comparator.io.schema import SCHEMA_VERSION, example_score, example_winner
-from comparator.slices import summary
+from comparator.analysis import summary
+from comparator.formats import LoadOptions, load, save
+from comparator.formats.native import read_native
+from comparator.schema.records import SCHEMA_VERSION, example_score, example_winner
 
 
 @pytest.mark.parametrize("path", ALL_JUDGED, ids=lambda p: p.name)
@@ -40,7 +40,7 @@ def test_llm_comparator_round_trip_equal(tmp_path):
 def test_llm_comparator_all_field_types_round_trip(tmp_path):
     """A file using every custom field type of LLM Comparator's schema, as its types.ts
     documents them, with multimodal chunks, rationale lists and clusters."""
-    from comparator.io.llm_comparator import FIELD_TYPES
+    from comparator.formats.llm_comparator import FIELD_TYPES
 
     fields = {
         "number": 3.5, "string": "id-1", "category": "news", "text": "long text",

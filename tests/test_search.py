@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from comparator.io import load
-from comparator.slices.search import bm25_scores, field_texts, search, similarities
+from comparator.formats import load
+from comparator.search.ranked import bm25_scores, field_texts, search, similarities
 from comparator.ui import state
 
 DEMO = ROOT / "data/alpaca_eval_gpt4-1106_vs_claude-2.1.jsonl"

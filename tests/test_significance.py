@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from conftest import ALPACA_COT, MT_JUDGMENTS, MT_QUESTIONS, run_cli
 
-from comparator.io import LoadOptions, load
-from comparator.slices import slice_table
-from comparator.slices.significance import benjamini_hochberg
-from comparator.slices.stats import derive, outcomes
+from comparator.analysis import slice_table
+from comparator.analysis.significance import benjamini_hochberg
+from comparator.analysis.stats import derive, outcomes
+from comparator.formats import LoadOptions, load
 
 
 def test_bh_textbook_case():

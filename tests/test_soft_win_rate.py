@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import SHARED, run_cli
 
-from comparator.io import load
-from comparator.slices import slice_table, summary
+from comparator.analysis import slice_table, summary
+from comparator.formats import load
 
 ALPACA = sorted((SHARED / "alpaca_eval").glob("*.annotations.json"))
 

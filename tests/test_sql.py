@@ -1,4 +1,4 @@
-"""comparator/store/sql.py: DuckDB over our Parquet files gives the figures of `stats --json`.
+"""comparator/analysis/sql.py: DuckDB over our Parquet files gives the figures of `stats --json`.
 
 The Parquet files are written here with ``schema.table`` + ``pq.write_table`` from the same
 examples as a native JSONL file; the real CLI (``python -m comparator stats FILE --json``, in a
@@ -16,11 +16,11 @@ import pytest
 from conftest import ALL_JUDGED, LLMBAR_GPT4, MT_JUDGMENTS, MT_QUESTIONS, run_cli
 
 from bench.bench_io import synthesise
-from comparator.io import LoadOptions, load
-from comparator.io.native import write_native
-from comparator.io.schema import Comparison
+from comparator.analysis.sql import HEADLINE_SQL, SLICE_SQL, headline_sql, run_duckdb, slice_sql
+from comparator.formats import LoadOptions, load
+from comparator.formats.native import write_native
+from comparator.schema.records import Comparison
 from comparator.store import schema
-from comparator.store.sql import HEADLINE_SQL, SLICE_SQL, headline_sql, run_duckdb, slice_sql
 
 COUNTS = ("n", "a_wins", "b_wins", "ties", "unscored")
 FIGURES = ("win_rate_a", "mean_score")
@@ -140,7 +140,7 @@ def test_human_and_model_judges_are_scored_by_the_models(files):
 @pytest.mark.parametrize("path", ALL_JUDGED, ids=lambda p: p.name)
 def test_real_files(path, tmp_path):
     """The real public files (AlpacaEval, MT-Bench, LLMBar, PandaLM, LLM Comparator), loaded
-    with comparator.io.load and written as Parquet; LLMBar's GPT-4 file has human and model
+    with comparator.formats.load and written as Parquet; LLMBar's GPT-4 file has human and model
     judges, LLMBar and PandaLM human labels only."""
     comp = load(path).comparison
     pq.write_table(schema.table(comp.examples), tmp_path / "real.parquet")

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from conftest import ALPACA_COT
 
-from comparator.io import load
-from comparator.io.schema import Comparison
-from comparator.slices import agreement, slice_table, summary
-from comparator.slices.agreement import cohen_kappa
-from comparator.slices.stats import bootstrap_win_rate, wilson
+from comparator.analysis import agreement, slice_table, summary
+from comparator.analysis.agreement import cohen_kappa
+from comparator.analysis.stats import bootstrap_win_rate, wilson
+from comparator.formats import load
+from comparator.schema.records import Comparison
 
 
 def test_wilson_known_value():

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from conftest import ALL_JUDGED, MT_QUESTIONS, ROOT
 
-from comparator.io import LoadOptions, load
-from comparator.io.native import write_native
-from comparator.io.schema import example_score
-from comparator.slices import slice_table, summary
-from comparator.slices.filters import cluster_closeness, search_mask
-from comparator.slices.reliability import reliability
-from comparator.slices.stats import default_judges, judgment_counts
+from comparator.analysis import slice_table, summary
+from comparator.analysis.filters import cluster_closeness, search_mask
+from comparator.analysis.reliability import reliability
+from comparator.analysis.stats import default_judges, judgment_counts
+from comparator.formats import LoadOptions, load
+from comparator.formats.native import write_native
+from comparator.schema.records import example_score
 from comparator.store.cache import flush, open_store
 from comparator.store.table import store_of
 
@@ -149,7 +149,7 @@ def test_the_cache_is_read_again_when_the_file_changes(tmp_path, home):
 
 
 def test_a_broken_native_file_gets_the_located_message_of_load(tmp_path):
-    from comparator.io.errors import InputError
+    from comparator.schema.errors import InputError
 
     lines = DEMOS[0].read_text().splitlines()
     cases = {5: ('"response_a":', '"response_x":'), 9: ('"score":', '"score":7,"_":'),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from comparator.paths import data_dir
+from comparator.schema.settings import data_dir
 
 UNCLUSTERED = -1
 MAP_FIT_MAX = 2500  # above this, UMAP is fitted on a seeded sample and the rest placed by kNN

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from comparator.analysis.stats import wilson
 from comparator.clustering.cluster import (
     UNCLUSTERED,
     cluster,
@@ -24,11 +25,10 @@ from comparator.clustering.cluster import (
     representative_titles,
     umap_2d,
 )
-from comparator.clustering.embed import DEFAULT_MODEL, EmbeddingCache, embed
 from comparator.clustering.reasons import extract_reasons, llm_reasons
-from comparator.io.labels import DEFAULT_TIE_THRESHOLD
-from comparator.io.schema import Comparison, prompt_text
-from comparator.slices.stats import wilson
+from comparator.engines.embed import DEFAULT_MODEL, EmbeddingCache, embed
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
+from comparator.schema.records import Comparison, prompt_text
 
 
 @dataclass
@@ -136,7 +136,7 @@ def cluster_rationales(comp: Comparison, cfg: ClusterConfig | None = None,
 
 
 def _llm_params(cfg: ClusterConfig):
-    from comparator.generation import SamplingParams
+    from comparator.engines import SamplingParams
 
     return cfg.llm_params or SamplingParams(temperature=0.0, max_tokens=400)
 
@@ -145,8 +145,8 @@ async def _llm_titles(clusters: list[dict], texts: list[str], labels: np.ndarray
                       sims: np.ndarray, cfg: ClusterConfig) -> None:
     """LLM-written titles (prompt ``title-v1``) from each cluster's most central reasons; the
     keyword title stays when the reply is empty."""
-    from comparator.generation.cache import ResponseCache
-    from comparator.generation.runner import Progress, Side, cached_call
+    from comparator.engines.cache import ResponseCache
+    from comparator.engines.runner import Progress, Side, cached_call
     from comparator.judge.prompts import title_prompt
 
     side = Side("titler", cfg.llm, _llm_params(cfg))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from comparator.io.labels import DEFAULT_TIE_THRESHOLD, winner_of
-from comparator.io.schema import Comparison, Judgment, is_ok
 from comparator.judge.parse import swap_ab
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD, winner_of
+from comparator.schema.records import Comparison, Judgment, is_ok
 
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])|\n+\s*(?:[-*•]|\d+[.)])?\s*")
 _VERDICT = re.compile(r"\[\[[^\]]*\]\]|<verdict>.*?</verdict>|</?rationale>", re.S | re.I)
@@ -81,8 +81,8 @@ async def llm_reasons(comp: Comparison, backend, params, concurrency: int = 8,
     reply with no tagged bullet falls back to the offline splitter for that rationale."""
     import asyncio
 
-    from comparator.generation.cache import ResponseCache
-    from comparator.generation.runner import Progress, Side, cached_call
+    from comparator.engines.cache import ResponseCache
+    from comparator.engines.runner import Progress, Side, cached_call
     from comparator.judge.prompts import reasons_prompt
 
     cache = cache or ResponseCache()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from comparator.io.labels import SEVEN_LEVEL
+from comparator.schema.labels import SEVEN_LEVEL
 
 _XML_VERDICT = re.compile(r"<verdict>\s*(.*?)\s*</verdict>", re.S | re.I)
 _XML_RATIONALE = re.compile(r"<rationale>\s*(.*?)\s*</rationale>", re.S | re.I)

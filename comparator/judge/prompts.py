@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from comparator.io.labels import SEVEN_LEVEL
+from comparator.schema.labels import SEVEN_LEVEL
 
 MT_BENCH_FILE = Path(__file__).resolve().parents[2] / "data" / "prompts" / \
     "mt_bench_judge_prompts.jsonl"

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import orjson
 
-from comparator.generation.appendlog import drain, resume
-from comparator.generation.base import Backend, SamplingParams
-from comparator.generation.cache import ResponseCache
-from comparator.generation.runner import Progress, Side, cached_call
-from comparator.io.errors import InputError
-from comparator.io.native import header_of
-from comparator.io.schema import Comparison, Example
+from comparator.engines.appendlog import drain, resume
+from comparator.engines.base import Backend, SamplingParams
+from comparator.engines.cache import ResponseCache
+from comparator.engines.runner import Progress, Side, cached_call
+from comparator.formats.native import header_of
 from comparator.judge.parse import parse_verdict, swap_ab
 from comparator.judge.prompts import TEMPLATES, Pair, render
+from comparator.schema.errors import InputError
+from comparator.schema.records import Comparison, Example
 
 RETRY_SEED_OFFSET = 100_000
 

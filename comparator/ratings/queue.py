@@ -7,9 +7,9 @@ import hashlib
 
 import numpy as np
 
-from comparator.io.labels import DEFAULT_TIE_THRESHOLD
-from comparator.io.schema import Comparison
-from comparator.slices.stats import default_judges, derive, outcomes, slice_values
+from comparator.analysis.stats import default_judges, derive, outcomes, slice_values
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
+from comparator.schema.records import Comparison
 
 KINDS = {
     "sample": "a seeded random sample of N",

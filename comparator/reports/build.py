@@ -1,5 +1,5 @@
 """A report's figures: one view of a comparison (filters, slice fields, judges, tie threshold,
-CI method) -> every number in it, built with comparator.slices' functions.
+CI method) -> every number in it, built with comparator.analysis' functions.
 
 ``report.data["stats"]`` is exactly what ``stats --json`` prints for the filtered examples (the
 same function makes both), so the headline and slices have the same field names. Everything
@@ -17,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from comparator.io import Loaded
-from comparator.io.labels import DEFAULT_TIE_THRESHOLD, SCORE_MAX, SCORE_MIN
-from comparator.io.schema import prompt_text, response_text
-from comparator.slices import expr
-from comparator.slices.clusters import reason_clusters
-from comparator.slices.filters import apply
-from comparator.slices.stats import DEFAULT_CI, OUTCOMES, default_judges, derive, outcomes
+from comparator.analysis import expr
+from comparator.analysis.clusters import reason_clusters
+from comparator.analysis.filters import apply
+from comparator.analysis.result import stats_dict
+from comparator.analysis.stats import DEFAULT_CI, OUTCOMES, default_judges, derive, outcomes
+from comparator.formats import Loaded
+from comparator.schema.jsonsafe import clean
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD, SCORE_MAX, SCORE_MIN
+from comparator.schema.records import prompt_text, response_text
 
 EXAMPLE_CHOICES = ("largest", "random", "selected")
 HIST_BINS = 24
@@ -31,7 +33,7 @@ HIST_BINS = 24
 
 @dataclass
 class ViewSpec:
-    """What a report shows. ``filters`` are expressions (comparator.slices.expr)."""
+    """What a report shows. ``filters`` are expressions (comparator.analysis.expr)."""
 
     filters: list[str] = field(default_factory=list)
     by: list[str] = field(default_factory=list)
@@ -93,12 +95,11 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
           created: datetime | None = None) -> Report:
     """Every figure of the view; raises ValueError / KeyError / InputError on a bad spec."""
     from comparator import __version__
-    from comparator.cli import _clean, stats_dict  # the one definition of stats --json
 
     if spec.choice not in EXAMPLE_CHOICES:
         raise ValueError(f"example choice must be one of {EXAMPLE_CHOICES}, got {spec.choice!r}")
     if spec.ratings:  # as stats --ratings: the ratings are the human verdicts
-        from comparator.ratings.command import merge_ratings
+        from comparator.ratings.merge import merge_ratings
 
         loaded = merge_ratings(loaded, [Path(p) for p in spec.ratings])
     comp = loaded.comparison
@@ -111,11 +112,11 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
                        spec.human_vote)
     people = None
     if spec.ratings:
-        from comparator.ratings.command import rater_fields
-        from comparator.slices.human_vote import human_selector
-        from comparator.slices.people import people_report
+        from comparator.analysis.human_vote import human_selector
+        from comparator.analysis.people import people_report
+        from comparator.ratings.merge import rater_fields
 
-        stats.update(_clean(rater_fields(view, spec.tie_threshold, spec.human_vote)))
+        stats.update(clean(rater_fields(view, spec.tie_threshold, spec.human_vote)))
         people = people_report(view.comparison, spec.tie_threshold, tuple(spec.by),
                                human_selector(spec.human_vote))
     score = derive(comp, judges).score
@@ -146,7 +147,7 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
         "examples": [_example(loaded, i, score, spec.tie_threshold)
                      for i in choose_examples(loaded, mask, score, spec)],
     }
-    return Report(_clean(data), mask, loaded, spec)
+    return Report(clean(data), mask, loaded, spec)
 
 
 def choose_examples(loaded: Loaded, mask: np.ndarray, score: np.ndarray, spec: ViewSpec

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from comparator.io.labels import SCORE_MAX, SCORE_MIN
+from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 
 COLOR_A, COLOR_B, COLOR_TIE = "#1f77b4", "#ff7f0e", "#9e9e9e"
 

@@ -94,10 +94,10 @@ def render_markdown(report: Report) -> str:
 def csv_rows(report: Report) -> tuple[list[str], list[dict[str, Any]]]:
     """One row per filtered example: the ``convert --to csv`` columns, the score and winner of
     the report's judge selection and tie threshold, every response metric, reason clusters."""
-    from comparator.io.tabular import to_rows
-    from comparator.metrics import metric_columns
-    from comparator.slices.clusters import reason_arrays
-    from comparator.slices.stats import OUTCOMES, derive, outcomes
+    from comparator.analysis.clusters import reason_arrays
+    from comparator.analysis.metrics import metric_columns
+    from comparator.analysis.stats import OUTCOMES, derive, outcomes
+    from comparator.formats.tabular import to_rows
 
     comp = report.loaded.comparison
     rows_i = np.flatnonzero(report.mask)
@@ -144,7 +144,7 @@ def render(report: Report, fmt: str) -> str:
 
         return render_html(report)
     if fmt == "csv":
-        from comparator.io.csvsafe import csv_text
+        from comparator.schema.csvsafe import csv_text
 
         return csv_text(*csv_rows(report))
     return render_markdown(report) if fmt == "md" else render_json(report)

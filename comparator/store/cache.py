@@ -1,6 +1,6 @@
 """Open a judged file as a columnar store: validated once per file content, then memory-mapped.
 
-The first open of a file reads it (the same file:line:field errors as ``comparator.io.load``)
+The first open of a file reads it (the same file:line:field errors as ``comparator.formats.load``)
 and writes an Arrow IPC file to ``<data dir>/store/``, named by the SHA-256 of the bytes and
 the loader options; later opens map that file (no parse, no copy). A changed file has another
 hash, so it is read again. Native JSONL (``comparator.store.native``) and LLM Comparator JSON
@@ -21,10 +21,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from comparator.io import Loaded, LoadOptions, load
-from comparator.io.common import check_file
-from comparator.io.errors import InputError
-from comparator.paths import data_dir
+from comparator.formats import Loaded, LoadOptions, load
+from comparator.formats.common import check_file
+from comparator.schema.errors import InputError
+from comparator.schema.settings import data_dir
 from comparator.store import schema
 from comparator.store.table import Store, comparison
 

@@ -1,6 +1,6 @@
 """LLM Comparator JSON straight into the store's columns, without example dicts or pydantic.
 
-The same conversion as ``comparator.io.llm_comparator`` (ids from the prompt text, ratings as
+The same conversion as ``comparator.formats.llm_comparator`` (ids from the prompt text, ratings as
 judgments, every other key kept in ``extra`` for a lossless export), for files whose every
 value has the plain type the format documents: texts are strings, scores finite numbers within
 ±1.5 (or null), labels and rationales strings, ``is_flipped`` booleans, tags strings, custom
@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from comparator.io.common import text_id
-from comparator.io.labels import SCORE_MAX, SCORE_MIN
-from comparator.io.llm_comparator import _EX_KNOWN, _RATING, NS
-from comparator.io.schema import SCHEMA_VERSION
+from comparator.formats.common import text_id
+from comparator.formats.llm_comparator import _EX_KNOWN, _RATING, NS
+from comparator.schema.labels import SCORE_MAX, SCORE_MIN
+from comparator.schema.records import SCHEMA_VERSION
 from comparator.store import schema
 from comparator.store.writer import BatchWriter
 
@@ -72,7 +72,7 @@ class Batches(schema.Batcher):
         for i in cols.pop("id"):
             k = self.seen.get(i, 0) + 1
             self.seen[i] = k
-            ids.append(i if k == 1 else f"{i}~{k}")  # as comparator.io.common.dedupe_ids
+            ids.append(i if k == 1 else f"{i}~{k}")  # as comparator.formats.common.dedupe_ids
         cols["id"] = ids
         return self.assemble(cols, {k: cols.pop(k) for k in schema.FREE})
 

@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 from pydantic import ValidationError
 
-from comparator.io.labels import SCORE_MAX, SCORE_MIN
-from comparator.io.native import is_header
-from comparator.io.schema import SCHEMA_VERSION, Comparison
+from comparator.formats.native import is_header
+from comparator.schema.labels import SCORE_MAX, SCORE_MIN
+from comparator.schema.records import SCHEMA_VERSION, Comparison
 from comparator.store import schema
 from comparator.store.writer import BatchWriter
 

@@ -1,5 +1,5 @@
 """Native JSONL into the store line by line with pydantic, a batch at a time: the fallback of
-Arrow's JSON reader (``comparator.store.native``) with the messages of ``comparator.io.native``
+Arrow's JSON reader (``comparator.store.native``) with the messages of ``comparator.formats.native``
 (line and field of the first problem), never holding more than one batch of example dicts."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 import pyarrow.ipc as ipc
 from pydantic import ValidationError
 
-from comparator.io.errors import InputError, excerpt
-from comparator.io.native import _check_statuses, _validation_error
-from comparator.io.schema import EXAMPLE
+from comparator.formats.native import _check_statuses, _validation_error
+from comparator.schema.errors import InputError, excerpt
+from comparator.schema.records import EXAMPLE
 from comparator.store import schema
 from comparator.store.writer import BatchWriter
 
@@ -20,7 +20,7 @@ BATCH = 20_000
 
 def _check_utf8_line(path: Path, raw: bytes, n: int) -> None:
     """The importer's message for a line that is not UTF-8 (byte and column), on line n."""
-    from comparator.io.common import _check_utf8
+    from comparator.formats.common import _check_utf8
 
     try:
         _check_utf8(path, raw)

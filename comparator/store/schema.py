@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from comparator.io.schema import Example, response_text
+from comparator.schema.records import Example, response_text
 
 T = TypeVar("T")
 STORE_VERSION = 1

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from comparator.io.schema import Comparison, Example
+from comparator.schema.records import Comparison, Example
 from comparator.store import schema
 
 

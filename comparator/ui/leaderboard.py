@@ -6,13 +6,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from comparator.io import InputError
-from comparator.slices.ratings import Battles
+from comparator.formats import InputError
+from comparator.formats.battles import Battles
 
 
 @st.cache_data(max_entries=32, show_spinner="Reading battles…")
 def _file_battles(path: str, mtime: float, tie_threshold: float) -> tuple[Battles, list[str]]:
-    from comparator.slices.command import battles_of
+    from comparator.analysis.leaderboard import battles_of
 
     return battles_of(Path(path), None, tie_threshold)
 

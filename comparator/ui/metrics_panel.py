@@ -10,20 +10,20 @@ from pathlib import Path
 
 import streamlit as st
 
-from comparator.io import save
-from comparator.io.schema import Comparison
-from comparator.metrics import (
+from comparator.analysis.filters import apply
+from comparator.analysis.metrics import (
     BUILTINS,
     MetricError,
     add_user_metric,
     metric_columns,
     remove_user_metric,
 )
-from comparator.metrics.ngrams import MAX_EXAMPLES, cached_ngram_table
-from comparator.metrics.summary import metric_summary
-from comparator.metrics.user import user_specs
+from comparator.analysis.metrics.ngrams import MAX_EXAMPLES, cached_ngram_table
+from comparator.analysis.metrics.summary import metric_summary
+from comparator.analysis.metrics.user import user_specs
+from comparator.formats import save
 from comparator.reports.metric_charts import distributions, ngram_bars, share_bars
-from comparator.slices.filters import apply
+from comparator.schema.records import Comparison
 from comparator.ui import state
 from comparator.ui.widgets import Page, md_text
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from comparator.io.errors import InputError
-from comparator.io.schema import Comparison
-from comparator.ratings.store import comparison_key, ratings_dir, saved_ratings, with_ratings
-from comparator.reports.charts import confusion_heatmap
-from comparator.slices.agreement import raters
-from comparator.slices.human_vote import VOTES, human_selector
-from comparator.slices.people import (
+from comparator.analysis.agreement import raters
+from comparator.analysis.human_vote import VOTES, human_selector
+from comparator.analysis.people import (
     left_bias,
     people_by_slice,
     people_vs_judge,
@@ -20,6 +16,10 @@ from comparator.slices.people import (
     verdict_text,
     win_rates,
 )
+from comparator.ratings.store import comparison_key, ratings_dir, saved_ratings, with_ratings
+from comparator.reports.charts import confusion_heatmap
+from comparator.schema.errors import InputError
+from comparator.schema.records import Comparison
 from comparator.ui import widgets
 
 

@@ -13,7 +13,6 @@ import time
 
 import streamlit as st
 
-from comparator.io.schema import Comparison
 from comparator.ratings.queue import KINDS, build_queue, shown_flipped
 from comparator.ratings.store import (
     CHOICES,
@@ -26,6 +25,7 @@ from comparator.ratings.store import (
     read_ratings,
     save_rating,
 )
+from comparator.schema.records import Comparison
 from comparator.ui import state, widgets
 
 R_NAME, R_KIND, R_N, R_SEED, R_FIELD = "rate_rater", "rate_kind", "rate_n", "rate_seed", \
@@ -152,7 +152,7 @@ def _queue(comp: Comparison, loaded) -> list[int]:
 
 
 def _mine(comp: Comparison, rater: str) -> dict[str, Rating]:
-    from comparator.io.errors import InputError
+    from comparator.schema.errors import InputError
 
     path = ratings_path(comparison_key(comp), rater)
     if not path.exists():
@@ -204,7 +204,7 @@ def _show_pair(ex, flipped: bool) -> None:
                   right[t] if isinstance(right, list) and t < len(right) else "")
                  for t, q in enumerate(users)]
     else:
-        from comparator.io.schema import prompt_text, response_text
+        from comparator.schema.records import prompt_text, response_text
 
         turns = [(prompt_text(ex), response_text(left), response_text(right))]
     for t, (q, lt, rt) in enumerate(turns):

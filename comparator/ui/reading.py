@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from comparator.io.schema import Comparison, prompt_text, response_text
+from comparator.analysis.stats import OUTCOMES, derive, outcomes
 from comparator.reports.textdiff import word_diff
-from comparator.slices.stats import OUTCOMES, derive, outcomes
+from comparator.schema.records import Comparison, prompt_text, response_text
 from comparator.ui.text import md_text
 from comparator.ui.widgets import diff_markdown
 

@@ -11,7 +11,9 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from comparator.io import Loaded
+from comparator.analysis.expr import to_exprs
+from comparator.analysis.stats import CI_METHODS
+from comparator.formats import Loaded
 from comparator.reports.build import Report, ViewSpec, build, file_sha256
 from comparator.reports.export import render
 from comparator.reports.tables import (
@@ -24,8 +26,6 @@ from comparator.reports.tables import (
     reliability_rows,
     slice_rows,
 )
-from comparator.slices.expr import to_exprs
-from comparator.slices.stats import CI_METHODS
 from comparator.ui import state, widgets
 
 CHOICES = {"largest |score| first": "largest", "a random sample (seeded)": "random",

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from comparator.io.schema import Comparison
-from comparator.slices.search import Hit, field_texts, meaning_index, search
+from comparator.schema.records import Comparison
+from comparator.search.ranked import Hit, field_texts, meaning_index, search
 from comparator.ui import state
 
 MAX_HITS = 50

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from comparator.io import InputError, Loaded, LoadOptions
-from comparator.io.labels import DEFAULT_TIE_THRESHOLD
-from comparator.slices.filters import Filters, apply
+from comparator.analysis.filters import Filters, apply
+from comparator.formats import InputError, Loaded, LoadOptions
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.ui.text import md_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def persist() -> None:
             field, value = qp["slice"].split(":", 1)
             st.session_state[F_FIELD], st.session_state[F_VALUE] = field, value
         if "path" in qp:  # a file on this server: only from the allowed folders
-            from comparator.paths import allowed_path
+            from comparator.schema.settings import allowed_path
 
             try:
                 st.session_state[SOURCE] = ("path", str(allowed_path(qp["path"])))
@@ -151,12 +151,12 @@ def open_demo(label: str) -> None:
 def saved_upload(up) -> Path:
     """An uploaded file on disk (the user data dir), written once per upload rather than on
     every rerun of the page."""
-    from comparator.paths import data_dir
+    from comparator.schema.settings import data_dir
 
     tag = "".join(c for c in str(up.file_id) if c.isalnum())[:16]
     path = data_dir() / "uploads" / f"{tag}-{Path(up.name).name}"
     if not path.exists():
-        from comparator.io.fetch import write_stream
+        from comparator.formats.fetch import write_stream
 
         write_stream(up, path)
     return path
@@ -176,7 +176,7 @@ def open_upload(name: str, data, fmt: str | None, options: LoadOptions) -> Loade
     memory."""
     import io
 
-    from comparator.io.fetch import save_upload
+    from comparator.formats.fetch import save_upload
 
     path, sha = save_upload(io.BytesIO(data) if isinstance(data, bytes) else data, name)
     digest = sha[:16] + (fmt or "") + repr(sorted(options.mapping.items())) + repr(options.pair)

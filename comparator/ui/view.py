@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from comparator.io.labels import DEFAULT_TIE_THRESHOLD
-from comparator.slices.filters import Filters
+from comparator.analysis.filters import Filters
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.ui.state import (
     ALL_JUDGES,
     F_FIELD,
@@ -49,8 +49,8 @@ def view_query() -> dict[str, str]:
         out["q"] = ss[F_SEARCH].strip()
         if ss.get(F_REGEX):
             out["regex"] = "1"
-    if ss.get(F_METRICS):  # filter expressions (comparator.slices.expr), ';'-separated
-        from comparator.slices.expr import to_exprs
+    if ss.get(F_METRICS):  # filter expressions (comparator.analysis.expr), ';'-separated
+        from comparator.analysis.expr import to_exprs
 
         out["metric"] = ";".join(to_exprs(Filters(metrics=[tuple(c) for c in ss[F_METRICS]])))
     if ss.get(F_NGRAM):
@@ -60,7 +60,7 @@ def view_query() -> dict[str, str]:
 
 def read_view(qp) -> None:
     """Filters from a shared link (bad values are ignored)."""
-    from comparator.slices.stats import OUTCOMES
+    from comparator.analysis.stats import OUTCOMES
 
     ss = st.session_state
     if qp.get("judge"):
@@ -78,7 +78,7 @@ def read_view(qp) -> None:
     if qp.get("q"):
         ss[F_SEARCH], ss[F_REGEX] = qp["q"], qp.get("regex") == "1"
     if qp.get("metric") or qp.get("ngram"):
-        from comparator.slices.expr import parse
+        from comparator.analysis.expr import parse
 
         try:
             metrics = parse([x for x in qp.get("metric", "").split(";") if x]).metrics

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from comparator.io import Loaded
-from comparator.io.labels import winner_of
-from comparator.io.schema import Comparison, example_score, prompt_text, response_text
-from comparator.metrics import metric_fields
+from comparator.analysis.metrics import metric_fields
+from comparator.analysis.stats import OUTCOMES, slice_values
+from comparator.formats import Loaded
 from comparator.reports.textdiff import word_diff
-from comparator.slices.stats import OUTCOMES, slice_values
+from comparator.schema.labels import winner_of
+from comparator.schema.records import Comparison, example_score, prompt_text, response_text
 from comparator.store.table import store_of
 from comparator.ui import state
 from comparator.ui.text import md_text
@@ -149,7 +149,7 @@ def _default(key: str, value) -> dict:
 
 def column_mapping(columns: list[str], guess: dict[str, str]) -> dict[str, str]:
     """A form row per canonical column; returns {canonical: column} for the chosen ones."""
-    from comparator.io.tabular import CANONICAL
+    from comparator.formats.tabular import CANONICAL
 
     st.caption("Map your columns (prompt, response_a and response_b are required; a score on "
                "the +1.5 … −1.5 scale or a label such as A / B / tie gives the judgment).")
@@ -247,7 +247,7 @@ def counts_table(rows: list[dict]) -> pd.DataFrame:
 def backend_form(key: str, col, sampling: bool = True) -> dict:
     """Backend, model, base URLs, key and sampling parameters; ``key`` is a pattern with {}
     for each widget's own name (e.g. ``"gen_{}_a"``)."""
-    from comparator.generation import SamplingParams
+    from comparator.engines import SamplingParams
 
     provider = col.selectbox("Backend", ["openai", "hf", "vllm", "ct2"],
                              key=key.format("provider"),
@@ -277,7 +277,7 @@ def backend_form(key: str, col, sampling: bool = True) -> dict:
 
 def ct2_options(key: str, col) -> dict:
     """CTranslate2's quantization and threads (a transformers model is converted once)."""
-    from comparator.generation.ct2_backend import COMPUTE_TYPES
+    from comparator.engines.ct2_backend import COMPUTE_TYPES
 
     c1, c2 = col.columns(2)
     compute = c1.selectbox("compute type", ["default (int8 on CPU)", *COMPUTE_TYPES],
@@ -289,9 +289,9 @@ def ct2_options(key: str, col) -> dict:
 
 def backend_of(form: dict, side: str):
     """(backend, info for the file header) from a ``backend_form``; raises ValueError."""
-    from comparator.generation import make_backend
-    from comparator.generation.base import public_url
-    from comparator.generation.secrets import api_key, base_urls
+    from comparator.engines import make_backend
+    from comparator.engines.base import public_url
+    from comparator.engines.secrets import api_key, base_urls
 
     if not form["model"]:
         raise ValueError(f"give a model ({side})")

@@ -1,0 +1,127 @@
+"""Filter expressions (``report --filter EXPR``, the Report page's command line) <-> Filters.
+
+    field=value       a slice: category=coding, tags=math, judge=gpt-4, a metadata key
+    winner=A|B|tie    one or several outcomes (also ``unscored``)
+    score>=x          score<=x (x on the +1.5 ... -1.5 scale)
+    search=TEXT       case-insensitive text in the prompt or either response
+    regex=PATTERN     the same with a regular expression
+    ngram=WORDS       examples whose A or B response contains this n-gram (1-4 words)
+    cluster=N         examples with a reason in rationale cluster N
+    index=I,J,...     these examples (file order, from 0: the examples picked on the map)
+    a.words>200       a metric of A (or ``b.``) compared with a number: > >= < <= = !=
+
+Expressions are ANDed. A bad one raises ValueError with one line naming it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from comparator.analysis.filters import Filters
+
+_EXPR = re.compile(r"^\s*([^=<>!]+?)\s*(>=|<=|!=|>|<|=)(.*)$", re.DOTALL)
+_WINNERS = {"a": "A", "b": "B", "tie": "tie", "unscored": "unscored"}
+_METRIC = re.compile(r"^[ab]\.\w+$")
+SYNTAX = ("field=value, winner=A|B|tie, score>=x, score<=x, search=TEXT, regex=PATTERN, "
+          "ngram=WORDS, cluster=N, index=I,J,..., a.METRIC>x")
+
+
+def _number(expr: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"filter {expr!r}: {text.strip()!r} is not a number") from None
+
+
+def parse(exprs: list[str], base: Filters | None = None) -> Filters:
+    """``exprs`` ANDed into a Filters (added to ``base`` when given)."""
+    f = base or Filters()
+    for expr in exprs:
+        m = _EXPR.match(expr)
+        if not m:
+            raise ValueError(f"filter {expr!r}: expected one of {SYNTAX}")
+        key, op, value = m.group(1), m.group(2), m.group(3)
+        value = value.strip() if key not in ("search", "regex") else value
+        if _METRIC.match(key):
+            _add_metric(f, expr, key, op, _number(expr, value))
+            continue
+        if key == "score":
+            if op not in (">=", "<="):
+                raise ValueError(f"filter {expr!r}: use score>=x or score<=x")
+            x = _number(expr, value)
+            if op == ">=":
+                f.score_min = x if f.score_min is None else max(f.score_min, x)
+            else:
+                f.score_max = x if f.score_max is None else min(f.score_max, x)
+            continue
+        if op != "=":
+            raise ValueError(f"filter {expr!r}: {key} takes '=' (comparisons are for score "
+                             "and metrics such as a.words>200)")
+        if key == "winner":
+            parts = [p.strip().lower() for p in value.split("|")]
+            bad = [p for p in parts if p not in _WINNERS]
+            if bad or not value:
+                raise ValueError(f"filter {expr!r}: winner takes A, B, tie or unscored "
+                                 "(several with |)")
+            f.winners = list(dict.fromkeys([*f.winners, *(_WINNERS[p] for p in parts)]))
+        elif key in ("search", "regex"):
+            if f.search:
+                raise ValueError(f"filter {expr!r}: only one search= or regex= filter")
+            if not value:
+                raise ValueError(f"filter {expr!r}: give the text to search for")
+            if key == "regex":
+                try:
+                    re.compile(value)
+                except re.error as e:
+                    raise ValueError(f"filter {expr!r}: bad regular expression: {e}") from None
+            f.search, f.regex = value, key == "regex"
+        elif key == "ngram":
+            if not value:
+                raise ValueError(f"filter {expr!r}: give the n-gram, e.g. ngram=i hope")
+            f.ngram = value
+        elif key == "cluster":
+            f.cluster = int(_number(expr, value))
+        elif key == "index":
+            try:
+                f.selected = sorted({int(x) for x in value.split(",") if x.strip()})
+            except ValueError:
+                raise ValueError(f"filter {expr!r}: index takes example numbers, e.g. "
+                                 "index=3,17") from None
+        else:
+            if f.slice_field is not None:
+                raise ValueError(f"filter {expr!r}: only one field=value filter (already "
+                                 f"{f.slice_field}={f.slice_value})")
+            f.slice_field, f.slice_value = key, value
+    return f
+
+
+def _add_metric(f: Filters, expr: str, name: str, op: str, value: float) -> None:
+    f.metrics.append((name, "==" if op == "=" else op, value))
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x)).removesuffix(".0")
+
+
+def to_exprs(f: Filters) -> list[str]:
+    """The expressions that ``parse`` turns back into ``f``."""
+    out = []
+    if f.slice_field and f.slice_value is not None:
+        out.append(f"{f.slice_field}={f.slice_value}")
+    if f.winners:
+        out.append("winner=" + "|".join(f.winners))
+    if f.score_min is not None:
+        out.append(f"score>={_fmt(f.score_min)}")
+    if f.score_max is not None:
+        out.append(f"score<={_fmt(f.score_max)}")
+    if f.search:
+        out.append(f"{'regex' if f.regex else 'search'}={f.search}")
+    if f.cluster is not None:
+        out.append(f"cluster={f.cluster}")
+    if f.selected is not None:
+        out.append("index=" + ",".join(str(i) for i in f.selected))
+    if f.ngram:
+        out.append(f"ngram={f.ngram}")
+    for name, op, value in f.metrics:
+        out.append(f"{name}{'=' if op == '==' else op}{_fmt(value)}")
+    return out

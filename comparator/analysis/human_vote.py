@@ -1,0 +1,66 @@
+"""How several annotators' labels make one human verdict: the mean (default) or a majority vote.
+
+``mean``: the example score is the mean of the annotators' scores, then the tie threshold
+(as for every judge). ``majority`` (PandaLM's own convention): each annotator's label (A / tie /
+B at the tie threshold) is a vote and the most frequent label wins; no strict majority -> tie.
+Selected as the judge ``human@majority`` (``derive`` dispatches here), so every statistic —
+summary, slices, agreement — can use either verdict.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
+from comparator.schema.records import Comparison
+
+MAJORITY = "@majority"
+VOTES = ("mean", "majority")
+
+
+def human_selector(vote: str, judge: str = "human") -> str:
+    """The judge selector for ``judge``'s verdict under ``vote``."""
+    if vote not in VOTES:
+        raise ValueError(f"the human vote is one of {', '.join(VOTES)}, got {vote!r}")
+    return judge + MAJORITY if vote == "majority" else judge
+
+
+def majority_derived(comp: Comparison, judge: str):
+    from comparator.analysis.judgments import judgment_arrays
+    from comparator.analysis.stats import Derived, outcomes
+
+    n = len(comp.examples)
+    ja = judgment_arrays(comp, frozenset([judge]))
+    oc = outcomes(ja.score, DEFAULT_TIE_THRESHOLD).astype(np.int64)
+    counts = np.bincount(ja.example * 4 + oc, minlength=4 * n).reshape(n, 4)
+    votes = counts[:, :3]
+    top = votes.max(1)
+    strict = (votes == top[:, None]).sum(1) == 1
+    score = np.array([1.0, 0.0, -1.0])[votes.argmax(1)]
+    score[~strict] = 0.0
+    score[top == 0] = np.nan
+    nan = np.full(n, np.nan)
+    return Derived(score, nan, nan.copy(), votes.sum(1).astype(np.int32),
+                   counts[:, 3].astype(np.int32), frozenset([judge + MAJORITY]))
+
+
+def fleiss(comp: Comparison, judge: str = "human",
+           tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> dict:
+    """Fleiss' kappa of ``judge``'s annotators (statsmodels) over the examples rated by the
+    most common number of annotators (Fleiss needs the same count everywhere), >= 2."""
+    from comparator.analysis.judgments import judgment_arrays
+    from comparator.analysis.stats import outcomes
+
+    n = len(comp.examples)
+    ja = judgment_arrays(comp, frozenset([judge]))
+    oc = outcomes(ja.score, tie_threshold).astype(np.int64)
+    table = np.bincount(ja.example * 4 + oc, minlength=4 * n).reshape(n, 4)[:, :3]
+    per = table.sum(1)
+    if not (per >= 2).any():
+        return {"fleiss_kappa": None, "fleiss_n": 0, "raters_per_example": None}
+    k = int(np.bincount(per[per >= 2]).argmax())
+    rows = table[per == k]
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
+    return {"fleiss_kappa": float(fleiss_kappa(rows, method="fleiss")), "fleiss_n": len(rows),
+            "raters_per_example": k}

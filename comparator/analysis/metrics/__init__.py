@@ -1,0 +1,159 @@
+"""Metrics on responses, one numpy column per metric aligned with ``comp.examples``, named
+``a.<metric>`` / ``b.<metric>``: built-ins (``builtin``), user regular expressions (``user``),
+reference metrics (``reference``) and log-probability metrics recorded by generation or by
+``python -m comparator metrics --perplexity`` (``perplexity``). Computed once per comparison
+and cached in ``comp._derived``; booleans are bool arrays, numbers float64 (NaN = missing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from comparator.analysis.metrics.builtin import BUILTINS, builtin_columns, flatten
+from comparator.analysis.metrics.reference import (
+    REFERENCE_METRICS,
+    has_reference,
+    reference_columns,
+)
+from comparator.analysis.metrics.user import MetricError, check, turn_counts, user_specs
+from comparator.schema.records import Comparison
+from comparator.store.table import store_of
+
+# numbers stored per response in example metadata as a_<name> / b_<name>
+STORED = ("mean_logprob", "perplexity", "ref_mean_logprob", "ref_perplexity",
+          *REFERENCE_METRICS)
+CACHE = "metrics"  # first element of every cache key in comp._derived
+
+
+def cached(comp: Comparison, key: tuple, compute):
+    """``comp._derived[(CACHE, *key)]``, computed by ``compute()`` on first use."""
+    key = (CACHE, *key)
+    hit = comp._derived.get(key)
+    if hit is None:
+        hit = comp._derived[key] = compute()
+    return hit
+
+
+def _turns(comp: Comparison, side: str):
+    st = store_of(comp)
+    if st is not None and st.column(f"response_{side}_turns").null_count == st.n:
+        def columnar():  # single-turn texts straight from the store's column
+            col = st.texts(f"response_{side}").combine_chunks()
+            return col, np.arange(st.n, dtype=np.int64), col.to_pylist()
+
+        return cached(comp, ("turns", side), columnar)
+    return cached(comp, ("turns", side),
+                  lambda: flatten([ex[f"response_{side}"] for ex in comp.examples]))
+
+
+def _builtins(comp: Comparison) -> dict[str, np.ndarray]:
+    return cached(comp, ("builtin",), lambda: {
+        k: v for s in "ab" for k, v in builtin_columns(*_turns(comp, s), len(comp.examples),
+                                                       s).items()})
+
+
+def _stored(comp: Comparison) -> dict[str, np.ndarray]:
+    def compute() -> dict[str, np.ndarray]:
+        out = {}
+        st = store_of(comp)
+        if st is not None:
+            from comparator.analysis.columnar import metadata_keys, metadata_values
+
+            present = set(metadata_keys(st))
+            values = lambda key: metadata_values(st, key) or [None] * st.n  # noqa: E731
+        else:
+            metas = [ex.get("metadata") or {} for ex in comp.examples]
+            present = {k for m in metas for k in m}
+            values = lambda key: [m.get(key) for m in metas]  # noqa: E731
+        for name in STORED:
+            for s in "ab":
+                if f"{s}_{name}" not in present:
+                    continue
+                col = np.fromiter(map(_number, values(f"{s}_{name}")), np.float64,
+                                  len(comp.examples))
+                if not np.isnan(col).all():
+                    out[f"{s}.{name}"] = col
+        if not any(k.endswith(".rouge1") for k in out) and has_reference(comp):
+            out.update(reference_columns(comp))
+        return out
+
+    return cached(comp, ("stored",), compute)
+
+
+def _number(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan
+
+
+def user_columns(comp: Comparison, spec: dict) -> dict[str, np.ndarray]:
+    def compute() -> dict[str, np.ndarray]:
+        out, n = {}, len(comp.examples)
+        for s in "ab":
+            turns, owner, _ = _turns(comp, s)
+            counts = np.bincount(owner, weights=turn_counts(turns, spec["pattern"]), minlength=n)
+            out[f"{s}.{spec['name']}"] = counts > 0 if spec["kind"] == "bool" else counts
+        return out
+
+    return cached(comp, ("user", spec["name"], spec["pattern"], spec["kind"]), compute)
+
+
+def metric_columns(comp: Comparison) -> dict[str, np.ndarray]:
+    """Every metric column of ``comp``: ``{"a.words": array, "b.words": array, ...}``."""
+    out = dict(_builtins(comp))
+    out.update(_stored(comp))
+    for spec in user_specs(comp):
+        out.update(user_columns(comp, spec))
+    return out
+
+
+def metric_names(comp: Comparison) -> list[str]:
+    """The metric names (without the side), built-ins first."""
+    return list(dict.fromkeys(k.split(".", 1)[1] for k in metric_columns(comp)))
+
+
+def metric_fields(comp: Comparison) -> list[str]:
+    """The metric slice fields (``a.words``, ``b.words``, ...) without computing any metric:
+    built-ins, user metrics, stored numbers seen in the first 5,000 examples, and the
+    reference metrics when examples have references."""
+    names = list(BUILTINS)
+    st = store_of(comp)
+    if st is not None:
+        from comparator.analysis.columnar import metadata_keys
+
+        seen = set(metadata_keys(st, limit=5000))
+    else:
+        seen = {k for ex in comp.examples[:5000] for k in ex.get("metadata") or ()}
+    names += [m for m in STORED if f"a_{m}" in seen or f"b_{m}" in seen]
+    if has_reference(comp):
+        names += [m for m in REFERENCE_METRICS if m not in names]
+    names += [s["name"] for s in user_specs(comp)]
+    return [f"{s}.{m}" for m in dict.fromkeys(names) for s in "ab"]
+
+
+def is_metric_field(name: str) -> bool:
+    return name[:2] in ("a.", "b.") and len(name) > 2
+
+
+def add_user_metric(comp: Comparison, name: str, pattern: str, kind: str = "bool") -> dict:
+    """Validate and save a user regex metric in ``comp.metadata`` (replacing one of the same
+    name). Raises MetricError with a one-line message for a bad name or pattern."""
+    spec = check(name, pattern, kind, reserved=(*BUILTINS, *STORED))
+    specs = [s for s in user_specs(comp) if s["name"] != name] + [spec]
+    comp.metadata["user_metrics"] = specs
+    forget(comp, name)
+    return spec
+
+
+def remove_user_metric(comp: Comparison, name: str) -> None:
+    comp.metadata["user_metrics"] = [s for s in user_specs(comp) if s["name"] != name]
+    forget(comp, name)
+
+
+def forget(comp: Comparison, name: str) -> None:
+    """Drop cached slices of a (re)defined metric."""
+    for key in [k for k in comp._derived if isinstance(k, tuple) and len(k) > 1
+                and isinstance(k[1], str) and k[1] in (f"a.{name}", f"b.{name}")]:
+        del comp._derived[key]
+
+
+__all__ = ["BUILTINS", "STORED", "MetricError", "add_user_metric", "is_metric_field",
+           "metric_columns", "metric_fields", "metric_names", "remove_user_metric"]

@@ -1,0 +1,112 @@
+"""How far to trust the judge: position bias, length bias, self-agreement, ties.
+
+All over the ``ok`` judgments of the selected judges (the score judges by default), with the
+same tie threshold as the win rate. Rates come with 95% Wilson intervals where they are
+proportions of independent-ish events (judgments or examples).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from comparator.analysis.stats import default_judges, derive, is_selected, outcomes, wilson
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
+from comparator.schema.records import Comparison, is_ok
+from comparator.store.table import store_of
+
+
+def _rate(hits: int, n: int) -> dict[str, Any]:
+    return {"rate": hits / n if n else None, "ci95": list(wilson(hits / n, n)) if n else None,
+            "n": n}
+
+
+def _judgments(comp: Comparison, judges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(example index, score, flipped: 1 / 0 / -1 unknown) of every ok judgment of the selected
+    judges, in file order; one pass over the judgments, cached per judge selection."""
+    if judges == "auto":
+        judges = default_judges(comp)
+    key = ("ok_judgments", judges)
+    hit = comp._derived.get(key)
+    st = store_of(comp)
+    if hit is None and st is not None:
+        from comparator.analysis.columnar import selected
+
+        j = st.judgments()
+        keep = selected(st, judges) & j["ok"]
+        hit = comp._derived[key] = (j["parent"][keep].astype(np.int64), j["score"][keep],
+                                    j["flipped"][keep].astype(np.int8))
+    if hit is None:
+        ex_i, score, flip = [], [], []
+        for i, ex in enumerate(comp.examples):
+            for j in ex.get("judgments") or ():
+                if is_selected(j, judges) and is_ok(j):
+                    ex_i.append(i)
+                    score.append(j["score"])
+                    f = j.get("flipped")
+                    flip.append(-1 if f is None else int(bool(f)))
+        hit = comp._derived[key] = (np.asarray(ex_i, dtype=np.int64),
+                                    np.asarray(score, dtype=float),
+                                    np.asarray(flip, dtype=np.int8))
+    return hit
+
+
+def first_position_preference(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+                              judges="auto") -> dict[str, Any]:
+    """Of the judgments that picked a side and know the order shown, the share that picked the
+    response shown first (0.5 = no position bias)."""
+    _, score, flip = _judgments(comp, judges)
+    known = flip >= 0
+    shown = np.where(flip[known] == 1, -score[known], score[known])
+    decided = np.abs(shown) > tie_threshold
+    return _rate(int((shown[decided] > 0).sum()), int(decided.sum()))
+
+
+def length_preference(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+                      judges="auto") -> dict[str, Any]:
+    """Of the examples with a winner and responses of different length (characters), the share
+    won by the longer response (0.5 = no length bias); plus the mean length ratio."""
+    from comparator.analysis.length_control import lengths
+
+    oc = outcomes(derive(comp, judges).score, tie_threshold)
+    la, lb = lengths(comp)
+    m = ((oc == 0) | (oc == 2)) & (la != lb)
+    return _rate(int(((la[m] > lb[m]) == (oc[m] == 0)).sum()), int(m.sum()))
+
+
+def self_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+                   judges="auto") -> dict[str, Any]:
+    """Mean, over examples with two or more judgments, of the share of judgment pairs with the
+    same verdict (A / tie / B, in the file's orientation): repeats and both orders together.
+    Per example: sum over verdicts of C(n_v, 2) / C(n, 2)."""
+    ex_i, score, _ = _judgments(comp, judges)
+    n_ex = len(comp.examples)
+    per = np.bincount(ex_i * 3 + outcomes(score, tie_threshold), minlength=3 * n_ex
+                      ).reshape(n_ex, 3).astype(float)
+    k = per.sum(1)
+    many = k >= 2
+    same = (per[many] * (per[many] - 1) / 2).sum(1)
+    shares = same / (k[many] * (k[many] - 1) / 2)
+    return {"rate": float(shares.mean()) if len(shares) else None, "n": int(many.sum())}
+
+
+def tie_rate(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+             judges="auto") -> dict[str, Any]:
+    """Share of judgments that call a tie."""
+    _, score, _ = _judgments(comp, judges)
+    return _rate(int((np.abs(score) <= tie_threshold).sum()), len(score))
+
+
+def reliability(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+                judges="auto") -> dict[str, Any]:
+    key = ("reliability", tie_threshold, judges)
+    hit = comp._derived.get(key)
+    if hit is None:
+        hit = comp._derived[key] = {
+            "first_position_preference": first_position_preference(comp, tie_threshold, judges),
+            "length_preference": length_preference(comp, tie_threshold, judges),
+            "self_agreement": self_agreement(comp, tie_threshold, judges),
+            "tie_rate": tie_rate(comp, tie_threshold, judges),
+        }
+    return hit

@@ -1,0 +1,186 @@
+"""The headline and slice statistics of ``stats --json`` as SQL over our Parquet files.
+
+The SQL reads the store's layout (``comparator/store/schema.py``) unchanged, so a file larger
+than memory, or a directory of them, is summarised by DuckDB on one machine or by Spark on many.
+It reproduces the rules of ``comparator/analysis/stats.py`` exactly:
+
+- example score = mean of its judgments with status null or ``'ok'`` and a score (of the
+  selected judges); an example with no judgments at all scores its ``reported_score``, but only
+  when no judge selection applies; unscored when none of these;
+- the judge selection (``default_judges``): named judges (``judges=``; a name or ``name:rater``)
+  or, when none are named, all judges, except that a file with both ``human`` (or its
+  ``reference_judge``) and model judges is scored by its model judges, and a file whose only
+  judge is ``human`` is scored by ``human`` (so ``reported_score`` is not used there either);
+- winner A if score > t, B if score < -t, tie otherwise (``$t``, default 0.25); unscored
+  examples are counted but left out of the win rate (A + ties / 2) / (A + ties + B);
+- slices: ``category`` ('(none)' for null or empty), ``tags`` (an example once per distinct
+  tag, '(none)' when none) and ``judge`` (the judges that judged the example).
+
+The SQL gives counts, win rates and mean scores (with the sums the intervals need); the 95%
+intervals are computed from those by the formulas of ``stats.py`` (``run_duckdb`` does it).
+
+Dialect: DuckDB. Other engines need only small changes, marked ``-- Spark:`` below:
+``unnest(list)`` is ``explode(array)`` (``explode_outer`` keeps empty lists), ``len(list)`` is
+``size(array)``, ``[...]`` is ``array(...)``, ``list_contains`` is ``array_contains``, and the
+parameters ``$t``, ``$ref``, ``$judges`` are ``:t``, ``:ref``, ``:judges`` in
+``spark.sql(query, args={...})`` (Spark 3.4+), or literals. ``{source}`` is a table expression:
+``read_parquet('dir/*.parquet')`` in DuckDB, a temporary view name in Spark.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
+
+# Which judgments count (a boolean over the unnested judgment's ``judge`` and ``rater``).
+# Auto (default_judges): every judge, or only the non-reference ones when the file mixes both.
+AUTO_SELECTED = "(NOT s.models_only OR j.judge NOT IN ('human', $ref))"
+NAMED_SELECTED = ("(list_contains($judges, j.judge)"  # Spark: array_contains(:judges, ...)
+                  " OR list_contains($judges, j.judge || ':' || coalesce(j.rater, 'None')))")
+# reported_score is used only when no selection applies (stats.derive: judges is None)
+AUTO_REPORTED = "NOT (s.models_only OR s.humans_only)"
+NAMED_REPORTED = "FALSE"
+
+# Per-example score and outcome, shared by the headline and every slice. ``id`` is the
+# example key (unique in a comparison). Spark: ``unnest(judgments) AS j`` is
+# ``explode(judgments) AS j``; ``len`` is ``size``.
+SCORED_SQL = """
+WITH examples AS (
+  SELECT id, category, tags, reported_score, judgments FROM {source}
+),
+judgments AS (  -- one row per judgment; examples without judgments have none
+  SELECT id, coalesce(j.judge, 'unknown') AS judge, j.rater AS rater, j.score AS score,
+         j.status AS status
+  FROM (SELECT id, unnest(judgments) AS j FROM examples)  -- Spark: explode(judgments)
+),
+selection AS (  -- stats.default_judges, from the judges the file names
+  SELECT coalesce(bool_or(judge IN ('human', $ref)) AND bool_or(judge NOT IN ('human', $ref)),
+                  FALSE) AS models_only,
+         coalesce(bool_and(judge = 'human'), FALSE) AS humans_only
+  FROM (SELECT DISTINCT judge FROM judgments)
+),
+ok AS (  -- mean of the selected ok judgment scores per example
+  SELECT j.id, avg(j.score) AS score
+  FROM judgments j CROSS JOIN selection s
+  WHERE (j.status IS NULL OR j.status = 'ok') AND j.score IS NOT NULL AND {selected}
+  GROUP BY j.id
+),
+scored AS (
+  SELECT e.id, e.category, e.tags,
+         CASE WHEN ok.id IS NOT NULL THEN ok.score
+              WHEN coalesce(len(e.judgments), 0) <= 0 AND {reported}  -- Spark: size(), -1 on null
+                THEN e.reported_score
+         END AS score
+  FROM examples e CROSS JOIN selection s LEFT JOIN ok ON ok.id = e.id
+),
+outcomes AS (
+  SELECT *, CASE WHEN score IS NULL THEN 'unscored' WHEN score > $t THEN 'A'
+                 WHEN score < -$t THEN 'B' ELSE 'tie' END AS winner
+  FROM scored
+)"""
+
+# The figures of one group of examples (the whole file or one slice value).
+FIGURES = """
+  count(*) AS n,
+  sum(CASE WHEN winner = 'A' THEN 1 ELSE 0 END) AS a_wins,
+  sum(CASE WHEN winner = 'B' THEN 1 ELSE 0 END) AS b_wins,
+  sum(CASE WHEN winner = 'tie' THEN 1 ELSE 0 END) AS ties,
+  sum(CASE WHEN winner = 'unscored' THEN 1 ELSE 0 END) AS unscored,
+  CAST(sum(CASE WHEN winner = 'A' THEN 1.0 WHEN winner = 'tie' THEN 0.5 ELSE 0.0 END)
+       AS DOUBLE) / nullif(sum(CASE WHEN winner = 'unscored' THEN 0 ELSE 1 END), 0)
+    AS win_rate_a,
+  avg(score) AS mean_score,
+  count(score) AS score_n,
+  sum(score) AS score_sum,
+  sum(score * score) AS score_sq"""
+
+_HEADLINE = SCORED_SQL + "\nSELECT" + FIGURES + "\nFROM outcomes"
+
+# One row per example and slice value (an example appears once per distinct value).
+SLICE_VALUES = {
+    "category": "SELECT id, winner, score, coalesce(nullif(category, ''), '(none)') AS value"
+                " FROM outcomes",
+    # Spark: explode(CASE WHEN size(tags) > 0 THEN tags ELSE array('(none)') END)
+    "tags": "SELECT DISTINCT id, winner, score, value FROM (SELECT id, winner, score,"
+            " unnest(CASE WHEN coalesce(len(tags), 0) > 0 THEN tags ELSE ['(none)'] END)"
+            " AS value FROM outcomes)",
+    "judge": "SELECT DISTINCT o.id, o.winner, o.score, coalesce(j.judge, '(none)') AS value"
+             " FROM outcomes o LEFT JOIN judgments j ON j.id = o.id",
+}
+
+
+def _fill(template: str, source: str, judges: bool) -> str:
+    return template.replace("{source}", source).replace(
+        "{selected}", NAMED_SELECTED if judges else AUTO_SELECTED).replace(
+        "{reported}", NAMED_REPORTED if judges else AUTO_REPORTED)
+
+
+def headline_sql(source: str, judges: bool = False) -> str:
+    """The headline query over ``source`` (parameters ``$t``, ``$ref`` and, with
+    ``judges=True``, ``$judges``: a list of judge names or ``name:rater``)."""
+    return _fill(_HEADLINE, source, judges)
+
+
+def slice_sql(field: str, source: str = "{source}", judges: bool = False) -> str:
+    """The per-value figures of ``field`` (category, tags or judge), largest slices first."""
+    if field not in SLICE_VALUES:
+        raise ValueError(f"SQL slices are by {', '.join(SLICE_VALUES)}, got {field!r}")
+    q = (SCORED_SQL + f",\nslice_rows AS ({SLICE_VALUES[field]})\nSELECT '{field}' AS field,"
+         " value," + FIGURES + "\nFROM slice_rows GROUP BY value ORDER BY n DESC, value")
+    return _fill(q, source, judges)
+
+
+# The default queries (judges chosen as stats.default_judges does), {source} left to fill in.
+HEADLINE_SQL = headline_sql("{source}")
+SLICE_SQL = {field: slice_sql(field) for field in SLICE_VALUES}
+
+
+def source_of(path: str | Path) -> str:
+    """``read_parquet('path')`` with the path quoted for SQL (globs allowed)."""
+    return "read_parquet('" + str(path).replace("'", "''") + "')"
+
+
+def run_duckdb(parquet_path: str | Path, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+               by: str | list[str] | None = None, judges: list[str] | None = None,
+               reference_judge: str = "human") -> dict[str, Any]:
+    """The ``stats --json`` figures of a Parquet file (or glob) computed by DuckDB: ``n``,
+    ``a_wins``, ``b_wins``, ``ties``, ``unscored``, ``win_rate_a``, ``mean_score`` and their
+    intervals ``win_rate_a_ci95`` (tie-aware Wilson) and ``mean_score_ci95`` (Student t), and
+    ``slices``: one row per value of each ``by`` field with ``field`` and ``value``."""
+    import duckdb  # lazily: only this helper needs it
+
+    t = float(tie_threshold)  # a number only: it is a bound parameter, never formatted in
+    params: dict[str, Any] = {"t": t, "ref": reference_judge}
+    if judges:
+        params["judges"] = [str(j) for j in judges]
+    source = source_of(parquet_path)
+    con = duckdb.connect()
+    try:
+        out = _rows(con, headline_sql(source, bool(judges)), params)[0]
+        fields = [by] if isinstance(by, str) else list(by or [])
+        out["slices"] = [row for f in fields
+                         for row in _rows(con, slice_sql(f, source, bool(judges)), params)]
+    finally:
+        con.close()
+    return out
+
+
+def _rows(con, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    cur = con.execute(query, params)
+    names = [d[0] for d in cur.description]
+    return [_intervals(dict(zip(names, r, strict=True))) for r in cur.fetchall()]
+
+
+def _intervals(row: dict[str, Any]) -> dict[str, Any]:
+    """Counts and sums -> the 95% intervals of stats.py; the helper sums are dropped."""
+    from comparator.analysis.stats import _mean_ci, wilson_ties
+
+    for k in ("n", "a_wins", "b_wins", "ties", "unscored"):
+        row[k] = int(row[k] or 0)
+    a, t, b = row["a_wins"], row["ties"], row["b_wins"]
+    row["win_rate_a_ci95"] = [float(x) for x in wilson_ties(a, t, b)] if a + t + b else None
+    n, s, sq = int(row.pop("score_n")), row.pop("score_sum"), row.pop("score_sq")
+    row["mean_score_ci95"] = _mean_ci(n, s or 0.0, sq or 0.0)[1]
+    return row

