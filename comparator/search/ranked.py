@@ -61,7 +61,8 @@ def _rationales(st) -> pa.ChunkedArray:
     for chunk in st.column("judgments").chunks:
         texts = pc.fill_null(pc.struct_field(chunk.values, "rationale"), "")
         lists = pa.ListArray.from_arrays(chunk.offsets, texts)
-        chunks.append(pc.fill_null(pc.binary_join(lists, "\n"), ""))
+        joined = pc.binary_join(lists, pa.scalar("\n", pa.large_string()))
+        chunks.append(pc.fill_null(joined, ""))
     return pa.chunked_array(chunks, pa.large_string())
 
 
