@@ -113,8 +113,8 @@ def _connected(m: int, pairs: np.ndarray, counts: np.ndarray) -> tuple[bool, boo
     exist iff the "scored against" graph (i -> j when i won or tied a game against j) is
     strongly connected (Ford 1957); otherwise some model never lost (or never won) against the
     rest and its rating is only held finite by the tiny ridge."""
-    from scipy.sparse import coo_matrix  # heavy imports (scipy.sparse): only when ranking
-    from scipy.sparse.csgraph import connected_components
+    from scipy.sparse import coo_matrix  # heavy (scipy.sparse): only when ranking
+    from scipy.sparse.csgraph import connected_components  # heavy, as above
 
     if m <= 1:
         return True, True

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.ipc as ipc
 from pydantic import ValidationError
 
+from comparator.formats.common import _check_utf8
 from comparator.formats.native import _check_statuses, _validation_error
 from comparator.schema.errors import InputError, excerpt
 from comparator.schema.records import EXAMPLE
@@ -20,8 +21,6 @@ BATCH = 20_000
 
 def _check_utf8_line(path: Path, raw: bytes, n: int) -> None:
     """The importer's message for a line that is not UTF-8 (byte and column), on line n."""
-    from comparator.formats.common import _check_utf8
-
     try:
         _check_utf8(path, raw)
     except InputError as e:
