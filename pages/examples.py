@@ -32,7 +32,7 @@ if query:
     sel = st.session_state.get(state.SELECTED)
     if sel is not None and mask[sel]:
         st.divider()
-        widgets.side_by_side(comp, sel, t)
+        widgets.side_by_side(comp, sel, t, judges)
     st.stop()
 c0, c1, c3, c2 = st.columns([1.2, 2, 1, 1])
 mode = c0.segmented_control("View", ["Table", "Read"], default="Table", key="ex_view",
@@ -66,4 +66,4 @@ if sel is None or not mask[sel]:
     st.caption("Select a row to see the example side by side.")
 else:
     st.divider()
-    widgets.side_by_side(comp, sel, t)
+    widgets.side_by_side(comp, sel, t, judges)

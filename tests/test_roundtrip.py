@@ -10,9 +10,10 @@ import pytest
 from conftest import ALL_JUDGED, LLMBAR, LLMC_TINY, MT_JUDGMENTS, PANDALM, read_json
 
 from comparator.analysis import summary
+from comparator.analysis.stats import winners
 from comparator.formats import LoadOptions, load, save
 from comparator.formats.native import read_native
-from comparator.schema.records import SCHEMA_VERSION, example_score, example_winner
+from comparator.schema.records import SCHEMA_VERSION, example_score
 
 
 @pytest.mark.parametrize("path", ALL_JUDGED, ids=lambda p: p.name)
@@ -95,7 +96,7 @@ def test_export_to_llm_comparator_from_other_formats(path, tmp_path):
     assert types.get("category") == "category"
     # and LLM Comparator's file is read back with the same scores
     back = load(tmp_path / "out.json").comparison
-    assert [example_winner(e) for e in back.examples] == [example_winner(e) for e in comp.examples]
+    assert list(winners(back, judges=None)) == list(winners(comp, judges=None))
 
 
 def test_csv_export_one_row_per_example(tmp_path):
@@ -104,7 +105,7 @@ def test_csv_export_one_row_per_example(tmp_path):
     with open(tmp_path / "flat.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(comp.examples)
-    assert [r["winner"] for r in rows] == [example_winner(e) for e in comp.examples]
+    assert [r["winner"] for r in rows] == list(winners(comp, judges=None))
     assert rows[0]["meta:question_id"] == "81"
     back = load(tmp_path / "flat.csv").comparison
     assert (back.model_a, back.model_b) == (comp.model_a, comp.model_b)
@@ -147,7 +148,7 @@ def test_native_schema_v1_is_upgraded(tmp_path):
     assert (comp.model_a, comp.model_b, comp.schema_version) == ("m1", "m2", SCHEMA_VERSION)
     j = comp.examples[0]["judgments"]
     assert j[0]["score"] == 1.0 and j[1]["status"] == "unscored"
-    assert example_winner(comp.examples[1]) == "tie"
+    assert winners(comp, judges=None)[1] == "tie"
 
 
 def test_native_sidecar_header(tmp_path):
@@ -157,4 +158,4 @@ def test_native_sidecar_header(tmp_path):
     (tmp_path / "pairs.meta.json").write_text(json.dumps(
         {"kind": "comparator.comparison", "schema_version": 2, "model_a": "m1", "model_b": "m2"}))
     comp = load(body, format="native").comparison
-    assert comp.model_a == "m1" and example_winner(comp.examples[0]) == "unscored"
+    assert comp.model_a == "m1" and winners(comp, judges=None)[0] == "unscored"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ALPACA_COT
+from conftest import ALL_JUDGED, ALPACA_COT
 
 from comparator.analysis import agreement, slice_table, summary
 from comparator.analysis.agreement import cohen_kappa
-from comparator.analysis.stats import bootstrap_win_rate, wilson
+from comparator.analysis.stats import bootstrap_win_rate, derive, wilson
 from comparator.formats import load
-from comparator.schema.records import Comparison
+from comparator.schema.records import Comparison, example_score
 
 
 def test_wilson_known_value():
@@ -104,3 +104,14 @@ def test_agreement_with_itself_is_perfect():
     name = comp.judges()[0]
     a = agreement(comp, name, name)
     assert a["agreement"] == 1.0 and a["cohen_kappa"] == 1.0 and a["n"] == 805
+
+
+@pytest.mark.parametrize("path", ALL_JUDGED, ids=lambda p: p.name)
+def test_the_writers_scalar_score_is_the_analysis_rule(path):
+    """``schema.records.example_score`` (the format writers' score, below the analysis) equals
+    the vectorised rule with every judge on every real judged file."""
+    comp = load(path).comparison
+    want = derive(comp, None).score
+    got = np.array([np.nan if s is None else s for s in map(example_score, comp.examples)])
+    assert np.isnan(want).sum() < len(want)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)

@@ -22,9 +22,8 @@ from comparator.analysis.reliability import reliability
 from comparator.analysis.stats import default_judges, judgment_counts
 from comparator.formats import LoadOptions, load
 from comparator.formats.native import write_native
-from comparator.schema.records import example_score
 from comparator.store.cache import flush, open_store
-from comparator.store.table import store_of
+from comparator.store.table import is_shared, store_for
 
 DEMOS = sorted((ROOT / "data").glob("*.jsonl"))
 SHARED = ROOT.parent / "shared" / "data"
@@ -48,10 +47,16 @@ def _norm(v):
 
 
 def _plain_count(comp, judges, t=0.25):
-    """Win/tie/loss by hand: the mean ok score of the selected judges, per example."""
+    """Win/tie/loss by hand: the mean ok score of the selected judges, per example (else the
+    reported score of an example without judgments, when no judge is selected)."""
     counts = {"A": 0, "tie": 0, "B": 0, "unscored": 0}
     for ex in comp.examples:
-        s = example_score(ex, set(judges) if judges else None)
+        js = ex.get("judgments") or []
+        vals = [j["score"] for j in js if j.get("status", "ok") == "ok"
+                and j.get("score") is not None
+                and (not judges or (j.get("judge") or "unknown") in judges)]
+        s = math.fsum(vals) / len(vals) if vals else (
+            ex.get("reported_score") if not js and not judges else None)
         if s is None or (isinstance(s, float) and math.isnan(s)):
             counts["unscored"] += 1
         else:
@@ -101,7 +106,8 @@ def _check_same(path, opts) -> None:
     plain = load(path, options=opts).comparison
     loaded = open_store(path, options=opts)
     comp = loaded.comparison
-    assert store_of(comp) is not None and store_of(plain) is None
+    # the cached table, and a store over the example dicts built column by column
+    assert is_shared(comp) and not is_shared(plain) and store_for(plain) is store_for(plain)
     assert [_norm(x) for x in comp.examples] == [_norm(x) for x in plain.examples]
     assert (comp.model_a, comp.model_b, comp.metadata) == (plain.model_a, plain.model_b,
                                                           plain.metadata)

@@ -11,15 +11,17 @@ order of a pair counted separately) against ``judge_y``'s example verdict, over 
 
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Any
 
 import numpy as np
 
+from comparator.analysis.filters import slice_mask
 from comparator.analysis.judgments import judgment_arrays
-from comparator.analysis.stats import OUTCOMES, derive, outcomes
+from comparator.analysis.stats import OUTCOMES, derive, outcomes, slice_values
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison
-from comparator.store.table import store_of
+from comparator.store.table import store_for
 
 
 def cohen_kappa(x: np.ndarray, y: np.ndarray, k: int = 3) -> float | None:
@@ -28,7 +30,7 @@ def cohen_kappa(x: np.ndarray, y: np.ndarray, k: int = 3) -> float | None:
         return None
     if np.all(x == x[0]) and np.all(y == x[0]):
         return 1.0  # chance agreement is 1: sklearn returns NaN here
-    from sklearn.metrics import cohen_kappa_score
+    from sklearn.metrics import cohen_kappa_score  # heavy import: only when asked
 
     return float(cohen_kappa_score(x, y, labels=list(range(k))))
 
@@ -77,22 +79,15 @@ def agreement(comp: Comparison, judge_x: str, judge_y: str,
 def raters(comp: Comparison, judge: str = "human") -> list[str]:
     """``judge:rater`` selectors of the individual annotators of ``judge`` (e.g. PandaLM's
     three humans), for annotator-vs-annotator agreement."""
-    st = store_of(comp)
-    if st is not None:
-        j = st.judgments()
-        return sorted({f"{judge}:{r}" for name, r in zip(j["judge"].to_pylist(),
-                       j["rater"].to_pylist()) if r and name == judge})
-    return sorted({f"{judge}:{j['rater']}" for ex in comp.examples
-                   for j in ex.get("judgments") or []
-                   if j.get("rater") and (j.get("judge") or "unknown") == judge})
+    j = store_for(comp).judgments()
+    return sorted({f"{judge}:{r}" for name, r in zip(j["judge"].to_pylist(),
+                   j["rater"].to_pylist()) if r and name == judge})
 
 
 def pairwise_table(comp: Comparison, selectors: list[str],
                    tie_threshold: float = DEFAULT_TIE_THRESHOLD,
                    mask: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Agreement and kappa for every pair of selectors."""
-    from itertools import combinations
-
     rows = []
     for x, y in combinations(selectors, 2):
         a = agreement(comp, x, y, tie_threshold, mask)
@@ -107,9 +102,6 @@ def pairwise_table(comp: Comparison, selectors: list[str],
 def agreement_by_slice(comp: Comparison, judge_x: str, judge_y: str, field: str,
                        tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> list[dict[str, Any]]:
     """``agreement`` for every value of a slice field (largest first)."""
-    from comparator.analysis.filters import slice_mask
-    from comparator.analysis.stats import slice_values
-
     rows = []
     for value in slice_values(comp, field)[2]:
         a = agreement(comp, judge_x, judge_y, tie_threshold, slice_mask(comp, field, value))

@@ -24,7 +24,7 @@ import numpy as np
 from comparator.analysis.stats import derive, outcomes, slice_values
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison, is_ok
-from comparator.store.table import store_of
+from comparator.store.table import store_for
 
 ROUNDS = 1000
 LEVELS = {"v0.1": (2.5, 97.5), "v2.0": (5.0, 95.0)}
@@ -81,9 +81,7 @@ def arena_hard_score(comp: Comparison, seed: int = 0) -> dict[str, Any] | None:
         out.update(_score(*_battles(comp, None, drop), level, seed))
     else:
         out.update(score=None, ci=None, battles=None)  # one score per category and baseline
-    st = store_of(comp)
-    cats = np.array(st.column("category").fill_null("").to_pylist() if st is not None else
-                    [ex.get("category") or "" for ex in comp.examples])
+    cats = np.array(store_for(comp).column("category").fill_null("").to_pylist())
     out["by_category"] = {str(c): _score(*_battles(comp, cats == c, drop), level, seed)
                           for c in dict.fromkeys(cats.tolist()) if c}
     return out

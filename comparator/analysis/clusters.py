@@ -6,27 +6,27 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from comparator.analysis.stats import wilson
+from comparator.analysis.intervals import wilson
 from comparator.schema.records import Comparison
+from comparator.store.table import store_for
 
 
 def reason_arrays(comp: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(example index, cluster id, favours code 0 = A, 1 = B, 2 = neither) per reason; cached."""
-    key = ("reason_arrays",)
-    hit = comp._derived.get(key)
-    if hit is None:
-        ex_i, cl, fav = [], [], []
-        code = {"A": 0, "B": 1}
-        for i, ex in enumerate(comp.examples):
-            for r in ex.get("reasons") or ():
-                ex_i.append(i)
-                cl.append(int(r.get("cluster", -1)))
-                fav.append(code.get(r.get("favours"), 2))
-        hit = (np.asarray(ex_i, dtype=np.int64), np.asarray(cl, dtype=np.int64),
-               np.asarray(fav, dtype=np.int8))
-        comp._derived[key] = hit
-    return hit
+    """(example index, cluster id, favours code 0 = A, 1 = B, 2 = neither) per reason; cached
+    under ``("reason_arrays",)``."""
+    st = store_for(comp)
+
+    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r = st.nested("reasons", ("cluster", "favours"))
+        cl = pc.fill_null(r["cluster"], -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        fav = pc.fill_null(pc.index_in(r["favours"], value_set=pa.array(["A", "B"])), 2)
+        return (np.asarray(r["parent"], dtype=np.int64), cl,
+                fav.to_numpy(zero_copy_only=False).astype(np.int8))
+
+    return st.memo(("reason_arrays",), build)
 
 
 def reason_clusters(comp: Comparison, mask: np.ndarray | None = None) -> list[dict[str, Any]]:

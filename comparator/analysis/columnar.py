@@ -1,13 +1,21 @@
-"""The statistics' per-example arrays computed on a columnar store (``comparator.store``).
+"""The one rule of an example's score and outcome, and the per-example arrays of the analysis,
+vectorised on the comparison's columnar store (``comparator.store.table.store_for``).
 
-Each function here returns exactly what its counterpart over example dicts returns (same
-arrays, same order of values; ``tests/test_store.py`` checks both on every real file), so the
-statistics in ``comparator.analysis`` do not know which storage they run on.
+- example score = mean of its ``ok`` judgment scores (of the selected judges); with no judgment
+  at all and no judge selection, the score the source reported (``reported_score``); else
+  unscored (NaN);
+- outcome: A if score > t, B if score < -t, tie otherwise, unscored for NaN (``outcomes``).
+
+The statistics, slices, the examples table, the side-by-side view, reports and exports all take
+scores and winners from here (through ``stats.derive``); ``analysis.sql`` (DuckDB) is checked
+against it by tests/test_sql.py.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -15,7 +23,19 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.store.table import Store
+
+OUTCOMES = ("A", "tie", "B", "unscored")  # codes 0..3
+
+
+def outcomes(score: np.ndarray, tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> np.ndarray:
+    """Outcome codes 0 = A, 1 = tie, 2 = B, 3 = unscored (NaN)."""
+    code = np.full(score.shape, 1, dtype=np.int8)
+    code[score > tie_threshold] = 0
+    code[score < -tie_threshold] = 2
+    code[np.isnan(score)] = 3
+    return code
 
 
 def selected(st: Store, judges: frozenset[str] | None) -> np.ndarray:
@@ -135,8 +155,6 @@ def search(st: Store, query: str, regex: bool) -> np.ndarray:
     or matches it as a regular expression (RE2 syntax; Python's for what RE2 lacks), each text
     on its own. The chunks of the three columns are matched on all cores (Arrow's kernels
     release the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     branches = _branches(query) if regex else [query]
 
     def match(chunk: pa.Array) -> np.ndarray:
@@ -154,8 +172,6 @@ def search(st: Store, query: str, regex: bool) -> np.ndarray:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             parts = [list(pool.map(match, col.chunks)) for col in cols]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # RE2 lacks it: Python's re
-        import re
-
         find = re.compile(query, re.IGNORECASE).search
         parts = [[np.array([find(s) is not None for s in col.to_pylist()], bool)] for col in cols]
     hit = np.zeros(st.n, bool)

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from comparator.analysis import columnar
+from comparator.analysis.metrics.ngrams import ngram_mask
+from comparator.analysis.metrics.slicing import condition_mask
 from comparator.analysis.stats import OUTCOMES, derive, outcomes, slice_values
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison, prompt_text, response_text
-from comparator.store.table import store_of
+from comparator.store.table import store_for
 
 
 @dataclass
@@ -66,43 +68,14 @@ def slice_mask(comp: Comparison, slice_field: str, value: str) -> np.ndarray:
     return mask
 
 
-def _haystack(comp: Comparison, lower: bool) -> list[str]:
-    """Prompt, response A and response B of each example, joined by NUL (which no query
-    holds, so a plain query never matches across two of them)."""
-    key = ("haystack", lower)
-    hit = comp._derived.get(key)
-    if hit is None:
-        hit = [f"{prompt_text(ex)}\0{response_text(ex['response_a'])}\0"
-               f"{response_text(ex['response_b'])}" for ex in comp.examples]
-        if lower:
-            hit = [h.lower() for h in hit]
-        comp._derived[key] = hit
-    return hit
-
-
 def search_mask(comp: Comparison, query: str, regex: bool = False) -> np.ndarray:
     """Examples whose prompt, response A or response B contains ``query`` (case-insensitive),
     or matches it as a regular expression (each text on its own). Raises ``re.error`` for a
-    bad one; the caller shows the message."""
-    key = ("search", query, regex)
-    hit = comp._derived.get(key)
-    if hit is not None:
-        return hit
-    n = len(comp.examples)
-    st = store_of(comp)
-    if st is not None:
-        re.compile(query)  # a bad expression raises re.error, as below
-        hit = comp._derived[key] = columnar.search(st, query, regex)
-        return hit
-    if regex:  # each text on its own: an expression never matches across two of them
-        search = re.compile(query, re.IGNORECASE).search
-        hit = np.fromiter((any(search(t) is not None for t in s.split("\0"))
-                           for s in _haystack(comp, False)), bool, n)
-    else:
-        q = query.lower()
-        hit = np.fromiter((q in s for s in _haystack(comp, True)), bool, n)
-    comp._derived[key] = hit
-    return hit
+    bad one; the caller shows the message. Cached under ``("search", query, regex)``."""
+    if regex:
+        re.compile(query)  # a bad expression raises re.error (before the cache)
+    st = store_for(comp)
+    return st.memo(("search", query, regex), lambda: columnar.search(st, query, regex))
 
 
 def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
@@ -129,9 +102,6 @@ def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRES
         picked[[i for i in f.selected if 0 <= i < len(picked)]] = True
         mask &= picked
     if f.metrics or f.ngram:
-        from comparator.analysis.metrics.ngrams import ngram_mask
-        from comparator.analysis.metrics.slicing import condition_mask
-
         for name, op, value in f.metrics:
             mask &= condition_mask(comp, name, op, value)
         if f.ngram:
@@ -141,22 +111,9 @@ def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRES
 
 def cluster_closeness(comp: Comparison, cluster: int) -> np.ndarray:
     """Per example, the highest similarity of its reasons in ``cluster`` to the cluster's
-    centre (-inf when it has no reason there)."""
-    key = ("closeness", cluster)
-    hit = comp._derived.get(key)
-    st = store_of(comp)
-    if hit is None and st is not None:
-        hit = comp._derived[key] = columnar.closeness(st, cluster)
-    if hit is None:
-        hit = np.full(len(comp.examples), -np.inf)
-        for i, ex in enumerate(comp.examples):
-            for r in ex.get("reasons") or ():
-                if r.get("cluster") == cluster:
-                    sims = r.get("similarities") or []
-                    sim = sims[cluster] if 0 <= cluster < len(sims) else 0.0
-                    hit[i] = max(hit[i], sim)
-        comp._derived[key] = hit
-    return hit
+    centre (-inf when it has no reason there). Cached under ``("closeness", cluster)``."""
+    st = store_for(comp)
+    return st.memo(("closeness", cluster), lambda: columnar.closeness(st, cluster))
 
 
 def _short(text: str, n: int = 160) -> str:

@@ -3,7 +3,7 @@
 ``mean``: the example score is the mean of the annotators' scores, then the tie threshold
 (as for every judge). ``majority`` (PandaLM's own convention): each annotator's label (A / tie /
 B at the tie threshold) is a vote and the most frequent label wins; no strict majority -> tie.
-Selected as the judge ``human@majority`` (``derive`` dispatches here), so every statistic —
+Selected as the judge ``human@majority`` (``stats.derive`` dispatches here), so every statistic —
 summary, slices, agreement — can use either verdict.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from comparator.analysis.columnar import outcomes
+from comparator.analysis.judgments import judgment_arrays
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison
 
@@ -25,10 +27,9 @@ def human_selector(vote: str, judge: str = "human") -> str:
     return judge + MAJORITY if vote == "majority" else judge
 
 
-def majority_derived(comp: Comparison, judge: str):
-    from comparator.analysis.judgments import judgment_arrays
-    from comparator.analysis.stats import Derived, outcomes
-
+def majority_arrays(comp: Comparison, judge: str) -> tuple[np.ndarray, ...]:
+    """``stats.Derived``'s arrays (score, unflipped, flipped, n_ok, n_unscored) of ``judge``'s
+    majority vote: +1 / 0 / -1 for a strict majority of A / tie / B, 0 without one."""
     n = len(comp.examples)
     ja = judgment_arrays(comp, frozenset([judge]))
     oc = outcomes(ja.score, DEFAULT_TIE_THRESHOLD).astype(np.int64)
@@ -40,17 +41,14 @@ def majority_derived(comp: Comparison, judge: str):
     score[~strict] = 0.0
     score[top == 0] = np.nan
     nan = np.full(n, np.nan)
-    return Derived(score, nan, nan.copy(), votes.sum(1).astype(np.int32),
-                   counts[:, 3].astype(np.int32), frozenset([judge + MAJORITY]))
+    return (score, nan, nan.copy(), votes.sum(1).astype(np.int32),
+            counts[:, 3].astype(np.int32))
 
 
 def fleiss(comp: Comparison, judge: str = "human",
            tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> dict:
     """Fleiss' kappa of ``judge``'s annotators (statsmodels) over the examples rated by the
     most common number of annotators (Fleiss needs the same count everywhere), >= 2."""
-    from comparator.analysis.judgments import judgment_arrays
-    from comparator.analysis.stats import outcomes
-
     n = len(comp.examples)
     ja = judgment_arrays(comp, frozenset([judge]))
     oc = outcomes(ja.score, tie_threshold).astype(np.int64)
@@ -60,7 +58,7 @@ def fleiss(comp: Comparison, judge: str = "human",
         return {"fleiss_kappa": None, "fleiss_n": 0, "raters_per_example": None}
     k = int(np.bincount(per[per >= 2]).argmax())
     rows = table[per == k]
-    from statsmodels.stats.inter_rater import fleiss_kappa
+    from statsmodels.stats.inter_rater import fleiss_kappa  # heavy import: only when asked
 
     return {"fleiss_kappa": float(fleiss_kappa(rows, method="fleiss")), "fleiss_n": len(rows),
             "raters_per_example": k}

@@ -1,7 +1,8 @@
-"""Per-judgment arrays (one row per judgment, not per example), cached on the comparison.
+"""Per-judgment arrays (one row per judgment, not per example), read from the store.
 
 Judgment-level figures (LLMBar's accuracy convention: each judgment, each order counted
-separately) are computed from these arrays with numpy, not by walking the example dicts.
+separately) are computed from these arrays with numpy. Cached under
+``("judgment_arrays", judges)`` in the store's memo.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from comparator.analysis.stats import is_selected
-from comparator.schema.records import Comparison, is_ok
+from comparator.analysis.columnar import selected
+from comparator.schema.records import Comparison
+from comparator.store.table import store_for
 
 
 @dataclass
@@ -25,22 +27,13 @@ class JudgmentArrays:
 
 
 def judgment_arrays(comp: Comparison, judges: frozenset[str] | None) -> JudgmentArrays:
-    key = ("judgments", judges)
-    hit = comp._derived.get(key)
-    if hit is not None:
-        return hit
-    idx: list[int] = []
-    score: list[float] = []
-    flipped: list[int] = []
-    for i, ex in enumerate(comp.examples):
-        for j in ex.get("judgments") or ():
-            if not is_selected(j, judges):
-                continue
-            idx.append(i)
-            score.append(j["score"] if is_ok(j) else np.nan)
-            f = j.get("flipped")
-            flipped.append(-1 if f is None else int(f))
-    out = JudgmentArrays(np.asarray(idx, dtype=np.int64), np.asarray(score, dtype=float),
-                         np.asarray(flipped, dtype=np.int8))
-    comp._derived[key] = out
-    return out
+    st = store_for(comp)
+
+    def build() -> JudgmentArrays:
+        j = st.judgments()
+        keep = selected(st, judges)
+        score = np.where(j["ok"], j["score"], np.nan)
+        return JudgmentArrays(np.asarray(j["parent"], dtype=np.int64)[keep], score[keep],
+                              j["flipped"].astype(np.int8)[keep])
+
+    return st.memo(("judgment_arrays", judges), build)

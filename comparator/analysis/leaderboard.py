@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from comparator.analysis.stats import derive, outcomes, slice_values
 from comparator.formats import load
 from comparator.formats.battles import Battles, combine, is_battle_log, read_battles
 from comparator.formats.common import Source
@@ -35,8 +36,6 @@ RIDGE = 1e-9  # keeps Newton's system regular (a model that never loses); neglig
 def from_comparison(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
                     judges: frozenset[str] | None | str = "auto") -> Battles:
     """Each scored example is one battle between its two models (unscored ones are left out)."""
-    from comparator.analysis.stats import derive, outcomes, slice_values
-
     value = np.array([1.0, 0.5, 0.0, np.nan])[outcomes(derive(comp, judges).score,
                                                        tie_threshold)]
     n = len(value)
@@ -114,8 +113,8 @@ def _connected(m: int, pairs: np.ndarray, counts: np.ndarray) -> tuple[bool, boo
     exist iff the "scored against" graph (i -> j when i won or tied a game against j) is
     strongly connected (Ford 1957); otherwise some model never lost (or never won) against the
     rest and its rating is only held finite by the tiny ridge."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    from scipy.sparse import coo_matrix  # heavy (scipy.sparse): only when ranking
+    from scipy.sparse.csgraph import connected_components  # heavy, as above
 
     if m <= 1:
         return True, True

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from comparator.analysis.filters import slice_mask
 from comparator.analysis.stats import derive, outcomes, slice_values
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
-from comparator.schema.records import Comparison, response_text
-from comparator.store.table import store_of
+from comparator.schema.records import Comparison
+from comparator.store.table import store_for
 
 ROUNDS = 200
 RIDGE = 1e-8  # keeps a perfectly separated slice (or resample) finite; 1e-3 of it on the
@@ -37,24 +38,16 @@ GROUP_ABOVE, BINS = 5000, 2000  # bootstrap on (length bin, outcome) groups abov
 
 
 def lengths(comp: Comparison) -> tuple[np.ndarray, np.ndarray]:
-    """Characters of response A and B per example (cached)."""
-    hit = comp._derived.get("lengths")
-    st = store_of(comp)
-    if hit is None and st is not None:
-        hit = comp._derived["lengths"] = tuple(
-            np.asarray(pc.utf8_length(st.texts(f"response_{s}")).to_numpy(), float)
-            for s in "ab")
-    if hit is None:
-        la = np.array([len(response_text(ex["response_a"])) for ex in comp.examples], float)
-        lb = np.array([len(response_text(ex["response_b"])) for ex in comp.examples], float)
-        hit = comp._derived["lengths"] = (la, lb)
-    return hit
+    """Characters of response A and B per example (cached under ``("lengths",)``)."""
+    st = store_for(comp)
+    return st.memo(("lengths",), lambda: tuple(
+        np.asarray(pc.utf8_length(st.texts(f"response_{s}")).to_numpy(), float) for s in "ab"))
 
 
 def _difficulty(comp: Comparison) -> np.ndarray | None:
-    if "difficulty" not in comp._derived:  # cached: absent is the common case, and costly
-        comp._derived["difficulty"] = _difficulty_of(comp)
-    return comp._derived["difficulty"]
+    """Cached under ``("difficulty",)`` (absent is the common case, and costly): a None result
+    is kept as a one-element tuple, since the memo treats None as not yet computed."""
+    return store_for(comp).memo(("difficulty",), lambda: (_difficulty_of(comp),))[0]
 
 
 def _difficulty_of(comp: Comparison) -> np.ndarray | None:
@@ -157,8 +150,6 @@ def lc_by_slice(comp: Comparison, field: str, tie_threshold: float = DEFAULT_TIE
                 judges: frozenset[str] | None | str = "auto", rounds: int = ROUNDS,
                 mask: np.ndarray | None = None) -> dict[str, dict[str, Any]]:
     """``lc_win_rate`` of every value of ``field`` (the length scale of the whole file)."""
-    from comparator.analysis.filters import slice_mask
-
     out = {}
     for value in slice_values(comp, field)[2]:
         m = slice_mask(comp, field, value)

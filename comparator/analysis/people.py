@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from comparator.analysis.agreement import agreement, agreement_by_slice, raters
+from comparator.analysis.human_vote import fleiss
 from comparator.analysis.reliability import first_position_preference
 from comparator.analysis.stats import derive, outcomes, summary, wilson
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
@@ -38,7 +39,7 @@ def _ci(rate: float | None, n: int) -> list[float] | None:
 def kappa_with_ci(matrix) -> dict[str, Any]:
     """Cohen's kappa of a square confusion matrix with its asymptotic 95% interval
     (statsmodels); None when the matrix is empty."""
-    from statsmodels.stats.inter_rater import cohens_kappa
+    from statsmodels.stats.inter_rater import cohens_kappa  # heavy import: when asked
 
     m = np.asarray(matrix, dtype=float)
     if m.sum() == 0:
@@ -123,7 +124,7 @@ def rater_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHO
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if len(sels) == 2:
-            from sklearn.metrics import cohen_kappa_score
+            from sklearn.metrics import cohen_kappa_score  # heavy import: when asked
 
             k = cohen_kappa_score(codes[0, common], codes[1, common], labels=[0, 1, 2]) \
                 if n else math.nan
@@ -131,8 +132,6 @@ def rater_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHO
             out["agreement"] = float((codes[0, common] == codes[1, common]).mean()) if n else None
             out["agreement_ci95"] = _ci(out["agreement"], n)
         else:  # issue 10's Fleiss (statsmodels): examples with the most common rater count
-            from comparator.analysis.human_vote import fleiss
-
             f = fleiss(comp, HUMAN, tie_threshold)
             out.update(method="fleiss_kappa", fleiss_kappa=f["fleiss_kappa"], n=f["fleiss_n"],
                        raters_per_example=f["raters_per_example"])

@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from comparator.analysis.stats import default_judges, derive, is_selected, outcomes, wilson
+from comparator.analysis.judgments import judgment_arrays
+from comparator.analysis.length_control import lengths
+from comparator.analysis.stats import default_judges, derive, outcomes, wilson
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
-from comparator.schema.records import Comparison, is_ok
-from comparator.store.table import store_of
+from comparator.schema.records import Comparison
+from comparator.store.table import store_for
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:
@@ -24,32 +26,10 @@ def _rate(hits: int, n: int) -> dict[str, Any]:
 
 def _judgments(comp: Comparison, judges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(example index, score, flipped: 1 / 0 / -1 unknown) of every ok judgment of the selected
-    judges, in file order; one pass over the judgments, cached per judge selection."""
-    if judges == "auto":
-        judges = default_judges(comp)
-    key = ("ok_judgments", judges)
-    hit = comp._derived.get(key)
-    st = store_of(comp)
-    if hit is None and st is not None:
-        from comparator.analysis.columnar import selected
-
-        j = st.judgments()
-        keep = selected(st, judges) & j["ok"]
-        hit = comp._derived[key] = (j["parent"][keep].astype(np.int64), j["score"][keep],
-                                    j["flipped"][keep].astype(np.int8))
-    if hit is None:
-        ex_i, score, flip = [], [], []
-        for i, ex in enumerate(comp.examples):
-            for j in ex.get("judgments") or ():
-                if is_selected(j, judges) and is_ok(j):
-                    ex_i.append(i)
-                    score.append(j["score"])
-                    f = j.get("flipped")
-                    flip.append(-1 if f is None else int(bool(f)))
-        hit = comp._derived[key] = (np.asarray(ex_i, dtype=np.int64),
-                                    np.asarray(score, dtype=float),
-                                    np.asarray(flip, dtype=np.int8))
-    return hit
+    judges, in file order."""
+    ja = judgment_arrays(comp, default_judges(comp) if judges == "auto" else judges)
+    ok = ~np.isnan(ja.score)
+    return ja.example[ok], ja.score[ok], ja.flipped[ok]
 
 
 def first_position_preference(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
@@ -67,8 +47,6 @@ def length_preference(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRES
                       judges="auto") -> dict[str, Any]:
     """Of the examples with a winner and responses of different length (characters), the share
     won by the longer response (0.5 = no length bias); plus the mean length ratio."""
-    from comparator.analysis.length_control import lengths
-
     oc = outcomes(derive(comp, judges).score, tie_threshold)
     la, lb = lengths(comp)
     m = ((oc == 0) | (oc == 2)) & (la != lb)
@@ -100,13 +78,11 @@ def tie_rate(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
 
 def reliability(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
                 judges="auto") -> dict[str, Any]:
-    key = ("reliability", tie_threshold, judges)
-    hit = comp._derived.get(key)
-    if hit is None:
-        hit = comp._derived[key] = {
-            "first_position_preference": first_position_preference(comp, tie_threshold, judges),
-            "length_preference": length_preference(comp, tie_threshold, judges),
-            "self_agreement": self_agreement(comp, tie_threshold, judges),
-            "tie_rate": tie_rate(comp, tie_threshold, judges),
-        }
-    return hit
+    if judges == "auto":
+        judges = default_judges(comp)
+    return store_for(comp).memo(("reliability", tie_threshold, judges), lambda: {
+        "first_position_preference": first_position_preference(comp, tie_threshold, judges),
+        "length_preference": length_preference(comp, tie_threshold, judges),
+        "self_agreement": self_agreement(comp, tie_threshold, judges),
+        "tie_rate": tie_rate(comp, tie_threshold, judges),
+    })

@@ -21,7 +21,7 @@ def versus_rest(counts: np.ndarray, total: np.ndarray) -> np.ndarray:
     ``total``: the (3,) counts over all examples (each once). NaN where a group is empty or the
     outcome never varies. Own code, vectorised: statsmodels' two-proportion tests take 0/1
     outcomes only, and a tie counts 1/2 here."""
-    from scipy.special import ndtr
+    from scipy.special import ndtr  # heavy import (scipy): only when a p-value is asked
 
     counts = np.asarray(counts, dtype=float)
     rest = np.asarray(total, dtype=float)[None, :] - counts
@@ -46,7 +46,7 @@ def benjamini_hochberg(p: np.ndarray, q: float = Q) -> tuple[np.ndarray, np.ndar
     rej = np.zeros(p.shape, dtype=bool)
     ok = np.isfinite(p)
     if ok.any():
-        from statsmodels.stats.multitest import multipletests
+        from statsmodels.stats.multitest import multipletests  # heavy import: when asked
 
         rej[ok], adj[ok], _, _ = multipletests(p[ok], alpha=q, method="fdr_bh")
     return adj, rej

@@ -32,6 +32,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from comparator.analysis.intervals import mean_ci, wilson_ties
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 
 # Which judgments count (a boolean over the unnested judgment's ``judge`` and ``rater``).
@@ -149,7 +150,7 @@ def run_duckdb(parquet_path: str | Path, tie_threshold: float = DEFAULT_TIE_THRE
     ``a_wins``, ``b_wins``, ``ties``, ``unscored``, ``win_rate_a``, ``mean_score`` and their
     intervals ``win_rate_a_ci95`` (tie-aware Wilson) and ``mean_score_ci95`` (Student t), and
     ``slices``: one row per value of each ``by`` field with ``field`` and ``value``."""
-    import duckdb  # lazily: only this helper needs it
+    import duckdb  # heavy optional dependency: only this helper needs it
 
     t = float(tie_threshold)  # a number only: it is a bound parameter, never formatted in
     params: dict[str, Any] = {"t": t, "ref": reference_judge}
@@ -175,12 +176,10 @@ def _rows(con, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _intervals(row: dict[str, Any]) -> dict[str, Any]:
     """Counts and sums -> the 95% intervals of stats.py; the helper sums are dropped."""
-    from comparator.analysis.stats import _mean_ci, wilson_ties
-
     for k in ("n", "a_wins", "b_wins", "ties", "unscored"):
         row[k] = int(row[k] or 0)
     a, t, b = row["a_wins"], row["ties"], row["b_wins"]
     row["win_rate_a_ci95"] = [float(x) for x in wilson_ties(a, t, b)] if a + t + b else None
     n, s, sq = int(row.pop("score_n")), row.pop("score_sum"), row.pop("score_sq")
-    row["mean_score_ci95"] = _mean_ci(n, s or 0.0, sq or 0.0)[1]
+    row["mean_score_ci95"] = mean_ci(n, s or 0.0, sq or 0.0)[1]
     return row

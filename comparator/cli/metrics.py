@@ -88,7 +88,4 @@ def store(comp, cols: dict) -> None:
         for ex, v in zip(comp.examples, col, strict=True):
             if v is not None and not (isinstance(v, float) and math.isnan(v)):
                 ex.setdefault("metadata", {})[key] = round(float(v), 6)
-    from comparator.analysis.metrics import CACHE
-
-    for k in [k for k in comp._derived if isinstance(k, tuple) and k and k[0] == CACHE]:
-        del comp._derived[k]
+    comp.invalidate()  # the examples changed: derived results (metrics too) are recomputed

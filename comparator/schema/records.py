@@ -3,7 +3,8 @@
 Records are typed and validated by pydantic. Examples and judgments are ``TypedDict``s
 (validated by a pydantic ``TypeAdapter``) rather than ``BaseModel``s: opening 100k examples must
 cost no more than ~3x a bare JSON parse, and model instances cost 2-3x more than typed dicts.
-Optional keys are simply absent; read them with the helpers below (``example_score`` ...).
+Optional keys are simply absent; read them with the helpers below (``prompt_text`` ...). An
+example's score and winner have one rule, in ``comparator.analysis.stats`` (vectorised).
 The native file carries ``schema_version`` so an older file is upgraded on read
 (``comparator.formats.native``).
 """
@@ -16,7 +17,7 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
-from comparator.schema.labels import DEFAULT_TIE_THRESHOLD, SCORE_MAX, SCORE_MIN, winner_of
+from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 
 SCHEMA_VERSION = 3
 
@@ -109,11 +110,14 @@ class Comparison(BaseModel):
     source_format: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    # derived arrays (comparator.analysis), dropped by invalidate() after an in-place edit
-    _derived: dict[Any, Any] = PrivateAttr(default_factory=dict)
+    # this comparison's cache: its judges and the columnar store built over its example dicts
+    # (``comparator.store.table.store_for``), which holds every derived result
+    _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def invalidate(self) -> None:
-        self._derived.clear()
+        """After an in-place edit of the examples (clusters, stored metrics): the one place
+        that drops derived results (the store over the dicts is rebuilt when next read)."""
+        self._cache.clear()
 
     def subset(self, examples: list[Example]) -> Comparison:
         """The same comparison over other (already validated) examples, with its own caches."""
@@ -123,15 +127,15 @@ class Comparison(BaseModel):
 
     def judges(self) -> list[str]:
         """Every judge named in the file, in first-seen order (cached)."""
-        hit = self._derived.get("judges")
+        hit = self._cache.get("judges")
         if hit is None and hasattr(self.examples, "store"):  # columnar (comparator.store)
-            hit = self._derived["judges"] = self.examples.store.judges()
+            hit = self._cache["judges"] = self.examples.store.judges()
         if hit is None:
             seen: dict[str, None] = {}
             for ex in self.examples:
                 for j in ex.get("judgments", ()):
                     seen.setdefault(judge_key(j), None)
-            hit = self._derived["judges"] = list(seen)
+            hit = self._cache["judges"] = list(seen)
         return list(hit)
 
 
@@ -144,22 +148,15 @@ def is_ok(j: Judgment) -> bool:
     return j.get("status", "ok") == "ok" and j.get("score") is not None
 
 
-def example_score(ex: Example, judges: set[str] | None = None) -> float | None:
-    """Mean of the ``ok`` judgment scores (of ``judges`` only, when given); else the reported
-    score when the example has no judgments at all; else None (unscored)."""
+def example_score(ex: Example) -> float | None:
+    """One example's score over all its judges, for the format writers only (they sit below the
+    analysis): the rule itself is ``comparator.analysis.columnar`` (vectorised, with judge
+    selections); tests/test_stats.py checks this equals it, judges=None, on every real file."""
     js = ex.get("judgments") or []
-    vals = [j["score"] for j in js if is_ok(j) and (judges is None or judge_key(j) in judges)]
+    vals = [j["score"] for j in js if is_ok(j)]
     if vals:
         return math.fsum(vals) / len(vals)
-    if not js and judges is None:
-        return ex.get("reported_score")
-    return None
-
-
-def example_winner(
-    ex: Example, tie_threshold: float = DEFAULT_TIE_THRESHOLD, judges: set[str] | None = None
-) -> str:
-    return winner_of(example_score(ex, judges), tie_threshold)
+    return None if js else ex.get("reported_score")
 
 
 def prompt_text(ex: Example) -> str:

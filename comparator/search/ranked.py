@@ -21,8 +21,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from comparator.schema.records import Comparison, prompt_text, response_text
+from comparator.engines.embed import embed
+from comparator.schema.records import Comparison
+from comparator.store.table import store_for
 
 RRF_K = 60
 POOL = 1000  # candidates taken from each ranking before fusion
@@ -42,40 +46,45 @@ class Hit:
 
 
 def field_texts(comp: Comparison) -> dict[str, list[str]]:
-    """Per field, one text per example (cached on the comparison)."""
-    hit = comp._derived.get(("search_fields",))
-    if hit is None:
-        exs = comp.examples
-        hit = {
-            "prompt": [prompt_text(ex) for ex in exs],
-            "response A": [response_text(ex["response_a"]) for ex in exs],
-            "response B": [response_text(ex["response_b"]) for ex in exs],
-            "rationale": ["\n".join(j.get("rationale") or "" for j in ex.get("judgments") or ())
-                          for ex in exs],
-        }
-        comp._derived[("search_fields",)] = hit
-    return hit
+    """Per field, one text per example, read from the store (cached: ``("search_fields",)``)."""
+    st = store_for(comp)
+    return st.memo(("search_fields",), lambda: {
+        "prompt": st.texts("prompt").to_pylist(),
+        "response A": st.texts("response_a").to_pylist(),
+        "response B": st.texts("response_b").to_pylist(),
+        "rationale": _rationales(st).to_pylist()})
+
+
+def _rationales(st) -> pa.ChunkedArray:
+    """Each example's judgment rationales joined by newlines ("" without judgments)."""
+    chunks = []
+    for chunk in st.column("judgments").chunks:
+        texts = pc.fill_null(pc.struct_field(chunk.values, "rationale"), "")
+        lists = pa.ListArray.from_arrays(chunk.offsets, texts)
+        joined = pc.binary_join(lists, pa.scalar("\n", pa.large_string()))
+        chunks.append(pc.fill_null(joined, ""))
+    return pa.chunked_array(chunks, pa.large_string())
 
 
 def _query_tokens(query: str) -> list[str]:
-    import bm25s
+    import bm25s  # heavy import: only when a word search runs
 
     return bm25s.tokenize(query, stopwords="en", return_ids=False, show_progress=False)[0]
 
 
 def word_index(comp: Comparison):
-    """The BM25 index over every example's texts (built once per comparison)."""
-    hit = comp._derived.get(("bm25",))
-    if hit is None:
-        import bm25s
+    """The BM25 index over every example's texts (built once per comparison: ``("bm25",)``)."""
+    def build():
+        import bm25s  # heavy import: only when a word search runs
 
         texts = field_texts(comp)
         docs = ["\n".join(parts) for parts in zip(*(texts[f] for f in FIELDS))]
         tokens = bm25s.tokenize(docs, stopwords="en", show_progress=False)
-        hit = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
-        hit.index(tokens, show_progress=False)
-        comp._derived[("bm25",)] = hit
-    return hit
+        index = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+        index.index(tokens, show_progress=False)
+        return index
+
+    return store_for(comp).memo(("bm25",), build)
 
 
 def bm25_scores(comp: Comparison, query: str) -> np.ndarray:
@@ -91,13 +100,10 @@ def bm25_scores(comp: Comparison, query: str) -> np.ndarray:
 def meaning_index(comp: Comparison, compute: bool = True) -> np.ndarray | None:
     """Unit-length MiniLM embeddings of the prompts (rows = examples); None when not computed
     yet and ``compute`` is False."""
-    hit = comp._derived.get(("prompt_embeddings",))
-    if hit is None and compute:
-        from comparator.engines.embed import embed
-
-        hit, _ = embed(field_texts(comp)["prompt"])
-        comp._derived[("prompt_embeddings",)] = hit
-    return hit
+    st = store_for(comp)
+    if not compute:
+        return st.peek(("prompt_embeddings",))
+    return st.memo(("prompt_embeddings",), lambda: embed(field_texts(comp)["prompt"])[0])
 
 
 @lru_cache(maxsize=256)

@@ -20,13 +20,16 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 
 from comparator.formats import Loaded, LoadOptions, load
 from comparator.formats.common import check_file
 from comparator.schema.errors import InputError
 from comparator.schema.settings import data_dir
 from comparator.store import schema
-from comparator.store.table import Store, comparison
+from comparator.store.llmc import looks_like_document, stream_llmc
+from comparator.store.native import read_native_arrow
+from comparator.store.table import Store, comparison, store_for
 
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
 
@@ -175,9 +178,6 @@ def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
            ) -> tuple[dict[str, Any], pa.Table | None]:
     """Read ``path``: its header info, and its table (None when it was streamed straight into
     the cache file ``arrow``: native JSONL)."""
-    from comparator.store.llmc import looks_like_document, stream_llmc
-    from comparator.store.native import read_native_arrow
-
     plain = options is None or options == LoadOptions()
     if fmt in (None, "native") and plain:
         head = _streamed(arrow, lambda tmp: read_native_arrow(path, tmp))
@@ -229,8 +229,6 @@ def _is_parquet(path: Path) -> bool:
 
 
 def _open_parquet(path: Path) -> Loaded:
-    import pyarrow.parquet as pq
-
     try:
         table = pq.read_table(path, memory_map=True)
         info = orjson.loads((table.schema.metadata or {})[PARQUET_META])
@@ -246,13 +244,8 @@ def _open_parquet(path: Path) -> Loaded:
 
 def write_parquet(loaded: Loaded, path: str | Path) -> None:
     """The comparison as one Parquet file (our store's layout; the header in its metadata)."""
-    import pyarrow.parquet as pq
-
-    from comparator.store.table import store_of
-
     comp = loaded.comparison
-    st = store_of(comp)
-    table = st.table if st is not None else schema.table(comp.examples)
+    table = store_for(comp).table
     table = table.replace_schema_metadata({PARQUET_META: orjson.dumps(schema.header(comp))})
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")

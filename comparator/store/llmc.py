@@ -22,6 +22,7 @@ from comparator.formats.llm_comparator import EXAMPLE_KEYS, NS, RATING_KEYS
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.records import SCHEMA_VERSION
 from comparator.store import schema
+from comparator.store.jsonscan import ArrayScan
 from comparator.store.writer import BatchWriter
 
 
@@ -151,8 +152,6 @@ def _stream(path: Path, out: Path, json_free: bool) -> dict[str, Any] | None:
     a batch at a time (one block of the file and a couple of batches in memory; a thread
     writes while the next batch is parsed); the header, or None (not provably plain, or not
     this format)."""
-    from comparator.store.jsonscan import ArrayScan
-
     scan = ArrayScan(path, "examples")
     conv = Batches(json_free)
     writer = BatchWriter(out)

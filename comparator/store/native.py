@@ -25,6 +25,8 @@ from comparator.formats.native import is_header
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.records import SCHEMA_VERSION, Comparison
 from comparator.store import schema
+from comparator.store.jsonscan import brackets
+from comparator.store.native_lines import stream_lines
 from comparator.store.writer import BatchWriter
 
 _READ = [(n, t) for n, t in schema.FIXED if not n.endswith("_turns") and n != "judgment_extra"]
@@ -54,8 +56,6 @@ def read_native_arrow(path: Path, out: Path) -> dict[str, Any] | None:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         ok = False
     if not ok:
-        from comparator.store.native_lines import stream_lines
-
         stream_lines(path, len(first), out)  # raises InputError at the first problem
     return schema.header(comp)
 
@@ -99,8 +99,6 @@ def _shallow(data: bytes) -> bool:
 
 
 def _depth(line: bytes) -> int:
-    from comparator.store.jsonscan import brackets
-
     _, _, opens, _ = brackets(line)
     return int(np.cumsum(np.where(opens, 1, -1)).max()) if len(opens) else 0
 

@@ -9,7 +9,8 @@ keys whose value was null). The same table is our Parquet export and the on-disk
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -43,6 +44,7 @@ FIXED = [
 FREE = ("metadata", "extra")  # struct or JSON text
 TEXTS = ("response_a", "response_b", "reference")
 EMPTY = pa.schema([*FIXED, *((k, S) for k in FREE)])  # a comparison without examples
+TYPES = dict(FIXED)
 HEAD_KEYS = ("schema_version", "model_a", "model_b", "source_format", "metadata")
 
 
@@ -100,8 +102,6 @@ def to_json(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:
-        import json
-
         return json.dumps(value, ensure_ascii=False)
 
 
@@ -151,9 +151,7 @@ class Batcher:
                     cols[name + "_turns"].append(turns)
                     v = response_text(v) if turns is not None else v
                 elif name == "judgments":
-                    cols["judgment_extra"].append(
-                        [None if "extra" not in j else to_json(j["extra"])
-                         for j in v] if v and any("extra" in j for j in v) else None)
+                    cols["judgment_extra"].append(_extras(v))
                 cols[name].append(v)
         return self.assemble(cols, {k: [ex.get(k) for ex in examples] for k in FREE})
 
@@ -167,6 +165,32 @@ class Batcher:
                           if type_ == S else pa.array(values, type_))
         arrays += [self.free_column(k, free[k]) for k in FREE]
         return pa.RecordBatch.from_arrays(arrays, names=[*(n for n, _ in FIXED), *FREE])
+
+
+def _extras(judgments: list[dict] | None) -> list[str | None] | None:
+    """The ``judgment_extra`` cell of an example: each judgment's ``extra`` as JSON text."""
+    if not judgments or not any("extra" in j for j in judgments):
+        return None
+    return [None if "extra" not in j else to_json(j["extra"]) for j in judgments]
+
+
+def column(examples: Sequence[Example], name: str) -> pa.Array:
+    """One column of the layout built from example dicts, as ``table`` builds it (a store over
+    example dicts builds only the columns it is asked for: ``comparator.store.table``)."""
+    if name in FREE:
+        return _free([ex.get(name) for ex in examples])
+    if name == "judgment_extra":
+        values = [_extras(ex.get("judgments")) for ex in examples]
+    elif name.endswith("_turns"):
+        src = name.removesuffix("_turns")
+        values = [v if isinstance(v := ex.get(src), list) else None for ex in examples]
+    elif name in TEXTS:
+        values = [response_text(v) if isinstance(v := ex.get(name), list) else v
+                  for ex in examples]
+    else:
+        values = [ex.get(name) for ex in examples]
+    type_ = TYPES[name]
+    return text_array(values, "replace") if type_ == S else pa.array(values, type_)
 
 
 def table(examples: list[Example], chunk: int = 32_768) -> pa.Table:

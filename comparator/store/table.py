@@ -1,8 +1,25 @@
-"""A read-only comparison held as an Arrow table (memory-mapped from the cache).
+"""A read-only comparison held as an Arrow table: the only form the analysis reads.
 
-``Store`` gives the columns the statistics need as numpy arrays, computed once and shared by
-every session that opened the file; ``LazyExamples`` is the ``comp.examples`` of a store-backed
-comparison: a sequence that turns rows into example dicts only when asked (the rows on screen).
+``store_for(comp)`` gives the ``Store`` of any comparison: the memory-mapped table of one opened
+from the cache (``comp.examples`` is then a ``LazyExamples`` over it, turning rows into example
+dicts only when asked), or, for a comparison of example dicts, a store over those dicts that
+builds each column the first time it is read (``schema.column``), kept in ``comp._cache``.
+
+Derived results live in one place, ``Store.memo(key, build)``, under these keys (a tuple whose
+first element names the result, followed by every parameter it depends on):
+
+- ``"judgments"``, ``"judges"``, ``"has_judgments"``, ``("flat", col)``, ``("nested", col,
+  fields)``, ``("texts", col)``, ``("column", col)``: columns of the table (this module);
+- ``("derived", judges)``: the per-example scores (``analysis.stats.derive``);
+- ``("slice", field, spec)``, ``("search", query, regex)``, ``("closeness", cluster)``,
+  ``("judgment_arrays", ...)``, ``("lengths",)``, ``("difficulty",)``, ``("metrics", ...)``...:
+  the analysis (the module that builds each documents its key); a user metric's key holds its
+  pattern, so redefining one needs no clearing.
+
+A store opened from the cache is shared by every session and never changes. A comparison of
+dicts that is edited in place (clusters assigned, metrics stored) calls
+``Comparison.invalidate()``, the one place that drops derived results: it empties
+``comp._cache``, so the next ``store_for`` builds a fresh store from the edited dicts.
 """
 
 from __future__ import annotations
@@ -18,13 +35,26 @@ import pyarrow.compute as pc
 from comparator.schema.records import Comparison, Example
 from comparator.store import schema
 
+STORE_KEY = "store"  # comp._cache[STORE_KEY] = (examples, Store) of a comparison of dicts
+
 
 class Store:
-    def __init__(self, table: pa.Table) -> None:
-        self.table = table
-        self.n = table.num_rows
+    """The columns of a comparison: an Arrow ``table``, or example dicts (``examples``) whose
+    columns are built on first read."""
+
+    def __init__(self, table: pa.Table | None, examples: Sequence[Example] | None = None
+                 ) -> None:
+        self._table = table
+        self._examples = examples
+        self.n = table.num_rows if table is not None else len(examples or ())
         self._memo: dict[Any, Any] = {}
         self._lock = threading.RLock()
+
+    @property
+    def table(self) -> pa.Table:
+        if self._table is not None:
+            return self._table
+        return self.memo("table", lambda: schema.table(list(self._examples or ())))
 
     def memo(self, key: Any, build: Callable[[], Any]) -> Any:
         """``build()`` once per key (shared by sessions: results are never changed)."""
@@ -36,11 +66,20 @@ class Store:
                     hit = self._memo[key] = build()
         return hit
 
+    def peek(self, key: Any) -> Any:
+        """The memo of ``key`` if computed, else None (builds nothing)."""
+        return self._memo.get(key)
+
     def column(self, name: str) -> pa.ChunkedArray:
-        return self.table.column(name)
+        if self._table is not None:
+            return self._table.column(name)
+        return self.memo(("column", name), lambda: pa.chunked_array(
+            [schema.column(self._examples or (), name)]))
 
     def rows(self, start: int, stop: int) -> list[Example]:
-        return [schema.example(r) for r in self.table.slice(start, stop - start).to_pylist()]
+        if self._table is None:
+            return list((self._examples or ())[start:stop])
+        return [schema.example(r) for r in self._table.slice(start, stop - start).to_pylist()]
 
     def flat(self, column: str) -> tuple[np.ndarray, pa.ChunkedArray]:
         """A list column flattened: each item's example index, and the items, in file order."""
@@ -147,10 +186,21 @@ class LazyExamples(Sequence):
             yield from self.store.rows(start, min(self.store.n, start + step))
 
 
-def store_of(comp: Comparison) -> Store | None:
-    """The columnar store under ``comp`` (None for a comparison of example dicts)."""
+def store_for(comp: Comparison) -> Store:
+    """The Store of any comparison: its own, or one over its example dicts, built once and
+    cached in ``comp._cache`` (rebuilt after ``comp.invalidate()`` or a new examples list)."""
     ex = comp.examples
-    return ex.store if isinstance(ex, LazyExamples) else None
+    if isinstance(ex, LazyExamples):
+        return ex.store
+    hit = comp._cache.get(STORE_KEY)
+    if hit is None or hit[0] is not ex or hit[1].n != len(ex):
+        hit = comp._cache[STORE_KEY] = (ex, Store(None, ex))
+    return hit[1]
+
+
+def is_shared(comp: Comparison) -> bool:
+    """Whether ``comp`` reads a store opened from the cache (shared by sessions, read-only)."""
+    return isinstance(comp.examples, LazyExamples)
 
 
 def comparison(store: Store, head: dict[str, Any]) -> Comparison:

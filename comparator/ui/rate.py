@@ -223,7 +223,7 @@ def _reveal(comp: Comparison, i: int, r: Rating) -> None:
     names = (comp.model_b, comp.model_a) if r.flipped else (comp.model_a, comp.model_b)
     st.markdown(f"Left was **{widgets.md_text(names[0])}**, right was "
                 f"**{widgets.md_text(names[1])}**. Your rating: **{_label(r)}**.")
-    widgets.side_by_side(comp, i, state.tie_threshold())
+    widgets.side_by_side(comp, i, state.tie_threshold(), state.score_judges(comp))
 
 
 def rate_page() -> None:

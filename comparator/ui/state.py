@@ -15,6 +15,7 @@ import streamlit as st
 from comparator.analysis.filters import Filters, apply
 from comparator.formats import InputError, Loaded, LoadOptions
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
+from comparator.store.table import is_shared
 from comparator.ui.text import md_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,10 +207,8 @@ def own_copy(loaded: Loaded) -> Loaded:
     must not change what other sessions see. Copy-on-write: examples, their metadata and extra
     are copied shallowly (texts shared); an upload read into example dicts is already this
     session's own (a columnar one is read-only: copied too)."""
-    from comparator.store.table import store_of
-
     src = st.session_state.get(SOURCE)
-    if src and src[0] == "upload" and store_of(loaded.comparison) is None:
+    if src and src[0] == "upload" and not is_shared(loaded.comparison):
         return loaded
     comp = loaded.comparison
     examples = [{**ex, **{k: dict(ex[k]) for k in ("metadata", "extra") if k in ex}}

@@ -12,12 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from comparator.analysis.metrics import metric_fields
-from comparator.analysis.stats import OUTCOMES, slice_values
+from comparator.analysis.stats import OUTCOMES, derive, slice_values, winners
 from comparator.formats import Loaded
 from comparator.reports.textdiff import word_diff
-from comparator.schema.labels import winner_of
-from comparator.schema.records import Comparison, example_score, prompt_text, response_text
-from comparator.store.table import store_of
+from comparator.schema.records import Comparison, prompt_text, response_text
+from comparator.store.table import store_for
 from comparator.ui import state
 from comparator.ui.text import md_text
 
@@ -39,26 +38,21 @@ def diff_markdown(segments: list[tuple[str, bool]], color: str, mark: bool = Tru
 def slice_fields(comp: Comparison) -> list[str]:
     """Fields worth slicing by: category, tags, judge (if several), low-cardinality metadata,
     then the response metrics (a.words, b.has_list, ...)."""
-    key = ("slice_fields",)
-    hit = comp._derived.get(key)
-    if hit is not None:
-        return hit + metric_fields(comp)
-    fields = []
-    st = store_of(comp)
-    if st is not None:
-        fields += [f for f in ("category", "tags") if st.any_value(f)]
-    else:
-        fields += [f for f in ("category", "tags") if any(ex.get(f) for ex in comp.examples)]
-    if len(comp.judges()) > 1:
-        fields.append("judge")
-    meta: dict[str, set] = {}
-    for ex in comp.examples[:5000]:
-        for k, v in (ex.get("metadata") or {}).items():
-            vals = v if isinstance(v, list) else [v]
-            meta.setdefault(k, set()).update(str(x) for x in vals if not isinstance(x, dict))
-    fields += [k for k, vals in meta.items() if 1 < len(vals) <= 50]
-    comp._derived[key] = fields
-    return fields + metric_fields(comp)  # not cached: user metrics come and go
+    store = store_for(comp)
+
+    def build() -> list[str]:
+        fields = [f for f in ("category", "tags") if store.any_value(f)]
+        if len(comp.judges()) > 1:
+            fields.append("judge")
+        meta: dict[str, set] = {}
+        for ex in comp.examples[:5000]:
+            for k, v in (ex.get("metadata") or {}).items():
+                vals = v if isinstance(v, list) else [v]
+                meta.setdefault(k, set()).update(str(x) for x in vals if not isinstance(x, dict))
+        return fields + [k for k, vals in meta.items() if 1 < len(vals) <= 50]
+
+    # metric fields are not cached: user metrics come and go
+    return store.memo(("slice_fields",), build) + metric_fields(comp)
 
 
 def sidebar(loaded: Loaded) -> None:
@@ -177,12 +171,21 @@ def _response_columns(a: str, b: str, model_a: str, model_b: str) -> None:
         cb.markdown(diff_markdown(diff[1], "orange") or "_(empty)_")
 
 
-def side_by_side(comp: Comparison, i: int, tie_threshold: float) -> None:
+def verdict(comp: Comparison, i: int, tie_threshold: float, judges="auto"
+            ) -> tuple[str, float | None]:
+    """Example ``i``'s winner and score under the judge selection, by the analysis rule (the
+    examples table's figures)."""
+    score = float(derive(comp, judges).score[i])
+    return str(winners(comp, tie_threshold, judges)[i]), None if np.isnan(score) else score
+
+
+def side_by_side(comp: Comparison, i: int, tie_threshold: float, judges="auto") -> None:
     """One example: the prompt, both responses (words not shared highlighted), every turn of a
-    multi-turn conversation, and every judgment with its rationale."""
+    multi-turn conversation, and every judgment with its rationale. The header's winner and
+    score are those of the judge selection (``verdict``)."""
     ex = comp.examples[i]
-    score = example_score(ex)
-    st.markdown(f"#### Example `{md_text(ex['id'])}` · winner **{winner_of(score, tie_threshold)}**"
+    winner, score = verdict(comp, i, tie_threshold, judges)
+    st.markdown(f"#### Example `{md_text(ex['id'])}` · winner **{winner}**"
                 + ("" if score is None else f" · score {score:+.2f}"))
     meta = {"category": ex.get("category"), "tags": ", ".join(ex.get("tags") or []) or None,
             **(ex.get("metadata") or {})}

@@ -1,14 +1,17 @@
 """Metrics on responses, one numpy column per metric aligned with ``comp.examples``, named
 ``a.<metric>`` / ``b.<metric>``: built-ins (``builtin``), user regular expressions (``user``),
 reference metrics (``reference``) and log-probability metrics recorded by generation or by
-``python -m comparator metrics --perplexity`` (``perplexity``). Computed once per comparison
-and cached in ``comp._derived``; booleans are bool arrays, numbers float64 (NaN = missing).
+``python -m comparator metrics --perplexity`` (``perplexity``). Computed once per comparison,
+cached in the store's memo (``comparator.store.table``) under ``("metrics", ...)`` keys that
+hold every parameter (a user metric's pattern too). Booleans are bool arrays, numbers float64
+(NaN = missing).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from comparator.analysis.columnar import metadata_keys, metadata_values
 from comparator.analysis.metrics.builtin import BUILTINS, builtin_columns, flatten
 from comparator.analysis.metrics.reference import (
     REFERENCE_METRICS,
@@ -17,33 +20,37 @@ from comparator.analysis.metrics.reference import (
 )
 from comparator.analysis.metrics.user import MetricError, check, turn_counts, user_specs
 from comparator.schema.records import Comparison
-from comparator.store.table import store_of
+from comparator.store.table import store_for
 
 # numbers stored per response in example metadata as a_<name> / b_<name>
 STORED = ("mean_logprob", "perplexity", "ref_mean_logprob", "ref_perplexity",
           *REFERENCE_METRICS)
-CACHE = "metrics"  # first element of every cache key in comp._derived
+CACHE = "metrics"  # first element of every metric key in the store's memo
 
 
 def cached(comp: Comparison, key: tuple, compute):
-    """``comp._derived[(CACHE, *key)]``, computed by ``compute()`` on first use."""
-    key = (CACHE, *key)
-    hit = comp._derived.get(key)
-    if hit is None:
-        hit = comp._derived[key] = compute()
-    return hit
+    """The store's memo of ``(CACHE, *key)``, computed by ``compute()`` on first use."""
+    return store_for(comp).memo((CACHE, *key), compute)
 
 
 def _turns(comp: Comparison, side: str):
-    st = store_of(comp)
-    if st is not None and st.column(f"response_{side}_turns").null_count == st.n:
-        def columnar():  # single-turn texts straight from the store's column
+    """(turns, owning example, turns as str) of one side's responses."""
+    st = store_for(comp)
+
+    def build():
+        if st.column(f"response_{side}_turns").null_count == st.n:  # single-turn: the texts
             col = st.texts(f"response_{side}").combine_chunks()
             return col, np.arange(st.n, dtype=np.int64), col.to_pylist()
+        return flatten(_side(st, side))
 
-        return cached(comp, ("turns", side), columnar)
-    return cached(comp, ("turns", side),
-                  lambda: flatten([ex[f"response_{side}"] for ex in comp.examples]))
+    return cached(comp, ("turns", side), build)
+
+
+def _side(st, side: str) -> list:
+    """Each example's response on ``side``: its list of turns, or its text."""
+    turns = st.column(f"response_{side}_turns").to_pylist()
+    texts = st.texts(f"response_{side}").to_pylist()
+    return [t if t is not None else x for t, x in zip(turns, texts, strict=True)]
 
 
 def _builtins(comp: Comparison) -> dict[str, np.ndarray]:
@@ -55,22 +62,14 @@ def _builtins(comp: Comparison) -> dict[str, np.ndarray]:
 def _stored(comp: Comparison) -> dict[str, np.ndarray]:
     def compute() -> dict[str, np.ndarray]:
         out = {}
-        st = store_of(comp)
-        if st is not None:
-            from comparator.analysis.columnar import metadata_keys, metadata_values
-
-            present = set(metadata_keys(st))
-            values = lambda key: metadata_values(st, key) or [None] * st.n  # noqa: E731
-        else:
-            metas = [ex.get("metadata") or {} for ex in comp.examples]
-            present = {k for m in metas for k in m}
-            values = lambda key: [m.get(key) for m in metas]  # noqa: E731
+        st = store_for(comp)
+        present = set(metadata_keys(st))
         for name in STORED:
             for s in "ab":
                 if f"{s}_{name}" not in present:
                     continue
-                col = np.fromiter(map(_number, values(f"{s}_{name}")), np.float64,
-                                  len(comp.examples))
+                values = metadata_values(st, f"{s}_{name}") or [None] * st.n
+                col = np.fromiter(map(_number, values), np.float64, st.n)
                 if not np.isnan(col).all():
                     out[f"{s}.{name}"] = col
         if not any(k.endswith(".rouge1") for k in out) and has_reference(comp):
@@ -115,13 +114,7 @@ def metric_fields(comp: Comparison) -> list[str]:
     built-ins, user metrics, stored numbers seen in the first 5,000 examples, and the
     reference metrics when examples have references."""
     names = list(BUILTINS)
-    st = store_of(comp)
-    if st is not None:
-        from comparator.analysis.columnar import metadata_keys
-
-        seen = set(metadata_keys(st, limit=5000))
-    else:
-        seen = {k for ex in comp.examples[:5000] for k in ex.get("metadata") or ()}
+    seen = set(metadata_keys(store_for(comp), limit=5000))
     names += [m for m in STORED if f"a_{m}" in seen or f"b_{m}" in seen]
     if has_reference(comp):
         names += [m for m in REFERENCE_METRICS if m not in names]
@@ -138,21 +131,12 @@ def add_user_metric(comp: Comparison, name: str, pattern: str, kind: str = "bool
     name). Raises MetricError with a one-line message for a bad name or pattern."""
     spec = check(name, pattern, kind, reserved=(*BUILTINS, *STORED))
     specs = [s for s in user_specs(comp) if s["name"] != name] + [spec]
-    comp.metadata["user_metrics"] = specs
-    forget(comp, name)
+    comp.metadata["user_metrics"] = specs  # cached results are keyed by spec: nothing to drop
     return spec
 
 
 def remove_user_metric(comp: Comparison, name: str) -> None:
     comp.metadata["user_metrics"] = [s for s in user_specs(comp) if s["name"] != name]
-    forget(comp, name)
-
-
-def forget(comp: Comparison, name: str) -> None:
-    """Drop cached slices of a (re)defined metric."""
-    for key in [k for k in comp._derived if isinstance(k, tuple) and len(k) > 1
-                and isinstance(k[1], str) and k[1] in (f"a.{name}", f"b.{name}")]:
-        del comp._derived[key]
 
 
 __all__ = ["BUILTINS", "STORED", "MetricError", "add_user_metric", "is_metric_field",

@@ -10,13 +10,17 @@ sample) and the vocabulary is capped to the ``max_features`` most frequent n-gra
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from comparator.schema.records import Comparison, response_text
+from comparator.analysis.metrics import _turns, cached
+from comparator.schema.records import Comparison
+from comparator.store.table import store_for
 
 TOKEN = r"(?u)\b\w+\b"  # every word, one letter included, so an n-gram is contiguous text
 WORDCHAR = r"[\p{L}\p{N}_]"
@@ -44,13 +48,13 @@ def ngram_table(comp: Comparison, mask: np.ndarray | None = None, ngram_range=(1
     """One row per n-gram: ``ngram``, ``n`` (words), ``count_a``, ``count_b`` (occurrences),
     ``examples_a``, ``examples_b`` (responses containing it), ``z`` (> 0: more A). Sorted by z.
     """
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer  # heavy import: when asked
 
-    rows = np.flatnonzero(np.ones(len(comp.examples), bool) if mask is None else mask)
+    st = store_for(comp)
+    rows = np.flatnonzero(np.ones(st.n, bool) if mask is None else mask)
     if len(rows) > max_examples:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_examples, replace=False))
-    docs_a = [response_text(comp.examples[i]["response_a"]) for i in rows]
-    docs_b = [response_text(comp.examples[i]["response_b"]) for i in rows]
+    docs_a, docs_b = (st.texts(f"response_{s}").take(pa.array(rows)).to_pylist() for s in "ab")
     cols = ["ngram", "n", "count_a", "count_b", "examples_a", "examples_b", "z"]
     vec = CountVectorizer(token_pattern=TOKEN, ngram_range=ngram_range, lowercase=True,
                           max_features=max_features, dtype=np.int32)
@@ -86,10 +90,6 @@ def ngram_pattern(ngram: str) -> str:
 
 def cached_ngram_table(comp: Comparison, mask: np.ndarray | None = None, **kw) -> pd.DataFrame:
     """``ngram_table`` cached on ``comp`` per mask and options."""
-    import hashlib
-
-    from comparator.analysis.metrics import cached
-
     digest = None if mask is None else hashlib.sha1(np.packbits(mask).tobytes()).hexdigest()
     return cached(comp, ("ngram_table", digest, tuple(sorted(kw.items()))),
                   lambda: ngram_table(comp, mask, **kw))
@@ -97,8 +97,6 @@ def cached_ngram_table(comp: Comparison, mask: np.ndarray | None = None, **kw) -
 
 def ngram_mask(comp: Comparison, ngram: str) -> np.ndarray:
     """Examples whose response A or B contains ``ngram``."""
-    from comparator.analysis.metrics import _turns, cached
-
     def compute() -> np.ndarray:
         pattern = ngram_pattern(ngram)
         n = len(comp.examples)

@@ -8,7 +8,8 @@ import operator
 
 import numpy as np
 
-from comparator.analysis.metrics import metric_columns
+from comparator.analysis.metrics import cached, metric_columns
+from comparator.analysis.metrics.user import user_specs
 from comparator.schema.records import Comparison
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -50,7 +51,13 @@ def bin_edges(values: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
 
 
 def metric_slices(comp: Comparison, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(example index, value code, value names) for ``slice_values``; values sorted."""
+    """(example index, value code, value names) for ``slice_values``; values sorted. Cached
+    under ``("metrics", "slice", name, spec)`` (spec: the user metric's, else None)."""
+    spec = next((tuple(s.values()) for s in user_specs(comp) if s["name"] == name[2:]), None)
+    return cached(comp, ("slice", name, spec), lambda: _metric_slices(comp, name))
+
+
+def _metric_slices(comp: Comparison, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     col = column(comp, name)
     n = len(col)
     idx = np.arange(n, dtype=np.int64)

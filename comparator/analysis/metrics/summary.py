@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from comparator.analysis.intervals import t_interval, wilson
 from comparator.analysis.metrics import metric_columns
-from comparator.analysis.stats import t_interval, wilson
 from comparator.schema.records import Comparison
 
 
