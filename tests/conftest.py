@@ -25,7 +25,11 @@ SHARED = Path(os.environ.get("COMPARATOR_TEST_DATA") or ROOT.parent / "shared" /
 
 # Each session's own COMPARATOR_HOME (caches, runs, uploads), set before anything reads it so
 # that the CLI and the servers the tests start inherit it; never the user's ~/.cache/comparator.
-# COMPARATOR_TEST_HOME names a folder to use (and keep) instead.
+# COMPARATOR_TEST_HOME names a folder to use (and keep) instead. The user's other COMPARATOR_*
+# settings (memory caps, allowed folders, keys) are dropped too: no test may depend on them.
+for _name in [k for k in os.environ if k.startswith("COMPARATOR_")]:
+    if not _name.startswith("COMPARATOR_TEST_"):
+        del os.environ[_name]
 OWN_HOME = None if os.environ.get("COMPARATOR_TEST_HOME") else tempfile.mkdtemp(
     prefix="comparator-tests-")
 os.environ["COMPARATOR_HOME"] = os.environ.get("COMPARATOR_TEST_HOME") or OWN_HOME

@@ -4,7 +4,7 @@ boilerplate (see tests/README.md):
 - ``browser``: the test drives Chromium (it reaches ``sync_playwright``), or its module is listed
   in ``BROWSER_MODULES``;
 - ``slow``: it uses the tiny model (``tiny_model``, hence ``tiny_server``), or it is listed in
-  ``SLOW_MODULES`` / ``SLOW_TESTS`` (measured: several seconds or more);
+  ``SLOW_MODULES`` / ``SLOW_FIXTURES`` / ``SLOW_TESTS`` (measured: a few seconds or more);
 - ``cli``: it runs Python in a subprocess (``run_cli``, ``sys.executable``): the CLI or a server;
 - ``data``: it reads the real files of ``../shared/data`` (it reaches a name ``SHARED``); such a
   test is skipped, with the missing folder named, when the data is absent.
@@ -29,8 +29,54 @@ ROOTS = {"SHARED": "data", "run_cli": "cli", "sys.executable": "cli",
 BROWSER_MODULES = {"test_browser", "test_browser_report", "test_e2e_browser",
                    "test_hostile_render", "test_rate_browser"}
 SLOW_MODULES = {"test_golden"}
-# module::test (parameters ignored) measured at several seconds or more (tests/README.md)
-SLOW_TESTS: set[str] = set()
+# module -> fixtures that cost a minute or more (an embedding + UMAP fit, 1 GB written, 100k
+# examples): every test that uses one is slow, wherever that cost would land
+SLOW_FIXTURES = {"test_clustering": {"alpaca_run"}, "test_hostile": {"gb_file"},
+                 "test_sql": {"files"}}
+# module -> tests (all their parameters together) measured at 10 s or more on the shared 2-core
+# machine, i.e. about 3 s or more alone (tests/README.md: how to measure)
+SLOW_TESTS = {
+    "test_app": {"test_upload_each_real_file_then_every_page"},
+    "test_benchmark_formats": {"test_arena_hard_edited_copy_strong_verdicts_nulls_and_interval",
+                               "test_arena_hard_score_equals_its_result_scripts"},
+    "test_cli": {"test_bad_inputs_name_file_line_and_field",
+                 "test_stats_human_agreement_and_text_output", "test_stats_json_contract"},
+    "test_clustering": {"test_cluster_cli_exports_llm_comparator_clusters",
+                        "test_discovered_categories_work_as_slices",
+                        "test_hdbscan_keeps_outliers_visible"},
+    "test_ct2": {"test_missing_path_and_unsupported_architecture_are_one_clear_line"},
+    "test_data_safety": {"test_kill_9_while_clustering_then_rerun"},
+    "test_demo_clusters": {"test_a_run_in_one_session_leaves_the_demo_unchanged_for_others"},
+    "test_hostile": {"test_app_data_page_shows_a_message_and_keeps_the_open_comparison",
+                     "test_cli_refuses_with_one_located_line",
+                     "test_one_gb_of_binary_garbage_is_refused_from_its_first_bytes",
+                     "test_utf16_csv_gives_the_same_stats_as_utf8_through_the_cli",
+                     "test_value_too_deep_to_write_is_named_on_export_and_leaves_no_file"},
+    "test_human_vote": {"test_cli_option_says_which_verdict"},
+    "test_judgment_agreement": {"test_stats_json_carries_judgment_agreement"},
+    "test_leaderboard": {"test_cli_json_and_text"},
+    "test_length_control": {"test_stats_json_overall_and_per_slice"},
+    "test_metrics": {"test_reference_metrics_equal_the_libraries",
+                     "test_stats_by_metric_and_bad_regex_cli",
+                     "test_user_metrics_count_and_bool_are_saved_with_the_comparison"},
+    "test_metrics_page": {"test_chart_clicks_become_the_filters_that_keep_the_clicked_examples",
+                          "test_metric_is_a_sidebar_slice_field",
+                          "test_metrics_page_draws_on_every_demo"},
+    "test_ratings": {"test_report_has_the_people_vs_judge_section",
+                     "test_stats_cli_with_ratings"},
+    "test_reports": {"test_bad_filter_is_one_line_exit_2",
+                     "test_every_csv_we_write_is_neutralised",
+                     "test_filtered_report_equals_stats_on_the_filtered_file",
+                     "test_html_and_markdown_escape_everything",
+                     "test_no_report_contains_an_api_key", "test_provenance_and_examples",
+                     "test_report_figures_equal_stats_json",
+                     "test_report_page_shows_command_and_figures",
+                     "test_same_file_same_spec_same_figures"},
+    "test_search": {"test_meaning_finds_paraphrases"},
+    "test_soft_win_rate": {"test_slices_and_cli_show_it"},
+    "test_sql": {"test_real_files"},
+    "test_store": {"test_parquet_round_trip_through_the_cli"},
+}
 
 
 def _module_file(name: str) -> Path | None:
@@ -117,6 +163,7 @@ def markers(item) -> set[str]:
         marks |= own.get(fixture) or shared.get(fixture) or set()
     if module.stem in BROWSER_MODULES:
         marks.add("browser")
-    if module.stem in SLOW_MODULES or f"{module.stem}::{item.originalname}" in SLOW_TESTS:
+    if (module.stem in SLOW_MODULES or item.originalname in SLOW_TESTS.get(module.stem, ())
+            or SLOW_FIXTURES.get(module.stem, set()) & set(item.fixturenames)):
         marks.add("slow")
     return marks
