@@ -1,4 +1,5 @@
-"""Shared fixtures: the real public data beside the repo, and a CLI runner."""
+"""Shared fixtures: the real public data beside the repo, and a CLI runner; each session's own
+``COMPARATOR_HOME``; the tiers (markers) and the data skip, from tests/tiers.py (see README.md)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,30 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from tiers import markers
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+# The real public data: ../shared/data, or the folder $COMPARATOR_TEST_DATA names. When it is
+# missing, the tests that read it are skipped (pytest_collection_modifyitems), the rest run.
+SHARED = Path(os.environ.get("COMPARATOR_TEST_DATA") or ROOT.parent / "shared" / "data")
+
+# Each session's own COMPARATOR_HOME (caches, runs, uploads), set before anything reads it so
+# that the CLI and the servers the tests start inherit it; never the user's ~/.cache/comparator.
+# COMPARATOR_TEST_HOME names a folder to use (and keep) instead. The user's other COMPARATOR_*
+# settings (memory caps, allowed folders, keys) are dropped too: no test may depend on them.
+for _name in [k for k in os.environ if k.startswith("COMPARATOR_")]:
+    if not _name.startswith("COMPARATOR_TEST_"):
+        del os.environ[_name]
+OWN_HOME = None if os.environ.get("COMPARATOR_TEST_HOME") else tempfile.mkdtemp(
+    prefix="comparator-tests-")
+os.environ["COMPARATOR_HOME"] = os.environ.get("COMPARATOR_TEST_HOME") or OWN_HOME
 
 MT_JUDGMENTS = SHARED / "mt_bench/model_judgment/gpt-4_pair_phi-3_vs_phi-3-dpo.jsonl"
 MT_QUESTIONS = SHARED / "mt_bench/question.jsonl"
@@ -98,9 +114,39 @@ def browser():
         b.close()
 
 
-def pytest_configure(config):
-    if not SHARED.is_dir():
-        raise pytest.UsageError(f"the real test data is missing: expected {SHARED}")
+def pytest_report_header(config) -> list[str]:
+    data = "" if SHARED.is_dir() else " (missing: the tests that read it are skipped)"
+    return [f"comparator test data: {SHARED}{data}",
+            f"COMPARATOR_HOME: {os.environ['COMPARATOR_HOME']}"]
+
+
+MISSING = (f"needs the real test data: {SHARED} is missing (put the data there or set "
+           "COMPARATOR_TEST_DATA to its folder)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tier markers (browser, slow, cli, data) from tests/tiers.py; skip what needs absent data."""
+    for item in items:
+        for mark in sorted(markers(item)):
+            item.add_marker(mark)
+            if mark == "data" and not SHARED.is_dir():
+                item.add_marker(pytest.mark.skip(reason=MISSING), append=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """A test module that reads the absent data as it is imported is skipped, not an error."""
+    report = yield
+    if report.failed and isinstance(collector, pytest.Module) and not SHARED.is_dir():
+        report.outcome = "skipped"
+        report.longrepr = (str(collector.path), None, f"{MISSING}; {collector.path.name} reads "
+                           "it on import")
+    return report
+
+
+def pytest_unconfigure(config):
+    if OWN_HOME:
+        shutil.rmtree(OWN_HOME, ignore_errors=True)
 
 
 def read_json(path: Path):

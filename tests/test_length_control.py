@@ -14,8 +14,8 @@ from comparator.analysis.length_control import lc_win_rate
 from comparator.formats import load
 
 ALPACA = sorted((SHARED / "alpaca_eval").glob("*.annotations.json"))
-VERBOSE = [p for p in ALPACA if "verbose" in p.name][0]
-CONCISE = [p for p in ALPACA if "concise" in p.name][0]
+VERBOSE = next((p for p in ALPACA if "verbose" in p.name), None)  # None: no data (skipped)
+CONCISE = next((p for p in ALPACA if "concise" in p.name), None)
 
 
 def _glm(path, difficulty=None):

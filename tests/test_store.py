@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ALL_JUDGED, MT_QUESTIONS, ROOT
+from conftest import ALL_JUDGED, MT_QUESTIONS, ROOT, SHARED
 
 from comparator.analysis import slice_table, summary
 from comparator.analysis.filters import cluster_closeness, search_mask
@@ -26,7 +26,6 @@ from comparator.store.cache import flush, open_store
 from comparator.store.table import is_shared, store_for
 
 DEMOS = sorted((ROOT / "data").glob("*.jsonl"))
-SHARED = ROOT.parent / "shared" / "data"
 FILES = list(dict.fromkeys([*ALL_JUDGED, *sorted((SHARED / "alpaca_eval").glob("*.json")),
                             *sorted((SHARED / "judgebench").glob("*.jsonl")), *DEMOS]))
 

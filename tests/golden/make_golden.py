@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("COMPARATOR_TEST_DATA") or ROOT.parent / "shared" / "data")
 
 # name -> (path relative to its base, extra CLI arguments); base "shared" or "demo"
 CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {

@@ -17,7 +17,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from conftest import SHARED  # ../shared/data or $COMPARATOR_TEST_DATA
+
 ALPACA = SHARED / "alpaca_eval/claude-2.1_vs_gpt4_1106_preview.cot_gpt4_turbo_fn.annotations.json"
 LLMBAR = SHARED / "llmbar_mtbench_human/gpt-4_vanilla_both_orders.result.json"
 PANDALM = SHARED / "pandalm/testset-v1.json"
