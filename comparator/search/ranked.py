@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from comparator.engines.embed import embed, sentence_model
 from comparator.schema.records import Comparison, prompt_text, response_text
 
 RRF_K = 60
@@ -58,7 +59,7 @@ def field_texts(comp: Comparison) -> dict[str, list[str]]:
 
 
 def _query_tokens(query: str) -> list[str]:
-    import bm25s
+    import bm25s  # lazy: bm25s (numba, scipy) costs ~0.7 s to import
 
     return bm25s.tokenize(query, stopwords="en", return_ids=False, show_progress=False)[0]
 
@@ -67,7 +68,7 @@ def word_index(comp: Comparison):
     """The BM25 index over every example's texts (built once per comparison)."""
     hit = comp._derived.get(("bm25",))
     if hit is None:
-        import bm25s
+        import bm25s  # lazy: bm25s (numba, scipy) costs ~0.7 s to import
 
         texts = field_texts(comp)
         docs = ["\n".join(parts) for parts in zip(*(texts[f] for f in FIELDS))]
@@ -93,8 +94,6 @@ def meaning_index(comp: Comparison, compute: bool = True) -> np.ndarray | None:
     yet and ``compute`` is False."""
     hit = comp._derived.get(("prompt_embeddings",))
     if hit is None and compute:
-        from comparator.engines.embed import embed
-
         hit, _ = embed(field_texts(comp)["prompt"])
         comp._derived[("prompt_embeddings",)] = hit
     return hit
@@ -104,9 +103,7 @@ def meaning_index(comp: Comparison, compute: bool = True) -> np.ndarray | None:
 def query_embedding(query: str) -> np.ndarray:
     """The query's unit-length MiniLM embedding. One short text runs faster on one thread than
     on several (no synchronisation), also when other work shares the cores."""
-    import torch
-
-    from comparator.engines.embed import sentence_model
+    import torch  # lazy: torch costs ~3 s to import; only the meaning search needs it
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
