@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from comparator.ui import state
+from comparator.ui import view
 
 st.set_page_config(page_title="comparator", page_icon=":material/compare:", layout="wide")
-state.persist()
+view.persist()
 st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/bar_chart:", default=True),
     st.Page("pages/examples.py", title="Examples", icon=":material/table_rows:"),

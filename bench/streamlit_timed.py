@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 # (module, attribute): the pages call these through their module at every run
 WRAPPED = [
-    ("comparator.ui.state", "persist"), ("comparator.ui.state", "current"),
+    ("comparator.ui.view", "persist"), ("comparator.ui.state", "current"),
     ("comparator.ui.state", "_load_file"), ("comparator.ui.state", "mask"),
     ("comparator.formats.fetch", "fetch_location"),
     ("comparator.ui.widgets", "sidebar"), ("comparator.ui.widgets", "slice_fields"),

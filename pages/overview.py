@@ -7,6 +7,7 @@ import streamlit as st
 
 from comparator.analysis import slice_table, summary
 from comparator.analysis.filters import apply
+from comparator.analysis.length_control import lc_win_rate
 from comparator.analysis.stats import derive
 from comparator.reports.charts import score_histogram, slice_bars
 from comparator.ui import state, widgets
@@ -38,8 +39,6 @@ if s["win_rate_a"] is not None and c1.toggle("Length-controlled", key="ov_lc",
                                               help="AlpacaEval-style: logistic model of the "
                                               "outcome on tanh(standardised length difference),"
                                               " predicted at equal lengths (see the README)"):
-    from comparator.analysis.length_control import lc_win_rate
-
     lc = lc_win_rate(comp, t, judges, mask=mask if filtered else None)
     if lc["win_rate_a_lc"] is None:
         c1.caption("Length-controlled: n/a (too few examples or equal lengths)")

@@ -29,14 +29,14 @@ def cluster(emb: np.ndarray, method: str = "kmeans", k: int | None = None,
     if n == 0:
         return np.zeros(0, int), np.zeros((0, emb.shape[1] if emb.ndim == 2 else 0))
     if method == "kmeans":
-        from sklearn.cluster import KMeans
+        from sklearn.cluster import KMeans  # lazy: sklearn costs ~3 s to import
 
         k = int(k or max(2, min(40, round((n / 2) ** 0.5))))
         k = max(1, min(k, n))
         km = KMeans(n_clusters=k, random_state=seed, n_init=4).fit(emb)
         labels = km.labels_.astype(int)
     elif method == "hdbscan":
-        from sklearn.cluster import HDBSCAN
+        from sklearn.cluster import HDBSCAN  # lazy: sklearn costs ~3 s to import
 
         labels = HDBSCAN(min_cluster_size=max(2, min_cluster_size), metric="euclidean",
                          copy=True).fit_predict(emb).astype(int)
@@ -62,7 +62,7 @@ def umap_2d(emb: np.ndarray, seed: int = 0, cache_dir: Path | None = None) -> np
     path = (cache_dir or data_dir() / "umap") / f"{key}.npy"
     if path.exists():
         return np.load(path)
-    import umap
+    import umap  # lazy: umap (numba, pynndescent, sklearn) costs ~6 s to import
 
     n = len(emb)
     fit = np.arange(n)
@@ -119,7 +119,7 @@ def representative_titles(texts: list[str], labels: np.ndarray, sims: np.ndarray
 
 def keywords(texts: list[str], labels: np.ndarray, top: int = 8) -> dict[int, list[str]]:
     """c-TF-IDF: the words most specific to each cluster's text compared with the others."""
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer  # lazy: sklearn, ~3 s
 
     ids = sorted(set(labels.tolist()) - {UNCLUSTERED})
     if not ids:

@@ -26,7 +26,11 @@ from comparator.clustering.cluster import (
     umap_2d,
 )
 from comparator.clustering.reasons import extract_reasons, llm_reasons
+from comparator.engines import SamplingParams
+from comparator.engines.cache import ResponseCache
 from comparator.engines.embed import DEFAULT_MODEL, EmbeddingCache, embed
+from comparator.engines.runner import Progress, Side, cached_call
+from comparator.judge.prompts import title_prompt
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison, prompt_text
 
@@ -136,8 +140,6 @@ def cluster_rationales(comp: Comparison, cfg: ClusterConfig | None = None,
 
 
 def _llm_params(cfg: ClusterConfig):
-    from comparator.engines import SamplingParams
-
     return cfg.llm_params or SamplingParams(temperature=0.0, max_tokens=400)
 
 
@@ -145,10 +147,6 @@ async def _llm_titles(clusters: list[dict], texts: list[str], labels: np.ndarray
                       sims: np.ndarray, cfg: ClusterConfig) -> None:
     """LLM-written titles (prompt ``title-v1``) from each cluster's most central reasons; the
     keyword title stays when the reply is empty."""
-    from comparator.engines.cache import ResponseCache
-    from comparator.engines.runner import Progress, Side, cached_call
-    from comparator.judge.prompts import title_prompt
-
     side = Side("titler", cfg.llm, _llm_params(cfg))
     sem = asyncio.Semaphore(8)
     cache = ResponseCache()

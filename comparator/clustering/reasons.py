@@ -8,9 +8,13 @@ bullets (prompt ``reasons-v1`` in comparator.judge.prompts) and tags each one it
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+from comparator.engines.cache import ResponseCache
+from comparator.engines.runner import Progress, Side, cached_call
 from comparator.judge.parse import swap_ab
+from comparator.judge.prompts import reasons_prompt
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD, winner_of
 from comparator.schema.records import Comparison, Judgment, is_ok
 
@@ -79,12 +83,6 @@ async def llm_reasons(comp: Comparison, backend, params, concurrency: int = 8,
                       tie_threshold: float = DEFAULT_TIE_THRESHOLD, cache=None) -> list[dict]:
     """Reasons written by an LLM (prompt ``reasons-v1``): one call per rationale, cached. A
     reply with no tagged bullet falls back to the offline splitter for that rationale."""
-    import asyncio
-
-    from comparator.engines.cache import ResponseCache
-    from comparator.engines.runner import Progress, Side, cached_call
-    from comparator.judge.prompts import reasons_prompt
-
     cache = cache or ResponseCache()
     side = Side("bulletizer", backend, params)
     sem = asyncio.Semaphore(max(1, concurrency))

@@ -34,8 +34,10 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from comparator.formats.native import validation_error
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison, Score, prompt_text, response_text
+from comparator.schema.settings import data_dir
 from comparator.store.table import store_for
 
 KIND = "comparator.ratings"
@@ -98,8 +100,6 @@ def rater_slug(rater: str) -> str:
 
 
 def ratings_dir(key: str, root: Path | None = None) -> Path:
-    from comparator.schema.settings import data_dir
-
     if not re.fullmatch(r"[0-9a-f]{8,64}", key):
         raise ValueError(f"not a comparison key: {key!r}")
     return (root or data_dir()) / "ratings" / key
@@ -167,8 +167,6 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
     """The ratings of one file, the last line per (id, rater) standing. Raises InputError
     naming the file and line: a bad line, a header of another comparison (when ``key`` is
     given), an id not in ``ids``. A line cut short (a killed writer) is ignored."""
-    from comparator.formats.native import validation_error
-
     out: dict[tuple[str, str], Rating] = {}
     try:
         lines = path.read_bytes().split(b"\n")

@@ -10,7 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from comparator.analysis.clusters import reason_arrays
+from comparator.analysis.metrics import metric_columns
+from comparator.analysis.stats import OUTCOMES, derive, outcomes
+from comparator.formats.tabular import to_rows
 from comparator.reports.build import Report
+from comparator.reports.html import render_html
 from comparator.reports.tables import (
     HEADLINE,
     PEOPLE,
@@ -21,6 +26,7 @@ from comparator.reports.tables import (
     reliability_rows,
     slice_rows,
 )
+from comparator.schema.csvsafe import csv_text
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv",
            ".json": "json"}
@@ -94,11 +100,6 @@ def render_markdown(report: Report) -> str:
 def csv_rows(report: Report) -> tuple[list[str], list[dict[str, Any]]]:
     """One row per filtered example: the ``convert --to csv`` columns, the score and winner of
     the report's judge selection and tie threshold, every response metric, reason clusters."""
-    from comparator.analysis.clusters import reason_arrays
-    from comparator.analysis.metrics import metric_columns
-    from comparator.analysis.stats import OUTCOMES, derive, outcomes
-    from comparator.formats.tabular import to_rows
-
     comp = report.loaded.comparison
     rows_i = np.flatnonzero(report.mask)
     judges = report.data["provenance"]["judges"]
@@ -140,11 +141,7 @@ def write_report(report: Report, path: str | Path, to: str | None = None) -> str
 
 def render(report: Report, fmt: str) -> str:
     if fmt == "html":
-        from comparator.reports.html import render_html
-
         return render_html(report)
     if fmt == "csv":
-        from comparator.schema.csvsafe import csv_text
-
         return csv_text(*csv_rows(report))
     return render_markdown(report) if fmt == "md" else render_json(report)

@@ -10,6 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.offline import get_plotlyjs
 
 from comparator.reports.build import Report
 from comparator.reports.charts import COLOR_A, COLOR_B, COLOR_TIE, slice_bars
@@ -117,8 +118,6 @@ def _examples(report: Report) -> str:
 
 
 def render_html(report: Report) -> str:
-    from plotly.offline import get_plotlyjs
-
     d, s, p = report.data, report.data["stats"], report.data["provenance"]
     figs = charts(report)
     parts = [f"<h1>{e(s['model_a'])} (A) vs {e(s['model_b'])} (B)</h1>",

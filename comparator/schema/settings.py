@@ -15,7 +15,7 @@ def data_dir() -> Path:
     return path
 
 
-APP_DATA = Path(__file__).resolve().parents[1] / "data"
+APP_DATA = Path(__file__).resolve().parents[2] / "data"  # the repository's data/
 
 
 def allowed_dirs() -> list[Path]:

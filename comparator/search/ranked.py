@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from comparator.engines.embed import embed
+from comparator.engines.embed import embed, sentence_model
 from comparator.schema.records import Comparison
 from comparator.store.table import store_for
 
@@ -67,7 +67,7 @@ def _rationales(st) -> pa.ChunkedArray:
 
 
 def _query_tokens(query: str) -> list[str]:
-    import bm25s  # heavy import: only when a word search runs
+    import bm25s  # lazy: bm25s (numba, scipy) costs ~0.7 s to import
 
     return bm25s.tokenize(query, stopwords="en", return_ids=False, show_progress=False)[0]
 
@@ -75,7 +75,7 @@ def _query_tokens(query: str) -> list[str]:
 def word_index(comp: Comparison):
     """The BM25 index over every example's texts (built once per comparison: ``("bm25",)``)."""
     def build():
-        import bm25s  # heavy import: only when a word search runs
+        import bm25s  # lazy: bm25s (numba, scipy) costs ~0.7 s to import
 
         texts = field_texts(comp)
         docs = ["\n".join(parts) for parts in zip(*(texts[f] for f in FIELDS))]
@@ -110,9 +110,7 @@ def meaning_index(comp: Comparison, compute: bool = True) -> np.ndarray | None:
 def query_embedding(query: str) -> np.ndarray:
     """The query's unit-length MiniLM embedding. One short text runs faster on one thread than
     on several (no synchronisation), also when other work shares the cores."""
-    import torch
-
-    from comparator.engines.embed import sentence_model
+    import torch  # lazy: torch costs ~3 s to import; only the meaning search needs it
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -13,7 +13,7 @@ def _leave_pages_folder_mode() -> None:
     switches the server to st.navigation mode and reruns, so app.py draws the page instead.
     (Streamlit has no setting for this; ``PagesManager.uses_pages_directory`` is the flag it
     checks before each run.)"""
-    try:
+    try:  # inside a guard: PagesManager is Streamlit's private API and may move
         import streamlit as st
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # another Streamlit layout: nothing to do

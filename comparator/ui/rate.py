@@ -25,7 +25,8 @@ from comparator.ratings.store import (
     read_ratings,
     save_rating,
 )
-from comparator.schema.records import Comparison
+from comparator.schema.errors import InputError
+from comparator.schema.records import Comparison, prompt_text, response_text
 from comparator.ui import state, widgets
 
 R_NAME, R_KIND, R_N, R_SEED, R_FIELD = "rate_rater", "rate_kind", "rate_n", "rate_seed", \
@@ -152,8 +153,6 @@ def _queue(comp: Comparison, loaded) -> list[int]:
 
 
 def _mine(comp: Comparison, rater: str) -> dict[str, Rating]:
-    from comparator.schema.errors import InputError
-
     path = ratings_path(comparison_key(comp), rater)
     if not path.exists():
         return {}
@@ -204,8 +203,6 @@ def _show_pair(ex, flipped: bool) -> None:
                   right[t] if isinstance(right, list) and t < len(right) else "")
                  for t, q in enumerate(users)]
     else:
-        from comparator.schema.records import prompt_text, response_text
-
         turns = [(prompt_text(ex), response_text(left), response_text(right))]
     for t, (q, lt, rt) in enumerate(turns):
         st.markdown(f"**User{f', turn {t + 1}' if len(turns) > 1 else ''}**")

@@ -14,8 +14,10 @@ import streamlit as st
 from comparator.analysis.expr import to_exprs
 from comparator.analysis.stats import CI_METHODS
 from comparator.formats import Loaded
+from comparator.ratings.store import comparison_key, ratings_dir
 from comparator.reports.build import Report, ViewSpec, build, file_sha256
 from comparator.reports.export import render
+from comparator.reports.html import charts
 from comparator.reports.tables import (
     PEOPLE,
     RELIABILITY,
@@ -94,8 +96,6 @@ def controls(loaded: Loaded) -> ViewSpec:
 
 def ratings_files(comp) -> list[Path]:
     """The Rate page's ratings files of this comparison (one per rater)."""
-    from comparator.ratings.store import comparison_key, ratings_dir
-
     d = ratings_dir(comparison_key(comp))
     return sorted(d.glob("*.jsonl")) if d.is_dir() else []
 
@@ -131,8 +131,6 @@ def preview(report: Report) -> None:
     c2.metric("A / tie / B", f"{s['a_wins']} / {s['ties']} / {s['b_wins']}")
     c2.caption(f"{s['unscored']} unscored of {s['n']}")
     c3.metric("Mean score", "n/a" if s["mean_score"] is None else f"{s['mean_score']:+.3f}")
-    from comparator.reports.html import charts
-
     figs = charts(report)
     st.plotly_chart(figs.pop("score_histogram"), key="rep_hist")
     st.markdown("**Judge reliability**")

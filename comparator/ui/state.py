@@ -1,12 +1,14 @@
 """Session state of the dashboard: which comparison is open, the tie threshold, the filters.
 
-Every key lives here. Filter values are kept under ``flt_*`` keys; ``persist()`` (called by
-app.py on every run) keeps them when a page that owns the widget is not shown, and the selected
-slice is mirrored in the URL (``?slice=field:value&data=demo``) so a view can be shared.
+Every key lives here. Filter values are kept under ``flt_*`` keys; ``view.persist()`` (called
+by app.py on every run) keeps them when a page that owns the widget is not shown, and mirrors
+the view in the URL (``?slice=field:value&data=demo``) so it can be shared.
 """
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,10 @@ import streamlit as st
 
 from comparator.analysis.filters import Filters, apply
 from comparator.formats import InputError, Loaded, LoadOptions
+from comparator.formats.fetch import save_upload, write_stream
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
+from comparator.schema.settings import data_dir
+from comparator.store.cache import open_store
 from comparator.store.table import is_shared
 from comparator.ui.text import md_text
 
@@ -34,7 +39,6 @@ F_JUDGE = "flt_judge"  # which judge makes the scores: ALL_JUDGES or one judge's
 F_METRICS, F_NGRAM = "flt_metrics", "flt_ngram"  # metric conditions, n-gram (Metrics page)
 F_RANKED, F_MEANING = "flt_ranked", "flt_meaning"  # the Examples page's ranked search
 ALL_JUDGES = "(default)"
-_QP_READ = "_query_params_read"
 URL_ERROR = "_url_error"  # why the link's file was not opened (shown by analysis pages)
 FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE, F_JUDGE,
                F_CLUSTER, F_PICKED, F_RANKED, F_MEANING, F_METRICS, F_NGRAM)
@@ -57,63 +61,12 @@ def demos() -> dict[str, Path]:
 def _load_file(path: str, mtime: float, size: int) -> Loaded:
     """One read-only columnar store per file for every session (comparator.store: validated
     once per file content, then memory-mapped from the cache)."""
-    from comparator.store.cache import open_store
-
     return open_store(path)
 
 
 def _open(p: Path) -> Loaded:
     s = p.stat()
     return _load_file(str(p), s.st_mtime_ns, s.st_size)
-
-
-_FROZEN = False
-
-
-def _freeze_once() -> None:
-    """Move what the server has loaded so far (Streamlit, pandas, plotly, Arrow ... and the
-    open stores) out of the garbage collector's sight, once: Streamlit runs a full collection
-    after every script run, which walked all of it (0.07-0.2 s of each 0.1-0.25 s rerun,
-    measured in bench/bench_browser_scale.py). Later objects are collected as usual."""
-    global _FROZEN
-    if not _FROZEN:
-        import gc
-
-        gc.collect()
-        gc.freeze()
-        _FROZEN = True
-
-
-def persist() -> None:
-    """Keep filter values across page switches (widgets drop theirs when not rendered), and
-    read the URL query string once per session."""
-    _freeze_once()
-    for k in (*FILTER_KEYS, TIE):
-        if k in st.session_state:
-            st.session_state[k] = st.session_state[k]
-    if not st.session_state.get(_QP_READ):
-        st.session_state[_QP_READ] = True
-        qp = st.query_params
-        if "data" in qp:
-            for label, p in demos().items():
-                if p.stem == qp["data"]:
-                    st.session_state[SOURCE] = ("demo", label)
-        if "slice" in qp and ":" in qp["slice"]:
-            field, value = qp["slice"].split(":", 1)
-            st.session_state[F_FIELD], st.session_state[F_VALUE] = field, value
-        if "path" in qp:  # a file on this server: only from the allowed folders
-            from comparator.schema.settings import allowed_path
-
-            try:
-                st.session_state[SOURCE] = ("path", str(allowed_path(qp["path"])))
-            except ValueError as e:
-                st.session_state[URL_ERROR] = str(e)
-        from comparator.ui.view import read_view
-
-        read_view(qp)
-    from comparator.ui.view import write_view
-
-    write_view()
 
 
 def current() -> Loaded | None:
@@ -152,13 +105,9 @@ def open_demo(label: str) -> None:
 def saved_upload(up) -> Path:
     """An uploaded file on disk (the user data dir), written once per upload rather than on
     every rerun of the page."""
-    from comparator.schema.settings import data_dir
-
     tag = "".join(c for c in str(up.file_id) if c.isalnum())[:16]
     path = data_dir() / "uploads" / f"{tag}-{Path(up.name).name}"
     if not path.exists():
-        from comparator.formats.fetch import write_stream
-
         write_stream(up, path)
     return path
 
@@ -175,14 +124,8 @@ def open_upload(name: str, data, fmt: str | None, options: LoadOptions) -> Loade
     binary file object such as Streamlit's UploadedFile, or bytes) is streamed to
     ``$COMPARATOR_HOME/uploads`` in chunks and loaded from there, never copied whole in
     memory."""
-    import io
-
-    from comparator.formats.fetch import save_upload
-
     path, sha = save_upload(io.BytesIO(data) if isinstance(data, bytes) else data, name)
     digest = sha[:16] + (fmt or "") + repr(sorted(options.mapping.items())) + repr(options.pair)
-    from comparator.store.cache import open_store
-
     try:  # the columnar store: validated once per content, memory-mapped
         loaded = open_store(path, fmt, options)
     except InputError as e:  # name the upload, not the server's copy
@@ -347,8 +290,6 @@ def on_map_select(chart_key: str) -> None:
 
 def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:
     """The filtered examples and an error message (bad regex), never an exception."""
-    import re
-
     f = filters()
     judges = score_judges(loaded.comparison)
     try:

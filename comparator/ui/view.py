@@ -1,12 +1,18 @@
-"""A view is a link: the open file and the filters mirrored in the URL's query string
-(read once per session by ``state.persist``, written on every run)."""
+"""A view is a link: the open file and the filters mirrored in the URL's query string, read
+once per session and written on every run by ``persist()`` (app.py calls it before each page).
+This module sits above ``state`` (the session keys): ``state`` never imports it."""
 
 from __future__ import annotations
 
+import gc
+
 import streamlit as st
 
+from comparator.analysis.expr import parse, to_exprs
 from comparator.analysis.filters import Filters
+from comparator.analysis.stats import OUTCOMES
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
+from comparator.schema.settings import allowed_path
 from comparator.ui.state import (
     ALL_JUDGES,
     F_FIELD,
@@ -18,9 +24,11 @@ from comparator.ui.state import (
     F_SEARCH,
     F_VALUE,
     F_WINNERS,
+    FILTER_KEYS,
     SOURCE,
     TIE,
     UPLOAD_PATH,
+    URL_ERROR,
     demos,
     set_metric_filter,
     tie_threshold,
@@ -30,6 +38,33 @@ from comparator.ui.state import (
 # score range, search, metric conditions and n-gram live in the query string (the page is the
 # URL's path).
 _QP_KEYS = ("judge", "t", "winner", "score", "q", "regex", "metric", "ngram")
+_QP_READ = "_query_params_read"
+_FROZEN = False
+
+
+def _freeze_once() -> None:
+    """Move what the server has loaded so far (Streamlit, pandas, plotly, Arrow ... and the
+    open stores) out of the garbage collector's sight, once: Streamlit runs a full collection
+    after every script run, which walked all of it (0.07-0.2 s of each 0.1-0.25 s rerun,
+    measured in bench/bench_browser_scale.py). Later objects are collected as usual."""
+    global _FROZEN
+    if not _FROZEN:
+        gc.collect()
+        gc.freeze()
+        _FROZEN = True
+
+
+def persist() -> None:
+    """Keep filter values across page switches (widgets drop theirs when not rendered), read
+    the URL query string once per session and mirror the view into it."""
+    _freeze_once()
+    for k in (*FILTER_KEYS, TIE):
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
+    if not st.session_state.get(_QP_READ):
+        st.session_state[_QP_READ] = True
+        read_view(st.query_params)
+    write_view()
 
 
 def view_query() -> dict[str, str]:
@@ -50,8 +85,6 @@ def view_query() -> dict[str, str]:
         if ss.get(F_REGEX):
             out["regex"] = "1"
     if ss.get(F_METRICS):  # filter expressions (comparator.analysis.expr), ';'-separated
-        from comparator.analysis.expr import to_exprs
-
         out["metric"] = ";".join(to_exprs(Filters(metrics=[tuple(c) for c in ss[F_METRICS]])))
     if ss.get(F_NGRAM):
         out["ngram"] = ss[F_NGRAM]
@@ -59,10 +92,19 @@ def view_query() -> dict[str, str]:
 
 
 def read_view(qp) -> None:
-    """Filters from a shared link (bad values are ignored)."""
-    from comparator.analysis.stats import OUTCOMES
-
+    """The file and filters of a shared link (bad values are ignored)."""
     ss = st.session_state
+    if "data" in qp:
+        for label, p in demos().items():
+            if p.stem == qp["data"]:
+                ss[SOURCE] = ("demo", label)
+    if "slice" in qp and ":" in qp["slice"]:
+        ss[F_FIELD], ss[F_VALUE] = qp["slice"].split(":", 1)
+    if "path" in qp:  # a file on this server: only from the allowed folders
+        try:
+            ss[SOURCE] = ("path", str(allowed_path(qp["path"])))
+        except ValueError as e:
+            ss[URL_ERROR] = str(e)
     if qp.get("judge"):
         ss[F_JUDGE] = qp["judge"]
     try:
@@ -78,8 +120,6 @@ def read_view(qp) -> None:
     if qp.get("q"):
         ss[F_SEARCH], ss[F_REGEX] = qp["q"], qp.get("regex") == "1"
     if qp.get("metric") or qp.get("ngram"):
-        from comparator.analysis.expr import parse
-
         try:
             metrics = parse([x for x in qp.get("metric", "").split(";") if x]).metrics
         except ValueError:
