@@ -302,14 +302,16 @@ def test_cache_files_of_earlier_runs_are_still_hits(tmp_path):
 
 def test_two_processes_write_one_cache_at_once(tmp_path):
     db = tmp_path / "fresh" / "perplexity.sqlite"  # neither the folder nor the file exists yet
-    code = ("import sys; from comparator.engines.perplexity import ScoreCache; "
-            "c = ScoreCache(sys.argv[1]); w = sys.argv[2]; "
-            "[c.put_many([(f'{w}-{t}-{k}', float(k), k) for k in range(20)]) for t in range(50)]")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(db), w], cwd=ROOT,
+    code = ("import sys, time; from comparator.engines.perplexity import ScoreCache; "
+            "c = ScoreCache(sys.argv[1]); w = sys.argv[2]; time.sleep(float(sys.argv[3]) - "
+            "time.time()); [c.put_many([(f'{w}-{t}-{k}', float(k), k) for k in range(20)]) "
+            "for t in range(300)]")
+    start = str(time.time() + 4)  # both open the cache, then write at the same moment
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db), w, start], cwd=ROOT,
                               stderr=subprocess.PIPE, text=True) for w in "xy"]
     assert [p.wait(timeout=120) for p in procs] == [0, 0], [p.stderr.read() for p in procs]
     from comparator.engines.perplexity import ScoreCache
 
-    rows = ScoreCache(db).get_many([f"{w}-{t}-{k}" for w in "xy" for t in range(50)
+    rows = ScoreCache(db).get_many([f"{w}-{t}-{k}" for w in "xy" for t in range(300)
                                     for k in range(20)])
-    assert len(rows) == 2000 and rows["y-49-19"] == (19.0, 19)
+    assert len(rows) == 12000 and rows["y-299-19"] == (19.0, 19)
