@@ -23,20 +23,13 @@ import pyarrow.ipc as ipc
 
 from comparator.formats import Loaded, LoadOptions, load
 from comparator.formats.common import check_file
+from comparator.schema.digest import file_sha256
 from comparator.schema.errors import InputError
 from comparator.schema.settings import data_dir
 from comparator.store import schema
 from comparator.store.table import Store, comparison
 
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _options_key(fmt: str | None, options: LoadOptions | None) -> str:
