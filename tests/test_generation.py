@@ -315,3 +315,44 @@ def test_two_processes_write_one_cache_at_once(tmp_path):
     rows = ScoreCache(db).get_many([f"{w}-{t}-{k}" for w in "xy" for t in range(300)
                                     for k in range(20)])
     assert len(rows) == 12000 and rows["y-299-19"] == (19.0, 19)
+
+
+def test_retry_policy_tries_classification_and_retry_after():
+    """The retry loop alone, its transport replaced by a FAKE ``_once`` that raises the real
+    openai exceptions in a given order (the fault-proxy tests above drive a real server)."""
+    import openai
+
+    from comparator.engines.base import GenResult
+    from comparator.engines.openai_backend import _httpx
+
+    def status(code, after=None):
+        resp = _httpx.Response(code, request=_httpx.Request("POST", "http://x/v1"),
+                               headers={"retry-after": str(after)} if after else {})
+        return openai.APIStatusError("boom", response=resp, body=None)
+
+    def run(faults, **kw):
+        backend = OpenAIBackend("m", base_urls=["http://x/v1", "http://y/v1"], api_key="sk-x",
+                                **kw)
+        urls = []
+
+        async def fake_once(i, messages, params):
+            urls.append(i)
+            if faults[len(urls) - 1] is None:
+                return GenResult(text="ok")
+            raise faults[len(urls) - 1]
+
+        backend._once = fake_once
+        t = time.perf_counter()
+        res = asyncio.run(backend.generate([], SamplingParams()))
+        return res.status, res.tries, res.error, urls, time.perf_counter() - t
+
+    ok = run([status(429), status(503), None], **FAST)
+    assert ok[:4] == ("ok", 3, None, [0, 1, 0])  # retried, round-robin over the other URL
+    assert run([status(500), status(401)], **FAST)[:4] == (
+        "error", 2, "APIStatusError 401: boom (check the API key)", [0, 1])  # at once
+    gave_up = run([ValueError("garbage")] * 3, max_tries=3, **FAST)
+    assert gave_up[:3] == ("error", 3, "gave up after 3 tries: ValueError: garbage")
+    assert run([KeyError("bug")], **FAST)[:3] == ("error", 1, "KeyError: 'bug'")  # not retried
+    # Retry-After is honoured, capped at max_backoff_s
+    assert 0.3 <= run([status(429, after=0.3), None], backoff_s=0.01, max_backoff_s=1)[4] < 0.9
+    assert 0.2 <= run([status(429, after=30), None], backoff_s=0.01, max_backoff_s=0.2)[4] < 0.8
