@@ -9,7 +9,7 @@ from typing import Any
 
 from comparator.formats.common import Source, dedupe_ids, text_id
 from comparator.formats.native import is_header
-from comparator.formats.tabular import _rows, resolve_columns
+from comparator.formats.tabular import resolve_columns, table_rows
 from comparator.schema.errors import InputError
 
 
@@ -64,7 +64,7 @@ def load_prompts(path: str | Path, limit: int | None = None) -> list[PromptItem]
         raise InputError(path, "no such file")
     src = Source(path)
     if path.suffix.lower() in (".csv", ".tsv"):
-        rows, is_line = _rows(src)
+        rows, is_line = table_rows(src)
     elif src.first_char == b"[":
         rows, is_line = list(enumerate(src.json, start=1)), False
     else:

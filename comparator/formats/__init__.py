@@ -1,30 +1,55 @@
 """Import and export of comparisons: one ``load`` for every format, auto-detected.
 
-Formats (``--format`` names): native, table (CSV/TSV/JSONL/JSON with a column mapping),
-llm-comparator, mt-bench, arena, alpaca-eval, llmbar, pandalm, arena-hard, mt-bench-single,
-judgebench. Detection (``comparator.formats.detect``) needs a positive match of a format's
+Each format is one module that registers a ``comparator.formats.registry.Format``: its
+``--format`` name and aliases, its detection rule, its reader and, for the three that are
+written (native .jsonl, llm-comparator .json, csv), its ``Export``. ``FORMATS``, ``ALIASES``,
+``EXPORTS``, ``load``, ``save``, ``detect_format`` and ``export_format`` all derive from the
+registry. Detection (``comparator.formats.detect``) needs a positive match of a format's
 structure.
-Exports: native (.jsonl), llm-comparator (.json), csv (.csv).
+
+Adding a format is one new file plus one import line below, e.g. ``formats/my_bench.py``::
+
+    from comparator.formats.common import LoadOptions, Source, finish
+    from comparator.formats.registry import Format, Signature, register
+    from comparator.schema.records import Comparison
+
+    def read_my_bench(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
+        examples = [...]  # dicts of comparator.schema.records.Example, from src.jsonl
+        return finish(src.path, examples, model_a=..., model_b=...,
+                      source_format="my-bench"), []
+
+    register(Format("my-bench", "MyBench verdicts (JSONL)", read_my_bench, order=55,
+                    misfit=Signature(("prompt_id", "verdict"))))
+
+and ``from comparator.formats import my_bench  # noqa: F401`` among the format imports below
+(its place there is its place in ``FORMATS``; ``order`` is its place in detection by record
+keys, see ``comparator.formats.registry``). Per-format record checks (pydantic ``TypedDict``)
+live in the format's module too; ``checks``, ``common`` and ``games`` hold what formats share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from comparator.formats.alpaca_eval import read_alpaca_eval
-from comparator.formats.arena_hard import read_arena_hard
+# The format modules; each registers itself on import, in this order (FORMATS' order).
+# isort: off
+from comparator.formats import native  # noqa: F401
+from comparator.formats import tabular  # noqa: F401
+from comparator.formats import llm_comparator  # noqa: F401
+from comparator.formats import mt_bench  # noqa: F401
+from comparator.formats import arena  # noqa: F401
+from comparator.formats import alpaca_eval  # noqa: F401
+from comparator.formats import llmbar  # noqa: F401
+from comparator.formats import pandalm  # noqa: F401
+from comparator.formats import arena_hard  # noqa: F401
+from comparator.formats import mt_bench_single  # noqa: F401
+from comparator.formats import judgebench  # noqa: F401
+# isort: on
 from comparator.formats.checks import guarded, unwritable
 from comparator.formats.common import LoadOptions, Source
 from comparator.formats.detect import detect_format
-from comparator.formats.fastchat import read_arena, read_mt_bench_pairs
-from comparator.formats.human import read_llmbar, read_pandalm
-from comparator.formats.judgebench import read_judgebench
-from comparator.formats.llm_comparator import read_llm_comparator, write_llm_comparator
-from comparator.formats.mt_bench_single import read_mt_bench_single
-from comparator.formats.native import read_native, write_native
-from comparator.formats.tabular import read_table, write_csv
+from comparator.formats.registry import REGISTRY, Reader, exports
 from comparator.schema.errors import InputError
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison
@@ -32,30 +57,10 @@ from comparator.schema.records import Comparison
 __all__ = ["FORMATS", "EXPORTS", "InputError", "LoadOptions", "Loaded", "detect_format", "load",
            "save", "Comparison"]
 
-Reader = Callable[[Source, LoadOptions], tuple[Comparison, list[str]]]
-
-
-def _native(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
-    return read_native(src.path, src.data), []
-
-
-FORMATS: dict[str, Reader] = {
-    "native": _native,
-    "table": read_table,
-    "llm-comparator": read_llm_comparator,
-    "mt-bench": read_mt_bench_pairs,
-    "arena": read_arena,
-    "alpaca-eval": read_alpaca_eval,
-    "llmbar": read_llmbar,
-    "pandalm": read_pandalm,
-    "arena-hard": read_arena_hard,
-    "mt-bench-single": read_mt_bench_single,
-    "judgebench": read_judgebench,
-}
-ALIASES = {"csv": "table", "jsonl": "table", "llmc": "llm-comparator", "fastchat": "mt-bench",
-           "alpacaeval": "alpaca-eval", "alpaca_eval": "alpaca-eval", "mt_bench": "mt-bench",
-           "arena_hard": "arena-hard", "mt-bench-single-grade": "mt-bench-single"}
-EXPORTS = {"native": ".jsonl", "llm-comparator": ".json", "csv": ".csv"}
+FORMATS: dict[str, Reader] = {name: fmt.read for name, fmt in REGISTRY.items()}
+ALIASES: dict[str, str] = {a: fmt.name for fmt in REGISTRY.values() for a in fmt.aliases}
+EXPORTS: dict[str, str] = {name: e.suffix for name, e in exports().items()}
+_EXPORT_ALIASES = {a: e.name for e in exports().values() for a in e.aliases}
 
 
 @dataclass
@@ -84,7 +89,7 @@ def load(path: str | Path, format: str | None = None, options: LoadOptions | Non
 
 def export_format(path: str | Path, to: str | None = None) -> str:
     if to:
-        to = {"llmc": "llm-comparator", "jsonl": "native", "table": "csv"}.get(to, to)
+        to = _EXPORT_ALIASES.get(to, to)
         if to not in EXPORTS:
             raise ValueError(f"--to must be one of {', '.join(EXPORTS)}")
         return to
@@ -92,8 +97,10 @@ def export_format(path: str | Path, to: str | None = None) -> str:
     for name, ext in EXPORTS.items():
         if suffix == ext:
             return name
-    raise ValueError(f"cannot tell the output format from {Path(path).name!r}: use .jsonl "
-                     "(native), .json (llm-comparator), .csv, or --to")
+    known = ", ".join(ext if ext == f".{name}" else f"{ext} ({name})"
+                      for name, ext in EXPORTS.items())
+    raise ValueError(f"cannot tell the output format from {Path(path).name!r}: use {known}, "
+                     "or --to")
 
 
 def save(comp: Comparison, path: str | Path, to: str | None = None,
@@ -101,10 +108,5 @@ def save(comp: Comparison, path: str | Path, to: str | None = None,
     """Write ``comp`` (atomically) in the format named by ``to`` or the extension."""
     fmt = export_format(path, to)
     with unwritable(comp, path):
-        if fmt == "native":
-            write_native(comp, path)
-        elif fmt == "llm-comparator":
-            write_llm_comparator(comp, path)
-        else:
-            write_csv(comp, path, tie_threshold)
+        exports()[fmt].write(comp, path, tie_threshold)
     return fmt

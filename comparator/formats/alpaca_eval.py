@@ -10,10 +10,13 @@ The rationale is ``raw_completion.concise_explanation`` when the annotator wrote
 from __future__ import annotations
 
 import math
+from typing import Any, NotRequired
 
 import orjson
+from pydantic import with_config
+from typing_extensions import TypedDict
 
-from comparator.formats.checks import AlpacaEvalRecord, check_rows
+from comparator.formats.checks import OPEN, Name, Number, check_rows
 from comparator.formats.common import (
     LoadOptions,
     Source,
@@ -24,8 +27,34 @@ from comparator.formats.common import (
     records,
     text_id,
 )
+from comparator.formats.registry import Format, Signature, register
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison
+
+
+@with_config(OPEN)
+class _Ranked(TypedDict):
+    model: Any
+    rank: NotRequired[Number]
+
+
+@with_config(OPEN)
+class _RawCompletion(TypedDict):
+    ordered_models: NotRequired[list[_Ranked] | None]
+    concise_explanation: NotRequired[str | None]
+
+
+@with_config(OPEN)
+class AlpacaEvalRecord(TypedDict):
+    instruction: str
+    output_1: str
+    output_2: str
+    generator_1: NotRequired[Name]
+    generator_2: NotRequired[Name]
+    annotator: NotRequired[Name]
+    preference: NotRequired[Number | str | None]
+    raw_completion: NotRequired[_RawCompletion | str | None]
+    referenced_models: NotRequired[dict[str, Any] | None]
 
 _KNOWN = {"instruction", "output_1", "output_2", "generator_1", "generator_2", "dataset",
           "preference", "raw_completion", "annotator", "referenced_models"}
@@ -104,3 +133,9 @@ def read_alpaca_eval(src: Source, opts: LoadOptions) -> tuple[Comparison, list[s
     comp = finish(path, examples, model_a=gen1, model_b=gen2, source_format="alpaca-eval",
                   where_is_line=False)
     return comp, []
+
+
+register(Format(
+    "alpaca-eval", "AlpacaEval annotations (annotations.json)", read_alpaca_eval,
+    aliases=("alpacaeval", "alpaca_eval"), order=60,
+    misfit=Signature(("output_1", "output_2"), ("preference", "annotator", "generator_1"))))

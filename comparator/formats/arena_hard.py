@@ -26,9 +26,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from comparator.formats.common import LoadOptions, Source, dedupe_ids, finish, read_jsonl
-from comparator.formats.fastchat import _between
+from comparator.formats.common import (
+    LoadOptions,
+    Source,
+    between,
+    dedupe_ids,
+    finish,
+    read_jsonl,
+)
 from comparator.formats.games import game_judgment, require_keys
+from comparator.formats.registry import Format, Signature, register
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison
 
@@ -44,9 +51,9 @@ V01_BASELINE = "gpt-4-0314"
 
 def parse_game_prompt(text: str) -> tuple[str, str, str] | None:
     """(question, answer shown as A, answer shown as B) from Arena-Hard's judge prompt."""
-    q = _between(text, "<|User Prompt|>\n", "\n\n<|The Start of Assistant A's Answer|>")
-    a = _between(text, "<|The Start of Assistant A's Answer|>\n", "\n<|The End of Assistant A's")
-    b = _between(text, "<|The Start of Assistant B's Answer|>\n", "\n<|The End of Assistant B's")
+    q = between(text, "<|User Prompt|>\n", "\n\n<|The Start of Assistant A's Answer|>")
+    a = between(text, "<|The Start of Assistant A's Answer|>\n", "\n<|The End of Assistant A's")
+    b = between(text, "<|The Start of Assistant B's Answer|>\n", "\n<|The End of Assistant B's")
     return None if q is None or a is None or b is None else (q, a, b)
 
 
@@ -196,3 +203,9 @@ def _texts(path: Path, n: int, r: dict, q: dict, answers: tuple[dict, dict]
         raise InputError(path, "cannot recover the prompt and both answers: keep question.jsonl "
                          "and model_answer/ beside model_judgment/", line=n, field="games")
     return prompt, a, b
+
+
+register(Format(
+    "arena-hard", "Arena-Hard-Auto judgments (model_judgment/<judge>/<model>.jsonl)",
+    read_arena_hard, aliases=("arena_hard",), order=20,
+    misfit=Signature(("model", "games"), ("uid", "question_id"))))

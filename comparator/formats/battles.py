@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from comparator.formats.common import Source
 from comparator.schema.errors import InputError
@@ -49,8 +50,6 @@ KEYS = ("model_a", "model_b", "winner")
 
 def is_battle_log(src: Source) -> bool:
     """The first record has model_a, model_b and winner (and no FastChat g1_/g2_ fields)."""
-    import orjson
-
     try:
         if src.first_char == b"{":
             first = orjson.loads(src.first_line)

@@ -3,9 +3,9 @@
 Every importer reads plain JSON objects. A record of the wrong shape (a list where a name is
 due, a string where a list of runs is due) must end in one line naming the file, the line or
 record and the field, never in a ``TypeError`` deep inside the importer. So each format states
-the fields it reads as a small pydantic ``TypedDict`` (other keys are allowed and kept), and
-``check_rows`` validates every record against it; ``guarded`` turns anything an importer still
-trips over into an ``InputError`` naming the file.
+the fields it reads as a small pydantic ``TypedDict`` in its own module (other keys are
+allowed and kept), and ``check_rows`` validates every record against it; ``guarded`` turns
+anything an importer still trips over into an ``InputError`` naming the file.
 """
 
 from __future__ import annotations
@@ -13,163 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any
 
 import orjson
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
-from typing_extensions import TypedDict
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from comparator.schema.errors import InputError, excerpt
-from comparator.schema.records import Score
 from comparator.schema.settings import settings
 
-_OPEN = ConfigDict(extra="allow")
+OPEN = ConfigDict(extra="allow")  # a format's TypedDicts: ``@with_config(OPEN)``
 Name = str | None
 Number = Annotated[float, Field(allow_inf_nan=False)]
-Chunks = list[dict[str, Any]]  # LLM Comparator's multimodal text: [{"type": "text", "data"}]
-
-
-# ---- AlpacaEval annotations ----------------------------------------------------------------
-
-@with_config(_OPEN)
-class _Ranked(TypedDict):
-    model: Any
-    rank: NotRequired[Number]
-
-
-@with_config(_OPEN)
-class _RawCompletion(TypedDict):
-    ordered_models: NotRequired[list[_Ranked] | None]
-    concise_explanation: NotRequired[str | None]
-
-
-@with_config(_OPEN)
-class AlpacaEvalRecord(TypedDict):
-    instruction: str
-    output_1: str
-    output_2: str
-    generator_1: NotRequired[Name]
-    generator_2: NotRequired[Name]
-    annotator: NotRequired[Name]
-    preference: NotRequired[Number | str | None]
-    raw_completion: NotRequired[_RawCompletion | str | None]
-    referenced_models: NotRequired[dict[str, Any] | None]
-
-
-# ---- LLMBar / PandaLM ----------------------------------------------------------------------
-
-@with_config(_OPEN)
-class LLMBarRecord(TypedDict):
-    input: str
-    output_1: str
-    output_2: str
-    label: int | str
-    results: NotRequired[list[dict[str, dict[str, Any]]] | None]  # per run: swap -> outcome
-
-
-@with_config(_OPEN)
-class PandaLMRecord(TypedDict):
-    instruction: str
-    input: NotRequired[str | None]
-    cmp_key: NotRequired[str | None]
-    idx: NotRequired[int | str | None]
-
-
-# ---- FastChat: MT-Bench judgments, questions, answers; Arena battles -----------------------
-
-@with_config(_OPEN)
-class _FastChatJudged(TypedDict):
-    question_id: int
-    turn: NotRequired[int]
-    judge: NotRequired[Annotated[list[str], Field(min_length=2)] | str | None]
-
-
-@with_config(_OPEN)
-class MTBenchPairRecord(_FastChatJudged):
-    model_1: str
-    model_2: str
-    g1_winner: str
-    g2_winner: str
-    g1_judgment: NotRequired[str | None]
-    g2_judgment: NotRequired[str | None]
-    g1_user_prompt: NotRequired[str | None]
-
-
-@with_config(_OPEN)
-class MTBenchQuestion(TypedDict):
-    question_id: int
-    turns: Annotated[list[str], Field(min_length=1)]
-    category: NotRequired[str | None]
-    reference: NotRequired[list[str] | None]
-
-
-@with_config(_OPEN)
-class _Choice(TypedDict):
-    turns: Annotated[list[str], Field(min_length=1)]
-
-
-@with_config(_OPEN)
-class MTBenchAnswer(TypedDict):
-    question_id: int
-    choices: Annotated[list[_Choice], Field(min_length=1)]
-
-
-@with_config(_OPEN)
-class MTBenchSingleRecord(_FastChatJudged):
-    model: str
-    judgment: NotRequired[str | None]
-    user_prompt: NotRequired[str | None]
-
-
-@with_config(_OPEN)
-class _Turn(TypedDict):
-    role: str
-    content: str
-
-
-@with_config(_OPEN)
-class ArenaRecord(TypedDict):
-    model_a: str
-    model_b: str
-    winner: str
-    conversation_a: Annotated[list[_Turn], Field(min_length=2)]
-    conversation_b: Annotated[list[_Turn], Field(min_length=2)]
-    turn: NotRequired[int | None]
-    question_id: NotRequired[int | str | None]
-    judge: NotRequired[Name]
-    category: NotRequired[Name]
-
-
-# ---- LLM Comparator JSON -------------------------------------------------------------------
-
-@with_config(_OPEN)
-class _ModelName(TypedDict):
-    name: NotRequired[str]
-
-
-@with_config(_OPEN)
-class LLMComparatorDoc(TypedDict):
-    models: NotRequired[Annotated[list[_ModelName], Field(min_length=2, max_length=2)] | None]
-    examples: list[dict[str, Any]]
-
-
-@with_config(_OPEN)
-class _Rating(TypedDict):
-    score: NotRequired[Score | None]
-    rating_label: NotRequired[str | None]
-    is_flipped: NotRequired[bool | None]
-    rationale: NotRequired[str | None]
-
-
-@with_config(_OPEN)
-class LLMComparatorExample(TypedDict):
-    input_text: str | Chunks
-    output_text_a: str | Chunks
-    output_text_b: str | Chunks
-    tags: NotRequired[list[str | int | float] | None]
-    score: NotRequired[Score | None]
-    individual_rater_scores: NotRequired[list[_Rating] | None]
-    custom_fields: NotRequired[dict[str, Any] | None]
 
 
 _ADAPTERS: dict[type, TypeAdapter] = {}

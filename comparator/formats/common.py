@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 from pydantic import ValidationError
 
 from comparator.schema.errors import InputError, excerpt
@@ -169,7 +170,8 @@ def _refuse_binary(path: Path, data: bytes) -> None:
     raise InputError(path, f"a NUL byte at column {col}: {hint}", line=line)
 
 
-def _check_utf8(path: Path, data: bytes) -> None:
+def check_utf8(path: Path, data: bytes) -> None:
+    """Refuse bytes that are not UTF-8, naming the line, column and byte."""
     if data.isascii() or _valid_utf8(data):
         return
     view, step, start = memoryview(data), 1 << 24, 0  # 16 MB at a time: never a GB-long str
@@ -190,8 +192,6 @@ def _check_utf8(path: Path, data: bytes) -> None:
 
 def _valid_utf8(data: bytes) -> bool:
     """Arrow's (vectorised) UTF-8 validation of the whole buffer, without a copy."""
-    import pyarrow as pa
-
     offsets = pa.py_buffer(struct.pack("<qq", 0, len(data)))
     try:
         pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data)).validate(full=True)
@@ -212,7 +212,7 @@ def text_bytes(path: Path, data: bytes) -> bytes:
     elif data[:3] == codecs.BOM_UTF8:
         data = data[3:]
     _refuse_binary(path, data)
-    _check_utf8(path, data)
+    check_utf8(path, data)
     return data
 
 
@@ -288,6 +288,28 @@ def text_field(path: Path, row: dict, key: str, warnings: list[str], *, record: 
     warnings.append(f"record {record}: field '{key}': JSON {type(value).__name__} "
                     f"{orjson.dumps(value).decode()} read as the text {text!r}")
     return text
+
+
+def between(text: str, start: str, end: str) -> str | None:
+    """The text between the first ``start`` and the next ``end`` (judge prompts' sections)."""
+    i = text.find(start)
+    if i < 0:
+        return None
+    i += len(start)
+    j = text.find(end, i)
+    return text[i:j] if j >= 0 else None
+
+
+_LABEL = {1: 1.0, 2: -1.0, 0: 0.0}
+
+
+def label_score(path: Path, value: object, n: int, field: str) -> float:
+    """A human label 1 (the first response better), 2 (the second) or 0 (a tie) as a score."""
+    try:
+        return _LABEL[int(value)]
+    except (KeyError, TypeError, ValueError):
+        raise InputError(path, f"must be 1, 2 (or 0 for a tie), got {excerpt(value)}", record=n,
+                         field=field) from None
 
 
 def text_id(*parts: object) -> str:

@@ -15,7 +15,13 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from comparator.schema.settings import MAX_BYTES_ENV, allowed_url, data_dir, settings
+from comparator.schema.settings import (
+    MAX_BYTES_ENV,
+    allowed_path,
+    allowed_url,
+    data_dir,
+    settings,
+)
 
 CHUNK = 1 << 20
 TIMEOUT_S = 30  # per connection attempt and per read
@@ -135,8 +141,6 @@ def download(url: str) -> Path:
 def fetch_location(text: str) -> Path:
     """The Data page's "Path or URL": an allowed URL downloaded, or an allowed file path
     (``comparator.schema.settings.allowed_path``); ValueError with a message otherwise."""
-    from comparator.schema.settings import allowed_path
-
     text = text.strip()
     if not text:
         raise ValueError("type a file path or an http(s) URL first")

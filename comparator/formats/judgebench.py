@@ -21,6 +21,7 @@ import orjson
 
 from comparator.formats.common import LoadOptions, Source, dedupe_ids, finish, need
 from comparator.formats.games import game_judgment, require_keys
+from comparator.formats.registry import Format, Signature, register
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison
 
@@ -91,3 +92,8 @@ def read_judgebench(src: Source, opts: LoadOptions) -> tuple[Comparison, list[st
                   model_b=opts.model_b or "response_B", source_format="judgebench",
                   metadata=meta, where=where)
     return comp, warnings
+
+
+register(Format(
+    "judgebench", "JudgeBench outputs (outputs/dataset=judgebench,...jsonl)", read_judgebench,
+    order=30, misfit=Signature(("pair_id", "response_A", "response_B", "label", "judgments"))))

@@ -14,14 +14,25 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
 import orjson
+from pydantic import Field, with_config
+from typing_extensions import TypedDict
 
-from comparator.formats.checks import LLMComparatorDoc, LLMComparatorExample, check_rows
+from comparator.formats.checks import OPEN, check_rows
 from comparator.formats.common import LoadOptions, Source, dedupe_ids, finish, text_id
+from comparator.formats.detect import one_document
+from comparator.formats.registry import Export, Format, register
 from comparator.schema.errors import InputError, excerpt
-from comparator.schema.records import Comparison, Example, example_score, prompt_text, response_text
+from comparator.schema.records import (
+    Comparison,
+    Example,
+    Score,
+    example_score,
+    prompt_text,
+    response_text,
+)
 
 NS = "llm_comparator"
 FIELD_TYPES = (
@@ -29,10 +40,42 @@ FIELD_TYPES = (
     "per_model_boolean", "per_model_number", "per_model_category", "per_model_text",
     "per_rating_string", "per_rating_per_model_category", "base",
 )
-_EX_KNOWN = {"input_text", "tags", "output_text_a", "output_text_b", "score",
-             "individual_rater_scores", "custom_fields"}
-_RATING = {"score": "score", "rating_label": "label", "is_flipped": "flipped",
-           "rationale": "rationale"}
+EXAMPLE_KEYS = {"input_text", "tags", "output_text_a", "output_text_b", "score",  # read; the
+                "individual_rater_scores", "custom_fields"}  # other keys are kept in extra
+RATING_KEYS = {"score": "score", "rating_label": "label", "is_flipped": "flipped",  # -> judgment
+               "rationale": "rationale"}
+
+Chunks = list[dict[str, Any]]  # multimodal text: [{"type": "text", "data": ...}]
+
+
+@with_config(OPEN)
+class _ModelName(TypedDict):
+    name: NotRequired[str]
+
+
+@with_config(OPEN)
+class LLMComparatorDoc(TypedDict):
+    models: NotRequired[Annotated[list[_ModelName], Field(min_length=2, max_length=2)] | None]
+    examples: list[dict[str, Any]]
+
+
+@with_config(OPEN)
+class _Rating(TypedDict):
+    score: NotRequired[Score | None]
+    rating_label: NotRequired[str | None]
+    is_flipped: NotRequired[bool | None]
+    rationale: NotRequired[str | None]
+
+
+@with_config(OPEN)
+class LLMComparatorExample(TypedDict):
+    input_text: str | Chunks
+    output_text_a: str | Chunks
+    output_text_b: str | Chunks
+    tags: NotRequired[list[str | int | float] | None]
+    score: NotRequired[Score | None]
+    individual_rater_scores: NotRequired[list[_Rating] | None]
+    custom_fields: NotRequired[dict[str, Any] | None]
 
 
 def _text(value: Any) -> str:
@@ -57,10 +100,10 @@ def _rating(path: Path, r: dict, n: int, k: int) -> dict:
                          field=f"individual_rater_scores[{k}].score")
     else:
         j["score"] = float(score)
-    for src, dst in _RATING.items():
+    for src, dst in RATING_KEYS.items():
         if src != "score" and r.get(src) is not None:
             j[dst] = r[src]
-    j["extra"] = {NS: {"keys": list(r), **{x: v for x, v in r.items() if x not in _RATING}}}
+    j["extra"] = {NS: {"keys": list(r), **{x: v for x, v in r.items() if x not in RATING_KEYS}}}
     return j
 
 
@@ -97,7 +140,7 @@ def read_llm_comparator(src: Source, opts: LoadOptions) -> tuple[Comparison, lis
             "tags": [str(t) for t in e.get("tags") or []],
             "metadata": dict(e.get("custom_fields") or {}),
             "judgments": [_rating(path, r, n, k) for k, r in enumerate(ratings)],
-            "extra": {NS: {"keys": list(e), **{k: v for k, v in e.items() if k not in _EX_KNOWN},
+            "extra": {NS: {"keys": list(e), **{k: v for k, v in e.items() if k not in EXAMPLE_KEYS},
                            **{k: e[k] for k in ("input_text", "output_text_a", "output_text_b")
                               if not isinstance(e[k], str)}}},
         }
@@ -230,3 +273,22 @@ def write_llm_comparator(comp: Comparison, path: str | Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(orjson.dumps(to_llm_comparator(comp), option=orjson.OPT_INDENT_2))
     tmp.replace(path)
+
+
+def _write(comp: Comparison, path: Path, tie_threshold: float) -> None:
+    write_llm_comparator(comp, path)  # scores are kept as they are: no tie threshold
+
+
+def _claims(src: Source, first: Any) -> bool:
+    """One JSON document with ``examples`` or ``models`` (its reader says "no examples" when
+    the list is missing)."""
+    if not one_document(src, first):
+        return False
+    doc = src.json
+    return isinstance(doc, dict) and ("examples" in doc or "models" in doc)
+
+
+register(Format(
+    "llm-comparator", "LLM Comparator JSON (PAIR-code/llm-comparator)", read_llm_comparator,
+    aliases=("llmc",), claims=_claims, claim_order=20,
+    export=Export("llm-comparator", ".json", _write, aliases=("llmc",), order=1)))

@@ -17,19 +17,36 @@ kept). Both judge explanations are the rationale. Every model's grades stay in
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NotRequired
 
-from comparator.formats.checks import MTBenchSingleRecord, check_rows
-from comparator.formats.common import LoadOptions, Source, finish
-from comparator.formats.fastchat import _between, _fastchat_root, _load_answers, load_questions
+from pydantic import with_config
+
+from comparator.formats.checks import OPEN, check_rows
+from comparator.formats.common import LoadOptions, Source, between, finish
+from comparator.formats.fastchat import (
+    FastChatJudged,
+    fastchat_root,
+    load_answers,
+    load_questions,
+)
 from comparator.formats.games import require_keys
+from comparator.formats.registry import Format, Signature, register
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison
+
+
+@with_config(OPEN)
+class MTBenchSingleRecord(FastChatJudged):
+    model: str
+    judgment: NotRequired[str | None]
+    user_prompt: NotRequired[str | None]
+
 
 GRADE_SPAN = 9.0  # 10 - 1
 
 
 def _conversation(text: str, start: str, end: str, speaker: str) -> list[tuple[str, str]]:
-    conv = _between(text, start, end)
+    conv = between(text, start, end)
     if conv is None:
         return []
     chunks = conv.split("\n\n### User:\n")[1:]
@@ -48,11 +65,11 @@ def parse_single_prompt(text: str) -> dict | None:
                             "<|The End of Reference Answer|>", "Reference answer")
         return {"questions": [q for q, _ in conv], "answers": [a for _, a in conv],
                 "reference": [a for _, a in ref] or None}
-    q = _between(text, "[Question]\n", "\n\n[The Start of ")
-    a = _between(text, "[The Start of Assistant's Answer]\n", "\n[The End of Assistant's Answer]")
+    q = between(text, "[Question]\n", "\n\n[The Start of ")
+    a = between(text, "[The Start of Assistant's Answer]\n", "\n[The End of Assistant's Answer]")
     if q is None or a is None:
         return None
-    ref = _between(text, "[The Start of Reference Answer]\n", "\n[The End of Reference Answer]")
+    ref = between(text, "[The Start of Reference Answer]\n", "\n[The End of Reference Answer]")
     return {"questions": [q], "answers": [a], "reference": [ref] if ref is not None else None}
 
 
@@ -99,10 +116,10 @@ def read_mt_bench_single(src: Source, opts: LoadOptions) -> tuple[Comparison, li
                             "the example uses the last grade")
         cells[key] = (n, r)
     model_a, model_b = choose_models(path, list(grades), opts)
-    root = _fastchat_root(path)
+    root = fastchat_root(path)
     qpath = opts.questions or (root / "question.jsonl" if root else None)
     questions = load_questions(qpath) if qpath and qpath.exists() else {}
-    answers = _load_answers(root, {model_a, model_b})
+    answers = load_answers(root, {model_a, model_b})
     examples, where = [], []
     keys = sorted({k[1:] for k in cells if k[0] in (model_a, model_b)})
     alone = 0
@@ -169,3 +186,9 @@ def _example(path: Path, qid: int, turn: int, ra: tuple[int, dict], rb: tuple[in
     if q and q.get("category"):
         ex["category"] = q["category"]
     return ex
+
+
+register(Format(
+    "mt-bench-single", "FastChat MT-Bench single-answer grades (*_single.jsonl)",
+    read_mt_bench_single, aliases=("mt-bench-single-grade",), order=40,
+    misfit=Signature(("question_id", "model", "score", "turn"), ("judgment", "user_prompt"))))

@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from comparator.formats.common import read_file
+from comparator.formats.common import LoadOptions, Source, read_file
+from comparator.formats.registry import Export, Format, Signature, register
 from comparator.schema.errors import InputError, excerpt
 from comparator.schema.labels import label_to_score
 from comparator.schema.records import EXAMPLE, SCHEMA_VERSION, Comparison, Example
@@ -45,7 +46,8 @@ def _loc_to_field(loc: tuple) -> str:
     return out
 
 
-def _validation_error(path: Path, err: ValidationError, line: int) -> InputError:
+def validation_error(path: Path, err: ValidationError, line: int) -> InputError:
+    """The first problem of a line's pydantic error, naming the line and field."""
     first = err.errors()[0]
     if first.get("type") == "json_invalid":
         return InputError(path, f"not valid JSON ({first.get('ctx', {}).get('error', '')})",
@@ -61,7 +63,8 @@ def _validation_error(path: Path, err: ValidationError, line: int) -> InputError
 _UNION_PARTS = {"str", "list[str]", "float", "none", "constrained-float"}
 
 
-def _check_statuses(path: Path, examples: list[Example], line_of) -> None:
+def check_statuses(path: Path, examples: list[Example], line_of) -> None:
+    """A judgment has a score exactly when its status is ``ok``."""
     for i, ex in enumerate(examples):
         for k, j in enumerate(ex.get("judgments", ())):
             status = j.get("status", "ok")
@@ -179,16 +182,16 @@ def read_native(path: str | Path, data: bytes | None = None) -> Comparison:
         try:
             append(validate(raw))
         except ValidationError as err:
-            raise _validation_error(path, err, n) from None
+            raise validation_error(path, err, n) from None
         where(n)
-    _check_statuses(path, examples, line_of)
+    check_statuses(path, examples, line_of)
     _check_unique_ids(path, examples, line_of)
     head = {k: v for k, v in header.items() if k not in ("kind", "examples")}
     head["schema_version"] = SCHEMA_VERSION
     try:
         comp = Comparison(examples=[], **head)
     except ValidationError as err:
-        raise _validation_error(path, err, 1) from None
+        raise validation_error(path, err, 1) from None
     comp.examples = examples
     return comp
 
@@ -228,3 +231,18 @@ def write_native(comp: Comparison, path: str | Path) -> None:
         for ex in comp.examples:
             f.write(dump_example(ex) + b"\n")
     tmp.replace(path)
+
+
+def _read(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
+    return read_native(src.path, src.data), []
+
+
+def _write(comp: Comparison, path: Path, tie_threshold: float) -> None:
+    write_native(comp, path)  # scores are kept as they are: no tie threshold
+
+
+register(Format(
+    "native", "comparator's own JSONL: a header line, then one example per line", _read,
+    claims=lambda src, first: is_header(first), claim_order=10,
+    misfit=Signature(("id", "response_a", "response_b"), ("prompt", "messages")), order=90,
+    export=Export("native", ".jsonl", _write, aliases=("jsonl",), order=0)))

@@ -11,7 +11,8 @@ from typing import BinaryIO
 import orjson
 
 from comparator.formats.common import Source
-from comparator.formats.detect import _records_format, detect_format
+from comparator.formats.detect import detect_format, records_format
+from comparator.formats.tabular import peek_columns
 
 HEAD_BYTES = 1 << 20
 
@@ -58,7 +59,7 @@ def detect(src: Source, complete: bool) -> str | None:
         return detect_format(src)
     if src.first_char == b"[":
         first = _first_record(src)
-        return _records_format(src, set(first)) if first is not None else None
+        return records_format(src, set(first)) if first is not None else None
     if src.first_char == b"{":
         try:
             first = orjson.loads(src.first_line)
@@ -72,8 +73,6 @@ def detect(src: Source, complete: bool) -> str | None:
 
 def columns(src: Source, complete: bool) -> list[str]:
     """The column names of a table, from the head."""
-    from comparator.formats.tabular import peek_columns
-
     if not complete and src.first_char == b"[":
         return list(_first_record(src) or {})
     return peek_columns(src)

@@ -26,6 +26,8 @@ from comparator.formats.common import (
     records,
     text_id,
 )
+from comparator.formats.registry import Export, Format, register
+from comparator.schema.csvsafe import write_rows
 from comparator.schema.errors import InputError, excerpt
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN, label_to_score, winner_of
 from comparator.schema.records import Comparison, example_score, prompt_text, response_text
@@ -51,6 +53,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 # columns our own CSV export writes that are derived from others
 DERIVED = ("winner", "judgments_ok", "judgments_unscored")
 CANONICAL = tuple(SYNONYMS)
+NEEDS = ("prompt", "response_a", "response_b")  # the columns a table must have
 
 
 def parse_mapping(items: list[str] | None) -> dict[str, str]:
@@ -99,7 +102,7 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict]]:
     return rows
 
 
-def _rows(src: Source) -> tuple[list[tuple[int, dict]], bool]:
+def table_rows(src: Source) -> tuple[list[tuple[int, dict]], bool]:
     """(line or record number, row) and whether the numbers are line numbers."""
     path = src.path
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
@@ -117,7 +120,7 @@ def peek_columns(src: Source) -> list[str]:
         if not head:
             return []
         return next(csv.reader(head, delimiter=delimiter(head[0], suffix)))
-    rows, _ = _rows(src)
+    rows, _ = table_rows(src)
     return list(dict.fromkeys(k for _, r in rows[:1000] for k in r))
 
 
@@ -133,6 +136,14 @@ def resolve_columns(columns: list[str], mapping: dict[str, str]) -> dict[str, st
                 out[name] = lower[s]
                 break
     return out
+
+
+def table_misfit(keys: set[str]) -> str | None:
+    """Why records with ``keys`` are not a table (None when every needed column is found)."""
+    cols = resolve_columns(sorted(keys), {})
+    missing = [n for n in NEEDS if n not in cols]
+    return (f"no column for {', '.join(missing)}; name columns with --map NAME=COLUMN"
+            if missing else None)
 
 
 def mapping_note(cols: dict[str, str]) -> str:
@@ -228,7 +239,7 @@ def _judgment(path: Path, row: dict, cols: dict, n: int, kw: dict, names: tuple)
 
 def read_table(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     path = src.path
-    rows, is_line = _rows(src)
+    rows, is_line = table_rows(src)
     if not rows:
         raise InputError(path, "no rows")
     columns = list(dict.fromkeys(k for _, r in rows for k in r))
@@ -330,6 +341,12 @@ def to_rows(comp: Comparison, tie_threshold: float) -> tuple[list[str], list[dic
 
 
 def write_csv(comp: Comparison, path: str | Path, tie_threshold: float) -> None:
-    from comparator.schema.csvsafe import write_rows
-
     write_rows(path, *to_rows(comp, tie_threshold))
+
+
+register(Format(
+    "table", "CSV / TSV / JSONL / JSON list with a column mapping (--map NAME=COLUMN)",
+    read_table, aliases=("csv", "jsonl"),
+    claims=lambda src, first: src.path.suffix.lower() in (".csv", ".tsv"), claim_order=0,
+    misfit=table_misfit, order=100,
+    export=Export("csv", ".csv", write_csv, aliases=("table",), order=2)))

@@ -166,7 +166,7 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
     """The ratings of one file, the last line per (id, rater) standing. Raises InputError
     naming the file and line: a bad line, a header of another comparison (when ``key`` is
     given), an id not in ``ids``. A line cut short (a killed writer) is ignored."""
-    from comparator.formats.native import _validation_error
+    from comparator.formats.native import validation_error
 
     out: dict[tuple[str, str], Rating] = {}
     try:
@@ -181,7 +181,7 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
             try:
                 head = RatingsHeader.model_validate_json(raw)
             except ValidationError as e:
-                raise _validation_error(path, e, 1) from None
+                raise validation_error(path, e, 1) from None
             if key is not None and head.comparison != key:
                 raise InputError(path, f"these ratings are for another comparison "
                                  f"({head.comparison}; this one is {key}): open the file "
@@ -193,7 +193,7 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
             cut = k == last or not raw.rstrip().endswith(b"}")
             if k > 0 and cut and e.errors()[0]["type"] == "json_invalid":
                 continue  # a line cut short (a writer killed mid-line): never a rating
-            raise _validation_error(path, e, k + 1) from None
+            raise validation_error(path, e, k + 1) from None
         if ids is not None and r.id not in ids:
             raise InputError(path, f"example id {r.id!r} is not in the comparison (ratings "
                              "of another file?)", line=k + 1, field="id")

@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 
 from comparator.formats.common import text_id
-from comparator.formats.llm_comparator import _EX_KNOWN, _RATING, NS
+from comparator.formats.llm_comparator import EXAMPLE_KEYS, NS, RATING_KEYS
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.records import SCHEMA_VERSION
 from comparator.store import schema
@@ -101,7 +101,7 @@ def _example(e: Any, cols: dict[str, list]) -> None:
         if plain is not None and all(r[x] == {} for x in plain[1]):
             extras.append(plain[0])
         else:
-            rest = {x: v for x, v in r.items() if x not in _RATING}
+            rest = {x: v for x, v in r.items() if x not in RATING_KEYS}
             extras.append(schema.to_json({NS: {"keys": list(r), **rest}}))
             if len(_PLAIN) < 64 and all(v == {} for v in rest.values()):
                 _PLAIN[keys] = (extras[-1], tuple(rest))
@@ -115,7 +115,7 @@ def _example(e: Any, cols: dict[str, list]) -> None:
     cols["judgment_extra"].append(extras or None)
     cols["metadata"].append(dict(custom or {}))
     cols["extra"].append({NS: {"keys": list(e), **{k: v for k, v in e.items()
-                                                    if k not in _EX_KNOWN}}})
+                                                    if k not in EXAMPLE_KEYS}}})
 
 
 BATCH = 20_000

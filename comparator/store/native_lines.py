@@ -9,7 +9,8 @@ from pathlib import Path
 import pyarrow.ipc as ipc
 from pydantic import ValidationError
 
-from comparator.formats.native import _check_statuses, _validation_error
+from comparator.formats.common import check_utf8
+from comparator.formats.native import check_statuses, validation_error
 from comparator.schema.errors import InputError, excerpt
 from comparator.schema.records import EXAMPLE
 from comparator.store import schema
@@ -20,10 +21,8 @@ BATCH = 20_000
 
 def _check_utf8_line(path: Path, raw: bytes, n: int) -> None:
     """The importer's message for a line that is not UTF-8 (byte and column), on line n."""
-    from comparator.formats.common import _check_utf8
-
     try:
-        _check_utf8(path, raw)
+        check_utf8(path, raw)
     except InputError as e:
         raise InputError(path, e.message, line=n) from None
 
@@ -43,7 +42,7 @@ def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None
 
     def flush() -> None:
         nonlocal rows, lines
-        _check_statuses(path, rows, lines)
+        check_statuses(path, rows, lines)
         for ex, n in zip(rows, lines):
             first = seen.setdefault(ex["id"], n)
             if first != n:
@@ -62,7 +61,7 @@ def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None
                     rows.append(validate(raw))
                 except ValidationError as err:
                     _check_utf8_line(path, raw, n)
-                    raise _validation_error(path, err, n) from None
+                    raise validation_error(path, err, n) from None
                 lines.append(n)
                 if len(rows) == BATCH:
                     flush()

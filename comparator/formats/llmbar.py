@@ -1,44 +1,44 @@
-"""Human-labelled pairs: LLMBar and PandaLM.
-
-LLMBar (``Dataset/<set>/dataset.json``): ``input``, ``output_1``, ``output_2``, ``label`` 1/2 —
+"""LLMBar (``Dataset/<set>/dataset.json``): ``input``, ``output_1``, ``output_2``, ``label`` 1/2 —
 the human (expert majority) preference, kept as a judgment with ``judge = "human"``.
+
 Its evaluator results (``evaluators/<LLM>/<method>/result.json``) add ``results``: per run,
 ``"swap = False"`` / ``"swap = True"`` with the judge's ``completion`` and ``winner`` ("1"/"2",
 already mapped back to output_1/output_2). ``results`` is a sequence of rounds, not repeats:
 Vanilla/CoT/... have one (after auxiliary ``[text, finish_reason]`` entries for Metrics/Reference);
 Swap/Swap_CoT have a first round and, only when its two orders disagreed, a synthesis round.
 LLMBar's statistics score the LAST round (``evaluate.py``: ``results[-1]``), and so do we.
-PandaLM (``data/testset-v1.json``): ``instruction``, ``input``, ``response1``, ``response2``,
-``annotator1..3`` (0 tie, 1, 2), ``motivation_app``, ``cmp_key`` ("<model1>_<model2>").
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, NotRequired
 
-from comparator.formats.checks import LLMBarRecord, PandaLMRecord, check_rows
+from pydantic import with_config
+from typing_extensions import TypedDict
+
+from comparator.formats.checks import OPEN, check_rows
 from comparator.formats.common import (
     LoadOptions,
     Source,
     dedupe_ids,
     finish,
+    label_score,
     need,
     records,
-    text_field,
     text_id,
 )
-from comparator.schema.errors import InputError, excerpt
+from comparator.formats.registry import Format, Signature, register
 from comparator.schema.records import Comparison
 
-_LABEL = {1: 1.0, 2: -1.0, 0: 0.0}
 
-
-def _label_score(path: Path, value: object, n: int, field: str) -> float:
-    try:
-        return _LABEL[int(value)]
-    except (KeyError, TypeError, ValueError):
-        raise InputError(path, f"must be 1, 2 (or 0 for a tie), got {excerpt(value)}", record=n,
-                         field=field) from None
+@with_config(OPEN)
+class LLMBarRecord(TypedDict):
+    input: str
+    output_1: str
+    output_2: str
+    label: int | str
+    results: NotRequired[list[dict[str, dict[str, Any]]] | None]  # per run: swap -> outcome
 
 
 def _llmbar_judge(path: Path) -> tuple[str, str | None]:
@@ -82,7 +82,7 @@ def read_llmbar(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     for n, r in enumerate(rows, start=1):
         prompt = need(path, r, "input", record=n)
         label = need(path, r, "label", record=n, types=(int, str))
-        judgments = [{"score": _label_score(path, label, n, "label"), "label": str(label),
+        judgments = [{"score": label_score(path, label, n, "label"), "label": str(label),
                       "judge": "human"}]
         rounds = [res for res in r.get("results") or []
                   if isinstance(res, dict) and ("swap = False" in res or "swap = True" in res)]
@@ -102,41 +102,6 @@ def read_llmbar(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
     return comp, []
 
 
-def read_pandalm(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
-    path = src.path
-    rows = records(path, src.json, "a PandaLM test set")
-    check_rows(path, enumerate(rows, start=1), PandaLMRecord)
-    warnings: list[str] = []
-    examples = []
-    for n, r in enumerate(rows, start=1):
-        instruction = need(path, r, "instruction", record=n)
-        extra_input = r.get("input") or ""
-        prompt = instruction + (f"\n\n{extra_input}" if extra_input else "")
-        judgments = []
-        for k in sorted(k for k in r if k.startswith("annotator")):
-            judgments.append({"score": _label_score(path, r[k], n, k), "label": str(r[k]),
-                              "judge": "human", "rater": k})
-        meta = {}
-        if r.get("cmp_key"):
-            meta["cmp_key"] = r["cmp_key"]
-            parts = str(r["cmp_key"]).split("_")
-            if len(parts) == 2:
-                meta["model_1"], meta["model_2"] = parts
-        ex = {
-            "id": str(r["idx"]) if r.get("idx") is not None else text_id(prompt),
-            "prompt": prompt,
-            "response_a": text_field(path, r, "response1", warnings, record=n),
-            "response_b": text_field(path, r, "response2", warnings, record=n),
-            "judgments": judgments,
-            "metadata": meta,
-            "extra": {"instruction": instruction, "input": extra_input},
-        }
-        if r.get("motivation_app"):
-            ex["category"] = str(r["motivation_app"])
-        examples.append(ex)
-    for ex, i in zip(examples, dedupe_ids([e["id"] for e in examples])):
-        ex["id"] = i
-    comp = finish(path, examples, model_a=opts.model_a or "response1",
-                  model_b=opts.model_b or "response2", source_format="pandalm",
-                  where_is_line=False)
-    return comp, warnings
+register(Format(
+    "llmbar", "LLMBar datasets and evaluator results (JSON list)", read_llmbar, order=70,
+    misfit=Signature(("input", "output_1", "output_2", "label"))))
