@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 URL_ENV = "COMPARATOR_URL_PREFIXES"
@@ -22,7 +22,7 @@ _URLS = Annotated[list[str] | None, NoDecode]
 
 def _env(name: str, expects: str, default: Any = None) -> Any:
     """A field read from the variable ``name``; ``expects`` says what it takes (for errors)."""
-    return Field(default, validation_alias=AliasChoices(name), description=expects)
+    return Field(default, validation_alias=name, description=expects)
 
 
 class Settings(BaseSettings):
@@ -77,7 +77,7 @@ class Settings(BaseSettings):
 
     @field_validator("debug", mode="before")
     @classmethod
-    def _debug(cls, v: Any) -> Any:  # as before: any value turns it on, except 0/false/no/off
+    def _debug(cls, v: Any) -> Any:  # any value turns it on, but 0, false, no and off
         return v.strip().lower() not in ("", "0", "false", "no", "off") if isinstance(v, str) \
             else v
 
@@ -86,7 +86,7 @@ class SettingsError(ValueError):
     """A ``COMPARATOR_*`` variable with a value it cannot take (one line, naming it)."""
 
 
-_NAMES = tuple(n for f in Settings.model_fields.values() for n in f.validation_alias.choices)
+_NAMES = tuple(f.validation_alias for f in Settings.model_fields.values())
 
 
 def settings() -> Settings:
@@ -102,8 +102,8 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
     except ValidationError as e:
         err = e.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "?"
-        field = next((f for f in Settings.model_fields.values()
-                      if name in f.validation_alias.choices), None)
+        field = next((f for f in Settings.model_fields.values() if f.validation_alias == name),
+                     None)
         what = field.description if field else err["msg"]
         raise SettingsError(f"{name}={str(err['input'])[:80]!r}: expected {what}; fix or unset "
                             "the variable") from None
