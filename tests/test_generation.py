@@ -235,3 +235,124 @@ def test_generate_page_runs_and_opens_the_result(tiny_server, tmp_path, monkeypa
     assert not at.exception and len(at.dataframe[0].value) == 3
     questions = read_jsonl(MT_QUESTIONS)[:3]
     assert set(at.dataframe[0].value["category"]) == {q["category"] for q in questions}
+
+
+def test_backends_load_lazily_and_declare_their_options():
+    code = ("import sys; import comparator.engines as e; before = set(sys.modules); "
+            "b = e.make_backend('hf/some-model', batch_size=3); "
+            "print(b.batch_size, sorted(m for m in set(sys.modules) - before "
+            "if m.startswith(('comparator.engines.', 'torch', 'transformers', 'ctranslate2', "
+            "'openai', 'vllm'))), sorted(m for m in before if m.endswith('_backend')))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    # only the chosen backend's module, nothing heavy (the model loads on first use)
+    assert r.stdout.split() == ["3", "['comparator.engines.hf_backend']", "[]"]
+    from comparator.engines import make_backend
+    from comparator.engines.registry import check_options
+
+    with pytest.raises(ValueError, match=r"PROVIDER one of openai, hf, vllm, ct2 \(e.g. openai/"):
+        make_backend("gpt-4o")
+    with pytest.raises(ValueError, match="compute_type: options of ct2/ models only, not hf/"):
+        make_backend("hf/x", options={"compute_type": "int8"})
+    with pytest.raises(ValueError, match=r"^temp: not an option of openai/ models \(they take "
+                       r"no options\)$"):
+        make_backend("openai/x", options={"temp": "1"})
+    with pytest.raises(ValueError, match=r"^ct2/ option top_k='many': Input should be a valid"):
+        check_options("ct2", {"top_k": "many"})
+    with pytest.raises(ValueError, match=r"^ct2/ option intra_threads=-1: Input should be great"):
+        check_options("ct2", {"intra_threads": -1})
+    assert check_options("ct2", {"top_k": "40", "compute_type": None}) == {
+        "top_k": 40, "compute_type": None}
+
+
+def test_cache_files_of_earlier_runs_are_still_hits(tmp_path):
+    """The three caches read files written before they shared one helper (same tables, same
+    keys: the hashes below are what the code before the helper computed)."""
+    import sqlite3
+
+    import numpy as np
+    import orjson
+
+    from comparator.engines.cache import cache_key
+    from comparator.engines.embed import EmbeddingCache
+    from comparator.engines.perplexity import ScoreCache
+
+    keys = (cache_key("openai/m", SamplingParams(), [{"role": "user", "content": "hi"}]),
+            EmbeddingCache.key("local/all-MiniLM-L6-v2", "hi"),
+            ScoreCache.key("hf/x", "ctx", "reply"))
+    assert keys == ("225407d049722baa1b007a3f032b04187da1b5df4a602f9be7315ceac07bd1b0",
+                    "97b489c22ff378e445213cb804f02ded25a84007",
+                    "a3e78bd077377e64d6e5398b860331515e9031d05a674813ad83f99e8651b001")
+    old = {"responses": ("(key TEXT PRIMARY KEY, spec TEXT, result BLOB, created REAL)",
+                         (keys[0], "openai/m", orjson.dumps({"text": "hello", "tries": 2}), 1.0)),
+           "emb": ("(key TEXT PRIMARY KEY, vec BLOB)",
+                   (keys[1], np.arange(3, dtype=np.float32).tobytes())),
+           "scores": ("(key TEXT PRIMARY KEY, total REAL, n INTEGER)", (keys[2], -3.5, 7))}
+    for table, (ddl, row) in old.items():
+        with sqlite3.connect(tmp_path / f"{table}.sqlite") as db:
+            db.execute(f"CREATE TABLE {table} {ddl}")
+            db.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(row))})", row)
+    res = ResponseCache(tmp_path / "responses.sqlite").get(keys[0])
+    assert (res.text, res.tries, res.cached) == ("hello", 2, True)
+    vec = EmbeddingCache(tmp_path / "emb.sqlite").get_many([keys[1], "absent"])
+    assert list(vec) == [keys[1]] and vec[keys[1]].tolist() == [0.0, 1.0, 2.0]
+    assert ScoreCache(tmp_path / "scores.sqlite").get(keys[2]) == (-3.5, 7)
+
+
+def test_two_processes_write_one_cache_at_once(tmp_path):
+    db = tmp_path / "fresh" / "perplexity.sqlite"  # neither the folder nor the file exists yet
+    code = ("import sys, time; from comparator.engines.perplexity import ScoreCache; "
+            "c = ScoreCache(sys.argv[1]); w = sys.argv[2]; time.sleep(float(sys.argv[3]) - "
+            "time.time()); [c.put_many([(f'{w}-{t}-{k}', float(k), k) for k in range(20)]) "
+            "for t in range(300)]")
+    start = str(time.time() + 4)  # both open the cache, then write at the same moment
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db), w, start], cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True) for w in "xy"]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0], [p.stderr.read() for p in procs]
+    from comparator.engines.perplexity import ScoreCache
+
+    rows = ScoreCache(db).get_many([f"{w}-{t}-{k}" for w in "xy" for t in range(300)
+                                    for k in range(20)])
+    assert len(rows) == 12000 and rows["y-299-19"] == (19.0, 19)
+
+
+def test_retry_policy_tries_classification_and_retry_after():
+    """The retry loop alone, its transport replaced by a FAKE ``_once`` that raises the real
+    openai exceptions in a given order (the fault-proxy tests above drive a real server)."""
+    import openai
+
+    from comparator.engines.base import GenResult
+    from comparator.engines.openai_backend import _httpx
+
+    def status(code, after=None):
+        resp = _httpx.Response(code, request=_httpx.Request("POST", "http://x/v1"),
+                               headers={"retry-after": str(after)} if after else {})
+        return openai.APIStatusError("boom", response=resp, body=None)
+
+    def run(faults, **kw):
+        backend = OpenAIBackend("m", base_urls=["http://x/v1", "http://y/v1"], api_key="sk-x",
+                                **kw)
+        urls = []
+
+        async def fake_once(i, messages, params):
+            urls.append(i)
+            if faults[len(urls) - 1] is None:
+                return GenResult(text="ok")
+            raise faults[len(urls) - 1]
+
+        backend._once = fake_once
+        t = time.perf_counter()
+        res = asyncio.run(backend.generate([], SamplingParams()))
+        return res.status, res.tries, res.error, urls, time.perf_counter() - t
+
+    ok = run([status(429), status(503), None], **FAST)
+    assert ok[:4] == ("ok", 3, None, [0, 1, 0])  # retried, round-robin over the other URL
+    assert run([status(500), status(401)], **FAST)[:4] == (
+        "error", 2, "APIStatusError 401: boom (check the API key)", [0, 1])  # at once
+    gave_up = run([ValueError("garbage")] * 3, max_tries=3, **FAST)
+    assert gave_up[:3] == ("error", 3, "gave up after 3 tries: ValueError: garbage")
+    assert run([KeyError("bug")], **FAST)[:3] == ("error", 1, "KeyError: 'bug'")  # not retried
+    # Retry-After is honoured, capped at max_backoff_s
+    assert 0.3 <= run([status(429, after=0.3), None], backoff_s=0.01, max_backoff_s=1)[4] < 0.9
+    assert 0.2 <= run([status(429, after=30), None], backoff_s=0.01, max_backoff_s=0.2)[4] < 0.8

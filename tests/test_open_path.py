@@ -220,6 +220,33 @@ def test_the_size_cap_stops_a_download(dirs, http_server, monkeypatch):
         download(f"{http_server}/data/missing.jsonl")
 
 
+def test_settings_are_read_when_used_and_a_bad_value_names_its_variable(tmp_path, monkeypatch):
+    from comparator.formats.common import free_memory
+    from comparator.schema.settings import SettingsError, data_dir, settings
+
+    monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path / "one"))
+    monkeypatch.setenv("COMPARATOR_MAX_MEMORY", "1.5K")
+    assert (data_dir(), free_memory()) == (tmp_path / "one", 1536)
+    monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path / "two"))  # a change counts at once
+    monkeypatch.setenv("COMPARATOR_MAX_MEMORY", "2g")
+    assert (data_dir(), free_memory()) == (tmp_path / "two", 2 << 30)
+    monkeypatch.setenv("COMPARATOR_DEBUG", "0")
+    assert not settings().debug
+    for var, value, expects in (("COMPARATOR_MAX_MEMORY", "lots", "a number of bytes, or with"),
+                                ("COMPARATOR_URL_MAX_BYTES", "1e9x", "a number of bytes"),
+                                ("COMPARATOR_STORE_MAX_GB", "abc", "a number of gigabytes")):
+        monkeypatch.setenv(var, value)
+        with pytest.raises(SettingsError, match=f"^{var}='{value}': expected {expects}"):
+            data_dir()
+        monkeypatch.delenv(var)
+    env = {**os.environ, "COMPARATOR_STORE_MAX_GB": "abc"}
+    r = subprocess.run([sys.executable, "-m", "comparator", "stats", str(LLMC_TINY)], cwd=ROOT,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == ["error: COMPARATOR_STORE_MAX_GB='abc': expected a number of "
+                                     "gigabytes (e.g. 20); fix or unset the variable"]
+
+
 # ---- uploads -----------------------------------------------------------------------------------
 
 def test_an_upload_is_saved_by_content_and_opened_from_disk(dirs):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from comparator.formats.tabular import parse_mapping
 from comparator.ratings.merge import add_ratings_option, merge_ratings, print_raters, rater_fields
 from comparator.schema.jsonsafe import clean
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
+from comparator.schema.settings import settings
 
 
 def _add_input(p: argparse.ArgumentParser) -> None:
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
     except Exception as e:  # a bug, not bad input: still one line unless asked
-        if os.environ.get("COMPARATOR_DEBUG"):
+        if settings().debug:
             raise
         print(f"internal error: {type(e).__name__}: {e} (set COMPARATOR_DEBUG=1 for the "
               "traceback, and please report it)", file=sys.stderr)

@@ -4,8 +4,9 @@
 through both sides with concurrency, retries, a response cache and resume.
 """
 
-from comparator.engines.base import GenResult, SamplingParams, make_backend, parse_spec
+from comparator.engines.base import GenResult, SamplingParams
 from comparator.engines.promptsets import PromptItem, load_prompts
+from comparator.engines.registry import make_backend, parse_spec
 from comparator.engines.runner import Progress, Side, generate_pairs
 
 __all__ = ["GenResult", "Progress", "PromptItem", "SamplingParams", "Side", "generate_pairs",

@@ -1,10 +1,6 @@
-"""The one small interface every generation backend implements, and the registry that picks a
-backend from a ``"provider/model"`` string. Heavy libraries are imported inside the backends.
-
-    openai/<model>   any OpenAI-compatible chat-completions server (OpenAI, vllm serve, Ollama…)
-    hf/<path|name>   transformers, locally (CPU or GPU), batched generate with the chat template
-    vllm/<model>     vLLM's offline engine on a GPU host (requirements-gpu.txt)
-    ct2/<path|name>  CTranslate2 locally (int8 on CPU), a transformers model converted once
+"""The one small interface every generation backend implements (``Backend``, its options,
+``SamplingParams``, ``GenResult``) and what the backends share (conversation, redaction, the
+batcher of local engines). ``registry.py`` picks a backend from a ``"provider/model"`` string.
 """
 
 from __future__ import annotations
@@ -12,9 +8,9 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
-PROVIDERS = ("openai", "hf", "vllm", "ct2")
+from pydantic import BaseModel, ConfigDict
 
 
 @dataclass(frozen=True)
@@ -63,47 +59,27 @@ class GenResult:
 Messages = list[dict[str, str]]
 
 
-class Backend(Protocol):
-    """Generate one chat reply. Implementations may batch concurrent calls internally."""
+class BackendOptions(BaseModel):
+    """The options a backend takes besides the common arguments of ``make_backend`` (e.g.
+    ``--params-a compute_type=float32``); a backend with options subclasses this. None by
+    default: an option a backend does not declare is refused."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Backend(Protocol):
+    """Generate one chat reply. Implementations may batch concurrent calls internally.
+
+    A backend class declares ``Options`` (a ``BackendOptions``); ``make_backend`` validates
+    the options against it and passes them, with the common arguments its ``__init__`` names
+    (``base_urls``, ``batch_size``, ``device`` ...), as keyword arguments."""
+
+    Options: ClassVar[type[BackendOptions]]
     spec: str
 
     async def generate(self, messages: Messages, params: SamplingParams) -> GenResult: ...
 
     async def aclose(self) -> None: ...
-
-
-def parse_spec(spec: str) -> tuple[str, str]:
-    provider, sep, model = spec.partition("/")
-    if not sep or provider not in PROVIDERS or not model:
-        raise ValueError(f"model spec {spec!r} must be PROVIDER/MODEL with PROVIDER one of "
-                         f"{', '.join(PROVIDERS)} (e.g. openai/gpt-4o-mini, hf/./my-model)")
-    return provider, model
-
-
-def make_backend(spec: str, *, base_urls: list[str] | None = None, api_key: str | None = None,
-                 timeout_s: float = 120.0, max_tries: int = 5, batch_size: int = 8,
-                 tensor_parallel_size: int = 1, device: str | None = None,
-                 options: dict[str, Any] | None = None) -> Backend:
-    provider, model = parse_spec(spec)
-    if options and provider != "ct2":
-        raise ValueError(f"{', '.join(options)}: options of ct2/ models only, not {provider}/")
-    if provider == "openai":
-        from comparator.engines.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(model, base_urls=base_urls, api_key=api_key, timeout_s=timeout_s,
-                             max_tries=max_tries)
-    if provider == "hf":
-        from comparator.engines.hf_backend import HFBackend
-
-        return HFBackend(model, batch_size=batch_size, device=device)
-    if provider == "ct2":
-        from comparator.engines.ct2_backend import Ct2Backend
-
-        return Ct2Backend(model, batch_size=batch_size, device=device, **(options or {}))
-    from comparator.engines.vllm_backend import VLLMBackend
-
-    return VLLMBackend(model, tensor_parallel_size=tensor_parallel_size, batch_size=batch_size)
 
 
 def conversation(system: str | None, turns: list[str], replies: list[str]) -> Messages:

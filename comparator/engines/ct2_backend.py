@@ -21,11 +21,12 @@ import threading
 import time
 from pathlib import Path
 
-from comparator.engines.base import Batcher, GenResult, Messages, SamplingParams
+from pydantic import Field
+
+from comparator.engines.base import BackendOptions, Batcher, GenResult, Messages, SamplingParams
 from comparator.schema.errors import InputError
 from comparator.schema.settings import data_dir
 
-OPTIONS = ("compute_type", "intra_threads", "top_k")
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
                  "bfloat16", "float32")
 _VOCABS = ("vocabulary.json", "vocabulary.txt", "shared_vocabulary.json", "shared_vocabulary.txt")
@@ -47,7 +48,7 @@ def _source_dir(model: str) -> Path:
     if path.is_dir():
         return path.resolve()
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import snapshot_download  # heavy (~1 s), only for hub names
 
         return Path(snapshot_download(model, local_files_only=True))
     except Exception:  # not a repo id, or not in the cache: one message for both
@@ -57,7 +58,7 @@ def _source_dir(model: str) -> Path:
 
 
 def _source_key(src: Path, quantization: str) -> str:
-    import ctranslate2
+    import ctranslate2  # heavy: this module is imported for its constants by the CLI and UI
 
     files = sorted((str(p.relative_to(src)), p.stat().st_size, p.stat().st_mtime_ns)
                    for p in src.rglob("*") if p.is_file())
@@ -77,7 +78,7 @@ def convert(src: Path, quantization: str) -> Path:
     out = converted_dir(src, quantization)
     if _is_ct2_dir(out):
         return out
-    from ctranslate2.converters import TransformersConverter
+    from ctranslate2.converters import TransformersConverter  # heavy (imports transformers)
 
     if not (src / "config.json").is_file():
         raise InputError(src, "is neither a CTranslate2 model directory (model.bin + "
@@ -111,10 +112,23 @@ def _generation_config(folder: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+class Ct2Options(BackendOptions):
+    """``--params-a compute_type=float32,intra_threads=4,top_k=40``."""
+
+    compute_type: str | None = None  # checked against this device's types when the model loads
+    intra_threads: int = Field(0, ge=0)
+    top_k: int = Field(0, ge=0)
+
+
+OPTIONS = tuple(Ct2Options.model_fields)
+
+
 class Ct2Backend:
+    Options = Ct2Options
+
     def __init__(self, model: str, *, batch_size: int = 8, compute_type: str | None = None,
                  intra_threads: int = 0, top_k: int = 0, device: str | None = None) -> None:
-        import ctranslate2
+        import ctranslate2  # heavy: see _source_key
 
         self.spec = f"ct2/{model}"
         self.device = device or ("cuda" if ctranslate2.get_cuda_device_count() else "cpu")
@@ -144,7 +158,7 @@ class Ct2Backend:
         key = (str(self.model_dir), self.device, self.compute_type, self.intra_threads)
         with _LOCK:
             if key not in _LOADED:
-                import ctranslate2
+                import ctranslate2  # heavy, as transformers (seconds): when a model loads
                 from transformers import AutoTokenizer
 
                 try:
@@ -189,7 +203,7 @@ class Ct2Backend:
     def _generate(self, gen, tok, ids: list[list[int]], params: SamplingParams, ends: set,
                   kwargs: dict) -> list[GenResult]:
         """One ``generate_batch`` call."""
-        import ctranslate2
+        import ctranslate2  # heavy: see _source_key (loaded by now, so this costs nothing)
 
         if params.temperature > 0 and params.seed is not None:
             # CTranslate2 seeds a loaded model's sampler once, at its first sampled batch

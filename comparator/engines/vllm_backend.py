@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 
-from comparator.engines.base import Batcher, GenResult, Messages, SamplingParams
+from comparator.engines.base import BackendOptions, Batcher, GenResult, Messages, SamplingParams
 
 
 class VLLMBackend:
+    Options = BackendOptions  # none
+
     def __init__(self, model: str, *, tensor_parallel_size: int = 1, batch_size: int = 256) -> None:
         self.spec = f"vllm/{model}"
         self.model_name = model
@@ -22,7 +24,7 @@ class VLLMBackend:
     def _load(self):
         if self._llm is None:
             try:
-                from vllm import LLM
+                from vllm import LLM  # optional (GPU hosts only) and heavy
             except ImportError as e:
                 raise RuntimeError("vllm/ models need vLLM on a GPU host: pip install -r "
                                    "requirements-gpu.txt (or use openai/ with a vllm serve "
@@ -31,7 +33,7 @@ class VLLMBackend:
         return self._llm
 
     def run_batch(self, batch: list[Messages], params: SamplingParams) -> list[GenResult]:
-        from vllm import SamplingParams as VSP
+        from vllm import SamplingParams as VSP  # optional: see _load
 
         llm = self._load()
         sp = VSP(temperature=params.temperature, top_p=params.top_p,

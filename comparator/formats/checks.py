@@ -10,7 +10,6 @@ anything an importer still trips over into an ``InputError`` naming the file.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ import orjson
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from comparator.schema.errors import InputError, excerpt
+from comparator.schema.settings import settings
 
 OPEN = ConfigDict(extra="allow")  # a format's TypedDicts: ``@with_config(OPEN)``
 Name = str | None
@@ -99,7 +99,7 @@ def guarded(reader: Callable, src: Any, opts: Any, name: str) -> Any:
     except RecursionError:
         raise InputError(src.path, "nested too deeply to read") from None
     except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
-        if os.environ.get("COMPARATOR_DEBUG"):
+        if settings().debug:
             raise
         raise InputError(src.path, f"unexpected content for the {name} format "
                          f"({type(e).__name__}: {excerpt(str(e), 120)}); check --format, or "

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from comparator.schema.errors import InputError, excerpt
 from comparator.schema.records import EXAMPLE, Comparison, Example
+from comparator.schema.settings import settings
 
 _SPACE = re.compile(rb"\s*")
 
@@ -124,10 +125,9 @@ MEMORY_PER_BYTE = 3  # peak memory of a load per byte of file, measured (README,
 def free_memory() -> int | None:
     """Bytes of memory free for a load: ``COMPARATOR_MAX_MEMORY`` (bytes, or with a K/M/G
     suffix) when set, else the kernel's MemAvailable (None where unknown)."""
-    limit = os.environ.get("COMPARATOR_MAX_MEMORY", "").strip().upper()
-    if limit:
-        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(limit[-1], 1)
-        return int(float(limit.rstrip("KMG")) * scale)
+    limit = settings().max_memory
+    if limit is not None:
+        return limit
     try:
         with open("/proc/meminfo", "rb") as f:
             for line in f:

@@ -15,12 +15,16 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from comparator.schema.settings import allowed_path, allowed_url, data_dir
+from comparator.schema.settings import (
+    MAX_BYTES_ENV,
+    allowed_path,
+    allowed_url,
+    data_dir,
+    settings,
+)
 
 CHUNK = 1 << 20
 TIMEOUT_S = 30  # per connection attempt and per read
-MAX_BYTES_ENV = "COMPARATOR_URL_MAX_BYTES"
-DEFAULT_MAX_BYTES = 8 << 30
 
 
 def safe_name(name: str, default: str = "file") -> str:
@@ -31,14 +35,6 @@ def safe_name(name: str, default: str = "file") -> str:
     if base.strip("._") == "":
         return default
     return "_" + base if base.startswith(".") else base
-
-
-def max_bytes() -> int:
-    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
-    try:
-        return int(raw) if raw else DEFAULT_MAX_BYTES
-    except ValueError:
-        raise ValueError(f"{MAX_BYTES_ENV}={raw!r}: give a number of bytes") from None
 
 
 def looks_like_url(text: str) -> bool:
@@ -117,7 +113,7 @@ def download(url: str) -> Path:
     """Download an allowed URL to ``data_dir()/downloads`` (streamed, size-capped by
     ``COMPARATOR_URL_MAX_BYTES``, default 8 GiB); ValueError with what to do otherwise."""
     url = allowed_url(url)
-    limit = max_bytes()
+    limit = settings().url_max_bytes
     path = download_path(url)
     req = urllib.request.Request(url, headers={"User-Agent": "comparator"})
     try:

@@ -8,7 +8,6 @@ in ``data`` but ``provenance.created`` is a function of the file's bytes and the
 
 from __future__ import annotations
 
-import hashlib
 import shlex
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from comparator.analysis.filters import apply
 from comparator.analysis.result import stats_dict
 from comparator.analysis.stats import DEFAULT_CI, OUTCOMES, default_judges, derive, outcomes
 from comparator.formats import Loaded
+from comparator.schema.digest import file_sha256
 from comparator.schema.jsonsafe import clean
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD, SCORE_MAX, SCORE_MIN
 from comparator.schema.records import prompt_text, response_text
@@ -81,14 +81,6 @@ class Report:
     mask: np.ndarray  # the filtered examples
     loaded: Loaded
     spec: ViewSpec
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,

@@ -1,16 +1,117 @@
-"""Where runs and caches live: ``$COMPARATOR_HOME``, else ``~/.cache/comparator`` (never the
-repository)."""
+"""The ``COMPARATOR_*`` environment variables (one ``Settings`` class, read when used, so a
+changed variable counts at once), and what follows from them: where runs and caches live
+(``$COMPARATOR_HOME``, else ``~/.cache/comparator``, never the repository), the folders and URLs
+the dashboard may open."""
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+URL_ENV = "COMPARATOR_URL_PREFIXES"
+MAX_BYTES_ENV = "COMPARATOR_URL_MAX_BYTES"
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMG]?)B?\s*$", re.IGNORECASE)
+_URLS = Annotated[list[str] | None, NoDecode]
+
+
+def _env(name: str, expects: str, default: Any = None) -> Any:
+    """A field read from the variable ``name``; ``expects`` says what it takes (for errors)."""
+    return Field(default, validation_alias=name, description=expects)
+
+
+class Settings(BaseSettings):
+    """Every ``COMPARATOR_*`` variable (and ``XDG_CACHE_HOME``); unset or empty = the default."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, frozen=True)
+
+    home: Path | None = _env("COMPARATOR_HOME", "a folder for runs and caches")
+    xdg_cache_home: Path | None = _env("XDG_CACHE_HOME", "a folder")
+    data_dirs: Annotated[list[Path] | None, NoDecode] = _env(
+        "COMPARATOR_DATA_DIRS", f"folders separated by {os.pathsep!r}")
+    url_prefixes: Annotated[list[str], NoDecode] = _env(
+        URL_ENV, "URL prefixes separated by spaces or commas", [])
+    url_max_bytes: int = _env(MAX_BYTES_ENV, "a number of bytes (e.g. 1000000000)", 8 << 30)
+    max_memory: int | None = _env("COMPARATOR_MAX_MEMORY",
+                                  "a number of bytes, or with a K, M or G suffix (e.g. 16G)")
+    store_max_gb: float = _env("COMPARATOR_STORE_MAX_GB", "a number of gigabytes (e.g. 20)", 20.0)
+    debug: bool = _env("COMPARATOR_DEBUG", "1 to show tracebacks (0, or unset, for none)", False)
+    base_url_a: _URLS = _env("COMPARATOR_BASE_URL_A", "base URLs separated by commas")
+    base_url_b: _URLS = _env("COMPARATOR_BASE_URL_B", "base URLs separated by commas")
+    base_url_judge: _URLS = _env("COMPARATOR_BASE_URL_JUDGE", "base URLs separated by commas")
+    base_url_llm: _URLS = _env("COMPARATOR_BASE_URL_LLM", "base URLs separated by commas")
+    api_key_a: SecretStr | None = _env("COMPARATOR_API_KEY_A", "an API key")
+    api_key_b: SecretStr | None = _env("COMPARATOR_API_KEY_B", "an API key")
+    api_key_judge: SecretStr | None = _env("COMPARATOR_API_KEY_JUDGE", "an API key")
+    api_key_llm: SecretStr | None = _env("COMPARATOR_API_KEY_LLM", "an API key")
+
+    @field_validator("data_dirs", mode="before")
+    @classmethod
+    def _folders(cls, v: Any) -> Any:
+        return [d for d in v.split(os.pathsep) if d.strip()] if isinstance(v, str) else v
+
+    @field_validator("url_prefixes", mode="before")
+    @classmethod
+    def _prefixes(cls, v: Any) -> Any:
+        return v.replace(",", " ").split() if isinstance(v, str) else v
+
+    @field_validator("base_url_a", "base_url_b", "base_url_judge", "base_url_llm", mode="before")
+    @classmethod
+    def _urls(cls, v: Any) -> Any:
+        return ([u.strip() for u in v.split(",") if u.strip()] or None) if isinstance(v, str) else v
+
+    @field_validator("max_memory", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> Any:
+        if not isinstance(v, str) or not v.strip():
+            return v or None
+        m = _SIZE.match(v)
+        if m is None:
+            raise ValueError("not a size")
+        return int(float(m[1]) * {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(m[2].upper(), 1))
+
+    @field_validator("debug", mode="before")
+    @classmethod
+    def _debug(cls, v: Any) -> Any:  # any value turns it on, but 0, false, no and off
+        return v.strip().lower() not in ("", "0", "false", "no", "off") if isinstance(v, str) \
+            else v
+
+
+class SettingsError(ValueError):
+    """A ``COMPARATOR_*`` variable with a value it cannot take (one line, naming it)."""
+
+
+_NAMES = tuple(f.validation_alias for f in Settings.model_fields.values())
+
+
+def settings() -> Settings:
+    """The settings from the environment as it is now; SettingsError names a bad variable."""
+    return _settings(tuple(os.environ.get(n) for n in _NAMES))
+
+
+@functools.lru_cache(maxsize=4)
+def _settings(values: tuple[str | None, ...]) -> Settings:
+    """Parsed once per set of values (a parse costs ~1 ms; looking the variables up, ~5 us)."""
+    try:
+        return Settings()
+    except ValidationError as e:
+        err = e.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        field = next((f for f in Settings.model_fields.values() if f.validation_alias == name),
+                     None)
+        what = field.description if field else err["msg"]
+        raise SettingsError(f"{name}={str(err['input'])[:80]!r}: expected {what}; fix or unset "
+                            "the variable") from None
 
 
 def data_dir() -> Path:
-    root = os.environ.get("COMPARATOR_HOME")
-    path = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")
-                                        ) / "comparator"
+    s = settings()
+    path = s.home or (s.xdg_cache_home or Path.home() / ".cache") / "comparator"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -22,9 +123,8 @@ def allowed_dirs() -> list[Path]:
     """Folders the dashboard may open files from (e.g. by a shared link): the
     ``COMPARATOR_DATA_DIRS`` folders (separated by ``os.pathsep``), else the user data dir and
     the app's ``data/``; symlinks resolved."""
-    env = os.environ.get("COMPARATOR_DATA_DIRS")
-    dirs = [Path(d) for d in env.split(os.pathsep) if d.strip()] if env else [data_dir(),
-                                                                              APP_DATA]
+    dirs = settings().data_dirs
+    dirs = [data_dir(), APP_DATA] if dirs is None else dirs
     return [d.expanduser().resolve() for d in dirs]
 
 
@@ -44,15 +144,7 @@ def allowed_path(path: str | Path) -> Path:
     return real
 
 
-URL_ENV = "COMPARATOR_URL_PREFIXES"
 _PORTS = {"http": 80, "https": 443}
-
-
-def url_prefixes() -> list[str]:
-    """The URL prefixes the dashboard may download from: ``COMPARATOR_URL_PREFIXES``, separated
-    by whitespace or commas (none by default)."""
-    raw = os.environ.get(URL_ENV, "")
-    return [p for p in raw.replace(",", " ").split() if p]
 
 
 def _parts(url: str) -> tuple[str, str, int, str]:
@@ -84,7 +176,7 @@ def allowed_url(url: str) -> str:
     strings, so ``http://allowed.example.com.evil.com/`` is not under
     ``http://allowed.example.com/``); else ValueError with a message saying what to do."""
     scheme, host, port, path = _parts(url)
-    prefixes = url_prefixes()
+    prefixes = settings().url_prefixes  # separated by whitespace or commas; none by default
     if not prefixes:
         raise ValueError(f"{url}: this server downloads no URLs; to allow some, set {URL_ENV} "
                          "to the URL prefixes it may open (e.g. https://example.org/data/)")

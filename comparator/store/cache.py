@@ -24,22 +24,15 @@ import pyarrow.parquet as pq
 
 from comparator.formats import Loaded, LoadOptions, load
 from comparator.formats.common import check_file
+from comparator.schema.digest import file_sha256
 from comparator.schema.errors import InputError
-from comparator.schema.settings import data_dir
+from comparator.schema.settings import data_dir, settings
 from comparator.store import schema
 from comparator.store.llmc import looks_like_document, stream_llmc
 from comparator.store.native import read_native_arrow
 from comparator.store.table import Store, comparison, store_for
 
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _options_key(fmt: str | None, options: LoadOptions | None) -> str:
@@ -128,7 +121,7 @@ def _write_meta(meta: Path, info: dict[str, Any]) -> None:
 def _evict(keep: Path) -> None:
     """Drop the least recently used cache entries beyond ``COMPARATOR_STORE_MAX_GB`` (default
     20; an entry in use stays readable: its file is mapped)."""
-    limit = float(os.environ.get("COMPARATOR_STORE_MAX_GB", "20")) * (1 << 30)
+    limit = settings().store_max_gb * (1 << 30)
     entries = []
     for arrow in keep.parent.glob("*.arrow"):
         meta = _meta_path(arrow)
