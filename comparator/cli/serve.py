@@ -17,7 +17,7 @@ import click
 
 from comparator.schema.settings import allowed_dirs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository: app.py, .streamlit/
 
 
 def server_env(file: Path) -> dict[str, str]:
