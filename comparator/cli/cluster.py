@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from comparator.cli.options import exclusive, format_option
+from comparator.cli.options import exclusive, format_option, seed_option
 from comparator.clustering import ClusterConfig, cluster_prompts, cluster_rationales
 from comparator.engines import make_backend
 from comparator.engines.secrets import api_key, base_urls
@@ -21,7 +21,7 @@ from comparator.formats import load, save
 @click.option("--k", type=int, help="KMeans with K clusters (default ~sqrt(n/2))")
 @click.option("--min-cluster-size", type=int,
               help="HDBSCAN with this minimum cluster size (outliers: unclustered); not with --k")
-@click.option("--seed", type=int, default=0, show_default=True, help="clustering seed")
+@seed_option("clustering")
 @click.option("--embedding-model", default="local/all-MiniLM-L6-v2", show_default=True,
               help="local/all-MiniLM-L6-v2 (offline) or openai/MODEL")
 @click.option("--no-map", is_flag=True, help="skip the 2-D UMAP picture")

@@ -11,6 +11,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from comparator.cli.options import model_call_options, stack
 from comparator.engines import (
     SamplingParams,
     Side,
@@ -28,7 +29,7 @@ SPEC_HELP = "openai/MODEL, hf/PATH_OR_NAME, vllm/MODEL or ct2/PATH_OR_NAME"
 
 def side_options(s: str) -> Callable:
     """The options of model ``s`` (a or b)."""
-    opts = [
+    return stack(
         click.option(f"--model-{s}", f"model_{s}", required=True, metavar="SPEC",
                      help=f"model {s.upper()}: {SPEC_HELP}"),
         click.option(f"--base-url-{s}", f"base_url_{s}", multiple=True, metavar="URL",
@@ -38,15 +39,7 @@ def side_options(s: str) -> Callable:
         click.option(f"--name-{s}", f"name_{s}", help="model name shown in reports"),
         click.option(f"--params-{s}", f"params_{s}", metavar="K=V,...",
                      help="per-model overrides: temperature, top_p, max_tokens, seed, system, "
-                          "logprobs; ct2/ also compute_type, intra_threads, top_k"),
-    ]
-
-    def decorate(f: Callable) -> Callable:
-        for o in reversed(opts):
-            f = o(f)
-        return f
-    return decorate
-
+                          "logprobs; ct2/ also compute_type, intra_threads, top_k"))
 
 def sampling(base: dict[str, Any], params: str | None, side: str
              ) -> tuple[SamplingParams, dict[str, Any]]:
@@ -79,20 +72,12 @@ def sampling(base: dict[str, Any], params: str | None, side: str
 @click.option("--limit", type=int, help="the first N prompts only")
 @click.option("--concurrency", type=int,
               help="requests in flight (default 8 API calls; hf/vllm: the batch size)")
-@click.option("--max-tokens", type=int, default=512, show_default=True,
-              help="tokens per response at most")
-@click.option("--temperature", type=float, default=0.0, show_default=True,
-              help="sampling temperature")
+@model_call_options(temperature=0.0, max_tokens=512, per="response")
 @click.option("--top-p", type=float, default=1.0, show_default=True, help="nucleus sampling")
-@click.option("--seed", type=int, default=0, show_default=True, help="sampling seed")
 @click.option("--system", help="system prompt for both models")
 @click.option("--logprobs", is_flag=True,
               help="record each response's mean token log-probability and perplexity "
                    "(openai: servers that return logprobs; hf; ct2)")
-@click.option("--max-tries", type=int, default=5, show_default=True,
-              help="tries per API call (retries back off)")
-@click.option("--timeout", type=float, default=120.0, show_default=True,
-              help="seconds per API call")
 @click.option("--batch-size", type=int, default=8, show_default=True,
               help="hf/vllm/ct2 batch size")
 @click.option("--tp", type=int, default=1, show_default=True, help="vLLM tensor-parallel size")
@@ -102,7 +87,7 @@ def generate(prompts: Path, limit: int | None, concurrency: int | None, max_toke
              temperature: float, top_p: float, seed: int, system: str | None, logprobs: bool,
              max_tries: int, timeout: float, batch_size: int, tp: int, output: Path,
              **sides: Any) -> int:
-    """Generate a response of model A and of model B to every prompt of PROMPTS: a pair file
+    """Generate a response of model A and of model B to every prompt of --prompts: a pair file
     (native JSONL) to judge. Exit code 3 when some generations failed."""
     items = load_prompts(prompts, limit)
     base = dict(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,

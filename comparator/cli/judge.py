@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from comparator.cli.options import format_option
+from comparator.cli.options import format_option, model_call_options
 from comparator.engines import SamplingParams, make_backend
 from comparator.engines.secrets import api_key, base_urls
 from comparator.formats import load
@@ -35,15 +35,7 @@ from comparator.judge.runner import JudgeConfig, judge_comparison
               help="judgments per pair, half with the responses swapped")
 @click.option("--concurrency", type=int, default=8, show_default=True,
               help="API calls in flight")
-@click.option("--temperature", type=float, default=0.7, show_default=True,
-              help="the judge's sampling temperature")
-@click.option("--max-tokens", type=int, default=1024, show_default=True,
-              help="tokens per judgment at most")
-@click.option("--seed", type=int, default=0, show_default=True, help="sampling seed")
-@click.option("--max-tries", type=int, default=5, show_default=True,
-              help="tries per API call (retries back off)")
-@click.option("--timeout", type=float, default=120.0, show_default=True,
-              help="seconds per API call")
+@model_call_options(temperature=0.7, max_tokens=1024, per="judgment")
 @format_option("format of PAIRS when auto-detection is not enough")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="the judged file (native JSONL); an existing one is resumed")

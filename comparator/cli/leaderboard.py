@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from comparator.analysis.leaderboard import leaderboard_dict
-from comparator.cli.options import format_option, json_option, tie_threshold_option
+from comparator.cli.options import format_option, json_option, seed_option, tie_threshold_option
 from comparator.schema.jsonsafe import clean
 
 
@@ -21,7 +21,7 @@ from comparator.schema.jsonsafe import clean
 @tie_threshold_option()
 @click.option("--rounds", type=click.IntRange(min=0), default=1000, show_default=True,
               help="bootstrap rounds of the 95% intervals")
-@click.option("--seed", type=int, default=0, show_default=True, help="bootstrap seed")
+@seed_option("bootstrap")
 @json_option
 def leaderboard(inputs: tuple[Path, ...], format_: str | None, tie_threshold: float,
                 rounds: int, seed: int, as_json: bool) -> int:

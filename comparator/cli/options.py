@@ -48,6 +48,33 @@ json_option = click.option("--json", "as_json", is_flag=True,
                            help="print one JSON object")
 
 
+def stack(*decorators: Callable) -> Callable:
+    """One decorator applying ``decorators`` (listed as they appear in ``--help``)."""
+    def decorate(f: Callable) -> Callable:
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+    return decorate
+
+
+def seed_option(what: str) -> Callable:
+    return click.option("--seed", type=int, default=0, show_default=True, help=f"{what} seed")
+
+
+def model_call_options(temperature: float, max_tokens: int, per: str) -> Callable:
+    """--temperature, --max-tokens, --seed, --max-tries and --timeout of a model's calls."""
+    return stack(
+        click.option("--temperature", type=float, default=temperature, show_default=True,
+                     help="sampling temperature"),
+        click.option("--max-tokens", type=int, default=max_tokens, show_default=True,
+                     help=f"tokens per {per} at most"),
+        seed_option("sampling"),
+        click.option("--max-tries", type=int, default=5, show_default=True,
+                     help="tries per API call (retries back off)"),
+        click.option("--timeout", type=float, default=120.0, show_default=True,
+                     help="seconds per API call"))
+
+
 class GreedyOption(click.Option):
     """An option that takes every value up to the next option (``--ratings A B C``), as
     argparse's ``nargs="+"``; repeating the option adds more."""
@@ -121,7 +148,7 @@ def input_options(f: Callable) -> Callable:
         source = Input(input, format_, questions, pair, mapping, model_a, model_b)
         return f(*args, source=source, **kwargs)
 
-    for decorate in reversed([
+    return stack(
         click.argument("input", type=click.Path(path_type=Path)),
         format_option(),
         click.option("--questions", type=click.Path(path_type=Path),
@@ -133,10 +160,7 @@ def input_options(f: Callable) -> Callable:
                           "(repeatable)"),
         click.option("--model-a", help="name of model A when the file does not say"),
         click.option("--model-b", help="name of model B when the file does not say"),
-    ]):
-        wrapper = decorate(wrapper)
-    return wrapper
-
+    )(wrapper)
 
 def exclusive(**given: Any) -> None:
     """Refuse two of these options together (a usage error, exit 2)."""
