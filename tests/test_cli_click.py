@@ -174,3 +174,17 @@ def test_the_console_script_is_declared_and_runs():
     assert "Usage: comparator" in r.stdout
     for name in COMMANDS:
         assert f"\n  {name} " in r.stdout, name
+
+
+def test_a_bug_is_one_line_exit_1_unless_debugging(monkeypatch):
+    def broken(*args, **kwargs):  # a fake: stands for a bug inside the analysis
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("comparator.cli.stats.stats_result", broken)
+    r = invoke("stats", MT_JUDGMENTS)
+    assert r.exit_code == 1 and [x for x in r.stderr.splitlines() if not x.startswith("note:")] == [
+        "internal error: RuntimeError: boom (set COMPARATOR_DEBUG=1 for the traceback, and "
+        "please report it)"]
+    monkeypatch.setenv("COMPARATOR_DEBUG", "1")
+    r = invoke("stats", MT_JUDGMENTS)
+    assert isinstance(r.exception, RuntimeError) and str(r.exception) == "boom"
