@@ -25,8 +25,8 @@ FORMAT = click.Choice([*FORMATS, *sorted(ALIASES)])
 MAX_NOTES = 20  # loader warnings printed, then a count
 
 
-def tie_threshold_option(help: str = "scores with |score| at or below it are ties "
-                         f"(0 to 1.5, default {DEFAULT_TIE_THRESHOLD})") -> Callable:
+def tie_threshold_option(help: str = "scores with |score| at or below it are ties (0 to 1.5)"
+                         ) -> Callable:
     return click.option("--tie-threshold", type=TIE_THRESHOLD, default=DEFAULT_TIE_THRESHOLD,
                         show_default=True, help=help)
 
