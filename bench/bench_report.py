@@ -3,7 +3,7 @@
 The HTML report (50 example pairs, slices by category, SHA-256 of the file, plotly.js inline)
 of all examples and of a filtered view, each from a freshly loaded comparison (no cached
 arrays), vs two baselines in the same run on an equally fresh comparison: ``summary`` alone, and
-the bare ``stats --json`` object by category (``stats_dict``, the report's statistics) dumped to
+the bare ``stats --json`` object by category (``stats_result``, the report's statistics) dumped to
 JSON. Target: HTML report <= 10 s at 100k.
 
     python bench/bench_report.py [--n 100000] [--repeats 1] [--quick]
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_dashboard import make_file  # noqa: E402
 from bench.report import emit  # noqa: E402
 from comparator.analysis import summary  # noqa: E402
-from comparator.analysis.result import stats_dict  # noqa: E402
+from comparator.analysis.result import stats_result  # noqa: E402
 from comparator.analysis.stats import DEFAULT_CI  # noqa: E402
 from comparator.formats import load  # noqa: E402
 from comparator.reports.build import ViewSpec, build  # noqa: E402
@@ -63,7 +63,7 @@ def main() -> None:
         small = load(make_file(500, Path(tmp)))  # warm-up: imports, plotly.js read once
         for spec in views.values():
             write_report(build(small, spec), out)
-        stats_dict(small, ["category"], 0.25, DEFAULT_CI, None)
+        stats_result(small, ["category"], 0.25, DEFAULT_CI, None)
         path = make_file(args.n, Path(tmp))
         t0 = time.perf_counter()
         load(path)
@@ -72,7 +72,8 @@ def main() -> None:
                                                    args.repeats)),
                 ("stats --json object by category, written (baseline)", timed_fresh(
                     path, lambda lo: (Path(tmp) / "s.json").write_text(json.dumps(
-                        stats_dict(lo, ["category"], 0.25, DEFAULT_CI, None))), args.repeats))]
+                        stats_result(lo, ["category"], 0.25, DEFAULT_CI, None).to_json())),
+                    args.repeats))]
         for name, spec in views.items():
             t = timed_fresh(path, lambda lo, spec=spec: write_report(build(lo, spec), out),
                             args.repeats)

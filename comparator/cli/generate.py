@@ -1,52 +1,51 @@
-"""``python -m comparator generate``: paired responses from two models, with a tqdm bar."""
+"""``comparator generate``: paired responses from two models, with a tqdm bar."""
 
 from __future__ import annotations
 
-import argparse
+import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from comparator.cli.options import model_call_options, stack
+from comparator.engines import (
+    SamplingParams,
+    Side,
+    generate_pairs,
+    load_prompts,
+    make_backend,
+    parse_spec,
+)
+from comparator.engines.base import public_url
+from comparator.engines.ct2_backend import OPTIONS, POOL
+from comparator.engines.secrets import api_key, base_urls
+
+SPEC_HELP = "openai/MODEL, hf/PATH_OR_NAME, vllm/MODEL or ct2/PATH_OR_NAME"
 
 
-def add_generate_parser(sub) -> None:
-    gen = sub.add_parser("generate", help="paired responses from two models -> native JSONL")
-    gen.add_argument("--prompts", type=Path, required=True,
-                     help="native JSONL, MT-Bench question.jsonl, AlpacaEval JSON, CSV")
-    for s in ("a", "b"):
-        gen.add_argument(f"--model-{s}", required=True, metavar="SPEC",
-                         help="openai/MODEL, hf/PATH_OR_NAME, vllm/MODEL or ct2/PATH_OR_NAME")
-        gen.add_argument(f"--base-url-{s}", action="append", metavar="URL",
-                         help="OpenAI-compatible base URL; repeat for a fleet (round-robin)")
-        gen.add_argument(f"--api-key-{s}", help=f"prefer env COMPARATOR_API_KEY_{s.upper()}")
-        gen.add_argument(f"--name-{s}", help="model name shown in reports")
-        gen.add_argument(f"--params-{s}", metavar="K=V,...",
-                         help="per-model overrides: temperature, top_p, max_tokens, seed, "
-                              "system, logprobs; ct2/ also compute_type, intra_threads, top_k")
-    gen.add_argument("--limit", type=int)
-    gen.add_argument("--concurrency", type=int, help="API calls in flight (default 8)")
-    gen.add_argument("--max-tokens", type=int, default=512)
-    gen.add_argument("--temperature", type=float, default=0.0)
-    gen.add_argument("--top-p", type=float, default=1.0)
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--system", help="system prompt for both models")
-    gen.add_argument("--logprobs", action="store_true",
-                     help="record each response's mean token log-probability and perplexity "
-                          "(openai: servers that return logprobs; hf; ct2)")
-    gen.add_argument("--max-tries", type=int, default=5)
-    gen.add_argument("--timeout", type=float, default=120.0, help="seconds per API call")
-    gen.add_argument("--batch-size", type=int, default=8, help="hf/vllm/ct2 batch size")
-    gen.add_argument("--tp", type=int, default=1, help="vLLM tensor-parallel size")
-    gen.add_argument("-o", "--output", type=Path, required=True)
+def side_options(s: str) -> Callable:
+    """The options of model ``s`` (a or b)."""
+    return stack(
+        click.option(f"--model-{s}", f"model_{s}", required=True, metavar="SPEC",
+                     help=f"model {s.upper()}: {SPEC_HELP}"),
+        click.option(f"--base-url-{s}", f"base_url_{s}", multiple=True, metavar="URL",
+                     help="OpenAI-compatible base URL; repeat for a fleet (round-robin)"),
+        click.option(f"--api-key-{s}", f"api_key_{s}",
+                     help=f"API key (prefer env COMPARATOR_API_KEY_{s.upper()})"),
+        click.option(f"--name-{s}", f"name_{s}", help="model name shown in reports"),
+        click.option(f"--params-{s}", f"params_{s}", metavar="K=V,...",
+                     help="per-model overrides: temperature, top_p, max_tokens, seed, system, "
+                          "logprobs; ct2/ also compute_type, intra_threads, top_k"))
 
-
-def _params(args: argparse.Namespace, side: str):
-    """(sampling parameters, backend options) from the flags and ``--params-<side>``."""
-    from comparator.engines import SamplingParams
-    from comparator.engines.ct2_backend import OPTIONS
-
-    base = dict(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
-                seed=args.seed, system=args.system, logprobs=getattr(args, "logprobs", False))
-    options: dict = {}
-    for part in (getattr(args, f"params_{side}") or "").split(","):
+def sampling(base: dict[str, Any], params: str | None, side: str
+             ) -> tuple[SamplingParams, dict[str, Any]]:
+    """(sampling parameters, backend options) from the flags (``base``) and ``--params-<side>``."""
+    base, options = dict(base), {}
+    for part in (params or "").split(","):
         if not part.strip():
             continue
         k, sep, v = part.partition("=")
@@ -65,30 +64,48 @@ def _params(args: argparse.Namespace, side: str):
     return SamplingParams(**base), options
 
 
-def run_generate(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from tqdm import tqdm
-
-    from comparator.engines import Side, generate_pairs, load_prompts, make_backend, parse_spec
-    from comparator.engines.base import public_url
-    from comparator.engines.secrets import api_key, base_urls
-
-    items = load_prompts(args.prompts, args.limit)
-    sides = []
+@click.command(short_help="paired responses from two models -> native JSONL")
+@click.option("--prompts", type=click.Path(path_type=Path), required=True,
+              help="native JSONL, MT-Bench question.jsonl, AlpacaEval JSON, CSV")
+@side_options("a")
+@side_options("b")
+@click.option("--limit", type=int, help="the first N prompts only")
+@click.option("--concurrency", type=int,
+              help="requests in flight (default 8 API calls; hf/vllm: the batch size)")
+@model_call_options(temperature=0.0, max_tokens=512, per="response")
+@click.option("--top-p", type=float, default=1.0, show_default=True, help="nucleus sampling")
+@click.option("--system", help="system prompt for both models")
+@click.option("--logprobs", is_flag=True,
+              help="record each response's mean token log-probability and perplexity "
+                   "(openai: servers that return logprobs; hf; ct2)")
+@click.option("--batch-size", type=int, default=8, show_default=True,
+              help="hf/vllm/ct2 batch size")
+@click.option("--tp", type=int, default=1, show_default=True, help="vLLM tensor-parallel size")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="native JSONL; an existing file is resumed (its done examples skipped)")
+def generate(prompts: Path, limit: int | None, concurrency: int | None, max_tokens: int,
+             temperature: float, top_p: float, seed: int, system: str | None, logprobs: bool,
+             max_tries: int, timeout: float, batch_size: int, tp: int, output: Path,
+             **sides: Any) -> int:
+    """Generate a response of model A and of model B to every prompt of --prompts: a pair file
+    (native JSONL) to judge. Exit code 3 when some generations failed."""
+    items = load_prompts(prompts, limit)
+    base = dict(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+                system=system, logprobs=logprobs)
+    pair = []
     for s in ("a", "b"):
-        spec = getattr(args, f"model_{s}")
+        spec = sides[f"model_{s}"]
         provider, model = parse_spec(spec)
-        urls = base_urls(s, getattr(args, f"base_url_{s}"))
-        key = api_key(s, getattr(args, f"api_key_{s}"))
-        params, options = _params(args, s)
-        backend = make_backend(spec, base_urls=urls, api_key=key, timeout_s=args.timeout,
-                               max_tries=args.max_tries, batch_size=args.batch_size,
-                               tensor_parallel_size=args.tp, options=options)
+        urls = base_urls(s, list(sides[f"base_url_{s}"]) or None)
+        key = api_key(s, sides[f"api_key_{s}"])
+        params, options = sampling(base, sides[f"params_{s}"], s)
+        backend = make_backend(spec, base_urls=urls, api_key=key, timeout_s=timeout,
+                               max_tries=max_tries, batch_size=batch_size,
+                               tensor_parallel_size=tp, options=options)
         info = {"base_urls": [public_url(u) for u in urls]} if provider == "openai" and urls else {}
-        sides.append(Side(getattr(args, f"name_{s}") or model, backend, params, info))
-    if sides[0].name == sides[1].name:
-        sides[0].name, sides[1].name = f"{sides[0].name} [A]", f"{sides[1].name} [B]"
+        pair.append(Side(sides[f"name_{s}"] or model, backend, params, info))
+    if pair[0].name == pair[1].name:
+        pair[0].name, pair[1].name = f"{pair[0].name} [A]", f"{pair[1].name} [B]"
     bar = tqdm(total=len(items), unit="ex", desc="generating", file=sys.stderr)
 
     def progress(p) -> None:
@@ -96,15 +113,12 @@ def run_generate(args: argparse.Namespace) -> int:
         bar.set_postfix(failed=p.failed, cached=p.cache_hits, refresh=False)
         bar.refresh()
 
-    from comparator.engines.ct2_backend import POOL  # ct2/ sorts a pool by prompt length
-
-    local = {"hf": args.batch_size, "vllm": args.batch_size, "ct2": args.batch_size * POOL}
-    concurrency = args.concurrency or local.get(sides[0].backend.spec.split("/")[0], 8)
-    prog = asyncio.run(generate_pairs(items, sides[0], sides[1], args.output,
-                                      concurrency=concurrency, prompts_name=str(args.prompts),
-                                      on_progress=progress))
+    local = {"hf": batch_size, "vllm": batch_size, "ct2": batch_size * POOL}  # ct2/ sorts a pool
+    concurrency = concurrency or local.get(pair[0].backend.spec.split("/")[0], 8)
+    prog = asyncio.run(generate_pairs(items, pair[0], pair[1], output, concurrency=concurrency,
+                                      prompts_name=str(prompts), on_progress=progress))
     progress(prog)
     bar.close()
     print(f"{prog.done} done ({prog.skipped} from an earlier run), {prog.failed} failed, "
-          f"{prog.cache_hits} cached replies, {prog.calls} calls -> {args.output}", file=sys.stderr)
+          f"{prog.cache_hits} cached replies, {prog.calls} calls -> {output}", file=sys.stderr)
     return 0 if prog.failed == 0 else 3

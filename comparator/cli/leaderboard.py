@@ -1,35 +1,34 @@
-"""``python -m comparator leaderboard FILE...``: Bradley–Terry ratings of several models."""
+"""``comparator leaderboard FILE...``: Bradley–Terry ratings of several models."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+import click
+
 from comparator.analysis.leaderboard import leaderboard_dict
+from comparator.cli.options import format_option, json_option, seed_option, tie_threshold_option
 from comparator.schema.jsonsafe import clean
-from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 
 
-def add_leaderboard_parser(sub) -> None:
-    p = sub.add_parser("leaderboard", help="Bradley–Terry ratings of several models "
-                       "(Arena battle logs, AlpacaEval / FastChat / any judged files)")
-    p.add_argument("inputs", type=Path, nargs="+", metavar="FILE",
-                   help="Arena battle logs (model_a, model_b, winner) or judged files; the "
-                        "models are matched by name across files")
-    p.add_argument("--format", help="format of every FILE (default: detected per file)")
-    p.add_argument("--tie-threshold", type=float, default=DEFAULT_TIE_THRESHOLD)
-    p.add_argument("--rounds", type=int, default=1000, help="bootstrap rounds (default 1000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def run_leaderboard(args: argparse.Namespace) -> int:
-    if args.rounds < 0:
-        raise ValueError(f"--rounds must be >= 0, got {args.rounds}")
-    out = leaderboard_dict(args.inputs, args.format, args.tie_threshold, args.rounds, args.seed)
-    if args.json:
+@click.command(short_help="Bradley–Terry ratings of several models (Arena battle logs, "
+               "AlpacaEval / FastChat / any judged files)")
+@click.argument("inputs", type=click.Path(path_type=Path), nargs=-1, required=True,
+                metavar="FILE...")
+@format_option("format of every FILE (default: detected per file)")
+@tie_threshold_option()
+@click.option("--rounds", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="bootstrap rounds of the 95% intervals")
+@seed_option("bootstrap")
+@json_option
+def leaderboard(inputs: tuple[Path, ...], format_: str | None, tie_threshold: float,
+                rounds: int, seed: int, as_json: bool) -> int:
+    """Rate the models of every FILE (Arena battle logs with model_a, model_b, winner, or
+    judged files; the models are matched by name across files) with Bradley–Terry."""
+    out = leaderboard_dict(list(inputs), format_, tie_threshold, rounds, seed)
+    if as_json:
         print(json.dumps(clean(out), ensure_ascii=False))
         return 0
     for note in out["notes"][:20]:

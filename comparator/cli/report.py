@@ -1,62 +1,65 @@
-"""``python -m comparator report``: a slice report as HTML, Markdown, CSV or JSON."""
+"""``comparator report``: a slice report as HTML, Markdown, CSV or JSON."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+import click
 
-def add_report_parser(sub, add_input) -> None:
-    from comparator.analysis.human_vote import VOTES
-    from comparator.analysis.stats import CI_METHODS, DEFAULT_CI
-    from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
-
-    p = sub.add_parser("report", help="a slice report: HTML (self-contained), Markdown, CSV of "
-                                      "the filtered examples, or JSON of every figure")
-    add_input(p)
-    p.add_argument("--by", action="append", default=[], metavar="FIELD",
-                   help="slice tables by category, tags, judge, metadata or a metric "
-                        "(repeatable)")
-    p.add_argument("--filter", action="append", default=[], metavar="EXPR",
-                   help="keep examples matching EXPR (repeatable, ANDed): field=value, "
-                        "winner=A|B|tie, score>=x, score<=x, search=TEXT, regex=PATTERN, "
-                        "ngram=WORDS, cluster=N, index=I,J, a.words>200")
-    p.add_argument("--judge", help="score with these judges only (comma-separated names)")
-    p.add_argument("--tie-threshold", type=float, default=DEFAULT_TIE_THRESHOLD)
-    p.add_argument("--ci", choices=CI_METHODS, default=DEFAULT_CI,
-                   help="win-rate interval (as stats; default: tie-aware Wilson score)")
-    p.add_argument("--human-vote", choices=VOTES, default="mean",
-                   help="several annotators' verdict (as stats)")
-    p.add_argument("--examples", type=int, default=10, metavar="N",
-                   help="example pairs shown (default 10): largest |score| first")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--sample", type=int, metavar="SEED",
-                   help="show a random sample of the filtered examples, seeded")
-    g.add_argument("--pick", metavar="ID,...", help="show these examples (by id)")
-    from comparator.ratings.merge import add_ratings_option
-
-    add_ratings_option(p)
-    p.add_argument("-o", "--output", type=Path, required=True,
-                   help="OUT.html, OUT.md, OUT.csv or OUT.json")
+from comparator.cli.options import (
+    Input,
+    ci_option,
+    exclusive,
+    human_vote_option,
+    input_options,
+    judge_option,
+    ratings_option,
+    tie_threshold_option,
+)
+from comparator.reports.build import ViewSpec, build
+from comparator.reports.export import write_report
 
 
-def run_report(args: argparse.Namespace, loaded) -> int:
-    from comparator.reports.build import ViewSpec, build
-    from comparator.reports.export import write_report
-
-    spec = ViewSpec(filters=args.filter, by=args.by, judge=args.judge,
-                    tie_threshold=args.tie_threshold, ci_method=args.ci,
-                    human_vote=args.human_vote,
-                    examples=args.examples,
-                    choice="random" if args.sample is not None else
-                    "selected" if args.pick else "largest",
-                    seed=args.sample or 0,
-                    picked=[x.strip() for x in (args.pick or "").split(",") if x.strip()],
-                    ratings=[str(p) for p in args.ratings or ()])
-    report = build(loaded, spec)
-    fmt = write_report(report, args.output)
-    d = report.data
+@click.command(short_help="a slice report: HTML (self-contained), Markdown, CSV of the "
+               "filtered examples, or JSON of every figure")
+@input_options
+@click.option("--by", multiple=True, metavar="FIELD",
+              help="slice tables by category, tags, judge, metadata or a metric (repeatable)")
+@click.option("--filter", "filters", multiple=True, metavar="EXPR",
+              help="keep examples matching EXPR (repeatable, ANDed): field=value, "
+                   "winner=A|B|tie, score>=x, score<=x, search=TEXT, regex=PATTERN, "
+                   "ngram=WORDS, cluster=N, index=I,J, a.words>200")
+@judge_option
+@tie_threshold_option()
+@ci_option
+@human_vote_option
+@click.option("--examples", type=int, default=10, show_default=True, metavar="N",
+              help="example pairs shown: largest |score| first")
+@click.option("--sample", type=int, metavar="SEED",
+              help="show a random sample of the filtered examples, seeded (not with --pick)")
+@click.option("--pick", metavar="ID,...", help="show these examples (by id)")
+@ratings_option
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="OUT.html, OUT.md, OUT.csv or OUT.json")
+def report(source: Input, by: tuple[str, ...], filters: tuple[str, ...], judge: str | None,
+           tie_threshold: float, ci: str, human_vote: str, examples: int, sample: int | None,
+           pick: str | None, ratings: tuple[Path, ...], output: Path) -> int:
+    """A report of INPUT (a judged file in any supported format), filtered and sliced as
+    asked: self-contained HTML, Markdown, CSV of the filtered examples, or JSON of every
+    figure (the format from OUTPUT's extension)."""
+    exclusive(**{"--sample": sample, "--pick": pick})
+    spec = ViewSpec(filters=list(filters), by=list(by), judge=judge,
+                    tie_threshold=tie_threshold, ci_method=ci, human_vote=human_vote,
+                    examples=examples,
+                    choice="random" if sample is not None else
+                    "selected" if pick else "largest",
+                    seed=sample or 0,
+                    picked=[x.strip() for x in (pick or "").split(",") if x.strip()],
+                    ratings=[str(p) for p in ratings])
+    made = build(source.load(), spec)
+    fmt = write_report(made, output)
+    d = made.data
     print(f"wrote a {fmt} report of {d['n_filtered']} of {d['n_total']} examples "
-          f"({d['provenance']['filter_description']}) to {args.output}", file=sys.stderr)
+          f"({d['provenance']['filter_description']}) to {output}", file=sys.stderr)
     return 0

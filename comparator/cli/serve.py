@@ -1,4 +1,4 @@
-"""``python -m comparator open FILE [--port P] [--host H]``: the dashboard on one file.
+"""``comparator open FILE [--port P] [--host H]``: the dashboard on one file.
 
 The user running the command owns the server, so the file's folder joins the folders the
 dashboard may open (``COMPARATOR_DATA_DIRS`` of the server's environment, keeping the folders
@@ -8,23 +8,16 @@ imported only by the server process, never by the CLI.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
+import click
+
 from comparator.schema.settings import allowed_dirs
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def add_open_parser(sub) -> None:
-    p = sub.add_parser("open", help="start the dashboard with a file opened")
-    p.add_argument("file", type=Path, help="a judged file (any supported format)")
-    p.add_argument("--port", type=int, default=8501, help="default 8501")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1: this machine only)")
+ROOT = Path(__file__).resolve().parents[2]  # the repository: app.py, .streamlit/
 
 
 def server_env(file: Path) -> dict[str, str]:
@@ -49,19 +42,27 @@ def command(host: str, port: int) -> list[str]:
             "--server.headless", "true"]
 
 
-def run_open(args: argparse.Namespace) -> int:
-    file: Path = args.file.expanduser()
+@click.command("open", short_help="start the dashboard with a file opened")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--port", type=int, default=8501, show_default=True,
+              help="port of the dashboard (1 to 65535)")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on (127.0.0.1: this machine only)")
+def open_file(file: Path, port: int, host: str) -> int:
+    """Start the dashboard with FILE (a judged file in any supported format) opened; the
+    file's folder joins the folders the dashboard may open."""
+    file = file.expanduser()
     if not file.is_file():
         what = "is a folder; give a file" if file.is_dir() else "no such file"
         print(f"error: {file}: {what}", file=sys.stderr)
         return 2
-    if not 0 < args.port < 65536:
-        print(f"error: --port {args.port}: give a port between 1 and 65535", file=sys.stderr)
+    if not 0 < port < 65536:
+        print(f"error: --port {port}: give a port between 1 and 65535", file=sys.stderr)
         return 2
-    print(f"comparator: open {app_url(args.host, args.port, file)}  (Ctrl+C stops the server)",
+    print(f"comparator: open {app_url(host, port, file)}  (Ctrl+C stops the server)",
           flush=True)
     sys.stderr.flush()
-    cmd, env = command(args.host, args.port), server_env(file)
+    cmd, env = command(host, port), server_env(file)
     os.chdir(ROOT)  # the app's .streamlit/config.toml applies; the file's path is absolute
     os.execve(cmd[0], cmd, env)  # the server takes this process's place
     return 0  # not reached

@@ -2,8 +2,9 @@
 CI method) -> every number in it, built with comparator.analysis' functions.
 
 ``report.data["stats"]`` is exactly what ``stats --json`` prints for the filtered examples (the
-same function makes both), so the headline and slices have the same field names. Everything
-in ``data`` but ``provenance.created`` is a function of the file's bytes and the spec.
+same ``StatsResult`` makes both; ``report.stats`` is the typed result), so the headline and
+slices have the same field names. Everything in ``data`` but ``provenance.created`` is a
+function of the file's bytes and the spec.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from comparator.analysis import expr
 from comparator.analysis.clusters import reason_clusters
 from comparator.analysis.filters import apply
-from comparator.analysis.result import stats_dict
+from comparator.analysis.result import StatsResult, stats_result
 from comparator.analysis.stats import DEFAULT_CI, OUTCOMES, default_judges, derive, outcomes
 from comparator.formats import Loaded
 from comparator.schema.digest import file_sha256
@@ -81,6 +82,7 @@ class Report:
     mask: np.ndarray  # the filtered examples
     loaded: Loaded
     spec: ViewSpec
+    stats: StatsResult  # data["stats"], typed
 
 
 def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
@@ -100,15 +102,13 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
     mask = apply(comp, filters, spec.tie_threshold, judges)
     view = loaded if mask.all() else replace(
         loaded, comparison=comp.subset([comp.examples[i] for i in np.flatnonzero(mask)]))
-    stats = stats_dict(view, spec.by, spec.tie_threshold, spec.ci_method, spec.judge,
-                       spec.human_vote)
+    stats = stats_result(view, spec.by, spec.tie_threshold, spec.ci_method, spec.judge,
+                         spec.human_vote, rated=bool(spec.ratings))
     people = None
     if spec.ratings:
         from comparator.analysis.human_vote import human_selector
         from comparator.analysis.people import people_report
-        from comparator.ratings.merge import rater_fields
 
-        stats.update(clean(rater_fields(view, spec.tie_threshold, spec.human_vote)))
         people = people_report(view.comparison, spec.tie_threshold, tuple(spec.by),
                                human_selector(spec.human_vote))
     score = derive(comp, judges).score
@@ -123,7 +123,7 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
             "input": name, "sha256": sha256, "format": loaded.format,
             "filters": list(spec.filters), "filter_description": filters.describe(),
             "by": list(spec.by), "tie_threshold": spec.tie_threshold,
-            "judges": stats["score_judges"], "ci_method": spec.ci_method,
+            "judges": stats.score_judges, "ci_method": spec.ci_method,
             "human_vote": spec.human_vote, "ratings": [Path(r).name for r in spec.ratings],
             "examples": {"n": spec.examples, "choice": spec.choice, "seed": spec.seed,
                          "picked": list(spec.picked)},
@@ -132,14 +132,14 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
             "command": spec.command(name, loaded.format, "report.html"),
         },
         "n_total": len(comp.examples), "n_filtered": int(mask.sum()),
-        "stats": stats,
+        "stats": stats.to_json(),
         "score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
         "clusters": reason_clusters(comp, mask),
         "people": people,
         "examples": [_example(loaded, i, score, spec.tie_threshold)
                      for i in choose_examples(loaded, mask, score, spec)],
     }
-    return Report(clean(data), mask, loaded, spec)
+    return Report(clean(data), mask, loaded, spec, stats)
 
 
 def choose_examples(loaded: Loaded, mask: np.ndarray, score: np.ndarray, spec: ViewSpec

@@ -124,22 +124,22 @@ def view_link(page: str = "report") -> str:
 
 
 def preview(report: Report) -> None:
-    d, s = report.data, report.data["stats"]
+    d, s = report.data, report.stats
     c1, c2, c3 = st.columns(3)
-    c1.metric("Win rate of A", fmt_pct(s["win_rate_a"]))
-    c1.caption(f"95% {s['ci_method']} CI {fmt_ci(s['win_rate_a_ci95'])}")
-    c2.metric("A / tie / B", f"{s['a_wins']} / {s['ties']} / {s['b_wins']}")
-    c2.caption(f"{s['unscored']} unscored of {s['n']}")
-    c3.metric("Mean score", "n/a" if s["mean_score"] is None else f"{s['mean_score']:+.3f}")
+    c1.metric("Win rate of A", fmt_pct(s.win_rate_a))
+    c1.caption(f"95% {s.ci_method} CI {fmt_ci(s.win_rate_a_ci95)}")
+    c2.metric("A / tie / B", f"{s.a_wins} / {s.ties} / {s.b_wins}")
+    c2.caption(f"{s.unscored} unscored of {s.n}")
+    c3.metric("Mean score", "n/a" if s.mean_score is None else f"{s.mean_score:+.3f}")
     figs = charts(report)
     st.plotly_chart(figs.pop("score_histogram"), key="rep_hist")
     st.markdown("**Judge reliability**")
-    st.dataframe(pd.DataFrame(reliability_rows(s), columns=RELIABILITY), hide_index=True)
+    st.dataframe(pd.DataFrame(reliability_rows(d["stats"]), columns=RELIABILITY), hide_index=True)
     for field in report.spec.by:
         st.markdown(f"**Slices by {widgets.md_text(field)}**")
         if f"slices_{field}" in figs:
             st.plotly_chart(figs[f"slices_{field}"], key=f"rep_bars_{field}")
-        header, rows = slice_rows(s, field)
+        header, rows = slice_rows(d["stats"], field)
         st.dataframe(pd.DataFrame(rows, columns=header), hide_index=True)
     if d.get("people"):
         st.markdown("**People vs judge (ratings)**")

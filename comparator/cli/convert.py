@@ -1,0 +1,36 @@
+"""``comparator convert``: a judged file as native JSONL, LLM Comparator JSON, CSV or Parquet."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from comparator.cli.options import Input, input_options, tie_threshold_option
+from comparator.formats import save
+from comparator.store.cache import write_parquet
+
+TARGETS = ("native", "llm-comparator", "csv", "parquet")
+
+
+@click.command(short_help="convert a judged file to native / LLM Comparator / CSV / Parquet")
+@input_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="the converted file (its extension gives the format unless --to)")
+@click.option("--to", type=click.Choice(TARGETS),
+              help="output format (default: from the extension)")
+@tie_threshold_option("tie threshold of the CSV winner column")
+def convert(source: Input, output: Path, to: str | None, tie_threshold: float) -> int:
+    """Convert INPUT (a judged file in any supported format) to native JSONL (.jsonl),
+    LLM Comparator JSON (.json), CSV (.csv) or Parquet (.parquet)."""
+    if to == "parquet" or (to is None and output.suffix == ".parquet"):
+        loaded = source.load(columnar=True)
+        write_parquet(loaded, output)
+        fmt = "parquet"
+    else:
+        loaded = source.load()
+        fmt = save(loaded.comparison, output, to, tie_threshold)
+    print(f"wrote {len(loaded.comparison.examples)} examples to {output} ({fmt})",
+          file=sys.stderr)
+    return 0
