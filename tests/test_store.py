@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ALL_JUDGED, MT_QUESTIONS, ROOT, SHARED
+from conftest import ALL_JUDGED, MT_JUDGMENTS, MT_QUESTIONS, ROOT, SHARED
 
 from comparator.analysis import slice_table, summary
 from comparator.analysis.filters import cluster_closeness, search_mask
@@ -151,6 +151,26 @@ def test_the_cache_is_read_again_when_the_file_changes(tmp_path, home):
     assert len(changed.comparison.examples) == 100
     assert summary(changed.comparison) == summary(comp)
     assert len(list((home / "store").glob("*.arrow"))) == 2
+
+
+def test_the_files_beside_a_judged_file_are_part_of_its_cache_key(tmp_path, home):
+    """MT-Bench's question.jsonl shapes the table (categories, prompts): a copy of the judgments
+    without it, opened first, must not give the original its table (nor the other way round)."""
+    alone = tmp_path / "alone" / "model_judgment" / MT_JUDGMENTS.name
+    alone.parent.mkdir(parents=True)
+    shutil.copy(MT_JUDGMENTS, alone)
+    without = open_store(alone)
+    flush()
+    original = open_store(MT_JUDGMENTS)
+    flush()
+    cats = {ex.get("category") for ex in original.comparison.examples}
+    assert cats == {ex.get("category") for ex in load(MT_JUDGMENTS).comparison.examples}
+    assert len(cats - {None}) == 8
+    assert {ex.get("category") for ex in without.comparison.examples} == {None}
+    assert {ex.get("category") for ex in open_store(alone).comparison.examples} == {None}
+    # a question.jsonl put beside the copy later changes its key: read again, with categories
+    shutil.copy(MT_QUESTIONS, alone.parent.parent / "question.jsonl")
+    assert {ex.get("category") for ex in open_store(alone).comparison.examples} == cats
 
 
 def test_a_broken_native_file_gets_the_located_message_of_load(tmp_path):

@@ -34,6 +34,7 @@ from comparator.formats.common import (
     finish,
     read_jsonl,
 )
+from comparator.formats.fastchat import judged_siblings
 from comparator.formats.games import game_judgment, require_keys
 from comparator.formats.registry import Format, Signature, register
 from comparator.schema.errors import InputError
@@ -208,4 +209,5 @@ def _texts(path: Path, n: int, r: dict, q: dict, answers: tuple[dict, dict]
 register(Format(
     "arena-hard", "Arena-Hard-Auto judgments (model_judgment/<judge>/<model>.jsonl)",
     read_arena_hard, aliases=("arena_hard",), order=20,
-    misfit=Signature(("model", "games"), ("uid", "question_id"))))
+    misfit=Signature(("model", "games"), ("uid", "question_id")),
+    siblings=lambda path: judged_siblings(_root(path))))

@@ -48,6 +48,13 @@ def fastchat_root(path: Path) -> Path | None:
     return path.parent.parent if path.parent.name == "model_judgment" else None
 
 
+def judged_siblings(root: Path | None) -> list[Path]:
+    """The files a FastChat-layout reader may read beside a judged file under ``root``."""
+    if root is None:
+        return []
+    return [root / "question.jsonl", *sorted((root / "model_answer").glob("*.jsonl"))]
+
+
 def load_questions(path: Path) -> dict[int, dict]:
     rows = read_jsonl(path, read_file(path))
     check_rows(path, rows, MTBenchQuestion, is_line=True)

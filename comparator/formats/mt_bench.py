@@ -21,6 +21,7 @@ from comparator.formats.fastchat import (
     FastChatJudged,
     choose_pair,
     fastchat_root,
+    judged_siblings,
     load_answers,
     load_questions,
 )
@@ -177,4 +178,5 @@ def _mt_example(path: Path, n: int, r: dict, reverse: bool, qid: int, turn: int,
 register(Format(
     "mt-bench", "FastChat MT-Bench pairwise judgments (*_pair.jsonl)", read_mt_bench_pairs,
     aliases=("fastchat", "mt_bench"), order=10,
-    misfit=Signature(("g1_winner", "g2_winner", "model_1", "model_2"))))
+    misfit=Signature(("g1_winner", "g2_winner", "model_1", "model_2")),
+    siblings=lambda path: judged_siblings(fastchat_root(path))))

@@ -26,6 +26,7 @@ from comparator.formats.common import LoadOptions, Source, between, finish
 from comparator.formats.fastchat import (
     FastChatJudged,
     fastchat_root,
+    judged_siblings,
     load_answers,
     load_questions,
 )
@@ -191,4 +192,5 @@ def _example(path: Path, qid: int, turn: int, ra: tuple[int, dict], rb: tuple[in
 register(Format(
     "mt-bench-single", "FastChat MT-Bench single-answer grades (*_single.jsonl)",
     read_mt_bench_single, aliases=("mt-bench-single-grade",), order=40,
-    misfit=Signature(("question_id", "model", "score", "turn"), ("judgment", "user_prompt"))))
+    misfit=Signature(("question_id", "model", "score", "turn"), ("judgment", "user_prompt")),
+    siblings=lambda path: judged_siblings(fastchat_root(path))))

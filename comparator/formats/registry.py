@@ -71,6 +71,9 @@ class Format:
     claims: Callable[[Source, Any], bool] | None = None
     claim_order: int = 0
     export: Export | None = None
+    # the files beside ``path`` that the reader may read (question.jsonl, model_answer/...):
+    # they shape the table as much as the file itself, so the store's cache keys by them too
+    siblings: Callable[[Path], list[Path]] | None = None
 
 
 REGISTRY: dict[str, Format] = {}
@@ -84,6 +87,12 @@ def register(fmt: Format) -> Format:
         raise ValueError(f"format {fmt.name!r}: the name(s) {sorted(clash)} are already taken")
     REGISTRY[fmt.name] = fmt
     return fmt
+
+
+def sibling_files(path: Path) -> list[Path]:
+    """Every existing file beside ``path`` that some format's reader may read with it."""
+    found = {s for f in REGISTRY.values() if f.siblings for s in f.siblings(path)}
+    return sorted(s for s in found if s.is_file())
 
 
 def by_claim() -> list[Format]:

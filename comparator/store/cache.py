@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from comparator.formats import Loaded, LoadOptions, load
 from comparator.formats.common import check_file
+from comparator.formats.registry import sibling_files
 from comparator.schema.digest import file_sha256
 from comparator.schema.errors import InputError
 from comparator.schema.settings import data_dir, settings
@@ -35,17 +36,28 @@ from comparator.store.table import Store, comparison, store_for
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
 
 
-def _options_key(fmt: str | None, options: LoadOptions | None) -> str:
+def _options_key(fmt: str | None, options: LoadOptions | None, path: Path | None) -> str:
+    """Everything but the file's own bytes that shapes its table: the options, and the files a
+    reader may read beside it (MT-Bench's question.jsonl and model_answer/, by name, size and
+    modification time), so a copy without them and the original are two entries."""
     opts = options or LoadOptions()
     parts = [str(schema.STORE_VERSION), fmt or "", repr(sorted(opts.mapping.items())),
              repr(opts.pair)]
     if opts.questions:
         parts.append(file_sha256(Path(opts.questions)))
+    for s in sibling_files(path) if path is not None else ():
+        try:
+            st = s.stat()
+        except OSError:  # gone since it was listed: the reader will not find it either
+            continue
+        parts.append(f"{os.path.relpath(s, path.parent)}:{st.st_size}:{st.st_mtime_ns}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
 
 
-def cache_path(sha: str, fmt: str | None, options: LoadOptions | None) -> Path:
-    return data_dir() / "store" / f"{sha[:32]}-{_options_key(fmt, options)}.arrow"
+def cache_path(sha: str, fmt: str | None, options: LoadOptions | None,
+               path: Path | None = None) -> Path:
+    key = _options_key(fmt, options, path)
+    return data_dir() / "store" / f"{sha[:32]}-{key}.arrow"
 
 
 def _map(path: Path) -> pa.Table:
@@ -64,7 +76,7 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
         return _open_parquet(path)
     check_file(path)  # refuses folders, pipes, missing and binary files as load() does
     sha = file_sha256(path)
-    arrow = cache_path(sha, fmt, options)
+    arrow = cache_path(sha, fmt, options, path)
     meta = _meta_path(arrow)
     with _LOCK:
         pending = _PENDING.get(arrow)
