@@ -17,9 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from comparator import __version__
 from comparator.analysis import expr
 from comparator.analysis.clusters import reason_clusters
 from comparator.analysis.filters import apply
+from comparator.analysis.human_vote import human_selector
+from comparator.analysis.people import people_report
 from comparator.analysis.result import StatsResult, stats_result
 from comparator.analysis.stats import DEFAULT_CI, OUTCOMES, default_judges, derive, outcomes
 from comparator.formats import Loaded
@@ -88,8 +91,6 @@ class Report:
 def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
           created: datetime | None = None) -> Report:
     """Every figure of the view; raises ValueError / KeyError / InputError on a bad spec."""
-    from comparator import __version__
-
     if spec.choice not in EXAMPLE_CHOICES:
         raise ValueError(f"example choice must be one of {EXAMPLE_CHOICES}, got {spec.choice!r}")
     if spec.ratings:  # as stats --ratings: the ratings are the human verdicts
@@ -106,9 +107,6 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
                          spec.human_vote, rated=bool(spec.ratings))
     people = None
     if spec.ratings:
-        from comparator.analysis.human_vote import human_selector
-        from comparator.analysis.people import people_report
-
         people = people_report(view.comparison, spec.tie_threshold, tuple(spec.by),
                                human_selector(spec.human_vote))
     score = derive(comp, judges).score

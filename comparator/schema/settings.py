@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -149,8 +150,6 @@ _PORTS = {"http": 80, "https": 443}
 
 def _parts(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, path) of an http(s) URL; ValueError for anything else."""
-    from urllib.parse import unquote, urlsplit
-
     try:
         u = urlsplit(url.strip())
         scheme, host, port = u.scheme.lower(), (u.hostname or "").lower(), u.port

@@ -13,7 +13,13 @@ import streamlit as st
 
 from comparator.analysis.metrics import metric_fields
 from comparator.analysis.stats import OUTCOMES, derive, slice_values, winners
+from comparator.engines import SamplingParams, make_backend
+from comparator.engines.base import public_url
+from comparator.engines.ct2_backend import COMPUTE_TYPES
+from comparator.engines.registry import PROVIDERS
+from comparator.engines.secrets import api_key, base_urls
 from comparator.formats import Loaded
+from comparator.formats.tabular import CANONICAL
 from comparator.reports.textdiff import word_diff
 from comparator.schema.records import Comparison, prompt_text, response_text
 from comparator.store.table import store_for
@@ -143,8 +149,6 @@ def _default(key: str, value) -> dict:
 
 def column_mapping(columns: list[str], guess: dict[str, str]) -> dict[str, str]:
     """A form row per canonical column; returns {canonical: column} for the chosen ones."""
-    from comparator.formats.tabular import CANONICAL
-
     st.caption("Map your columns (prompt, response_a and response_b are required; a score on "
                "the +1.5 … −1.5 scale or a label such as A / B / tie gives the judgment).")
     out = {}
@@ -250,9 +254,7 @@ def counts_table(rows: list[dict]) -> pd.DataFrame:
 def backend_form(key: str, col, sampling: bool = True) -> dict:
     """Backend, model, base URLs, key and sampling parameters; ``key`` is a pattern with {}
     for each widget's own name (e.g. ``"gen_{}_a"``)."""
-    from comparator.engines import SamplingParams
-
-    provider = col.selectbox("Backend", ["openai", "hf", "vllm", "ct2"],
+    provider = col.selectbox("Backend", list(PROVIDERS),
                              key=key.format("provider"),
                              help="openai: any OpenAI-compatible server (OpenAI, vllm serve, "
                                   "Ollama…); hf: transformers here; vllm: offline engine (GPU); "
@@ -280,8 +282,6 @@ def backend_form(key: str, col, sampling: bool = True) -> dict:
 
 def ct2_options(key: str, col) -> dict:
     """CTranslate2's quantization and threads (a transformers model is converted once)."""
-    from comparator.engines.ct2_backend import COMPUTE_TYPES
-
     c1, c2 = col.columns(2)
     compute = c1.selectbox("compute type", ["default (int8 on CPU)", *COMPUTE_TYPES],
                            key=key.format("ct2_compute"))
@@ -292,10 +292,6 @@ def ct2_options(key: str, col) -> dict:
 
 def backend_of(form: dict, side: str):
     """(backend, info for the file header) from a ``backend_form``; raises ValueError."""
-    from comparator.engines import make_backend
-    from comparator.engines.base import public_url
-    from comparator.engines.secrets import api_key, base_urls
-
     if not form["model"]:
         raise ValueError(f"give a model ({side})")
     urls = base_urls(side, form["urls"] or None)
