@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_io import synthesise  # noqa: E402
 from bench.report import emit  # noqa: E402
-from comparator.analysis.filters import _haystack  # noqa: E402
+from comparator.schema.records import prompt_text, response_text  # noqa: E402
 from comparator.search.ranked import meaning_index, search, word_index  # noqa: E402
 
 QUERIES = ["chocolate chip cookies recipe", "northern lights aurora", "python list comprehension",
@@ -53,7 +53,9 @@ def main() -> None:
     t = time.perf_counter()
     meaning_index(comp)
     build_meaning = time.perf_counter() - t
-    hay = _haystack(comp, True)  # lower-cased texts, built once, as the sidebar filter caches
+    # the baseline's lower-cased texts (prompt, A, B joined by NUL), built once beforehand
+    hay = [f"{prompt_text(ex)}\0{response_text(ex['response_a'])}\0"
+           f"{response_text(ex['response_b'])}".lower() for ex in comp.examples]
 
     def scan(query: str) -> np.ndarray:
         ql = query.lower()
