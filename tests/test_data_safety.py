@@ -82,9 +82,10 @@ def test_judging_with_30_percent_faults(tiny_server, tmp_path):
         prog = asyncio.run(judge_comparison(comp, backend, cfg, tmp_path / "j.jsonl",
                                             name="tiny", concurrency=3,
                                             cache=ResponseCache(tmp_path / "c.sqlite")))
-    seen = {r["fault"] for r in proxy.requests}
-    assert {"429", "500", "reset", "garbage"} <= seen, seen
-    assert sum(r["fault"] != "ok" for r in proxy.requests) >= 0.25 * len(proxy.requests)
+    served = [r["fault"] for r in proxy.requests]
+    # the proxy served the schedule in order, at least one whole block of it (6 faults in 20)
+    assert len(served) >= 20 and served == schedule[:len(served)], served
+    assert {"429", "500", "reset", "garbage"} <= set(served), served
     out = lines_of(tmp_path / "j.jsonl")
     assert out[0]["kind"] == "comparator.comparison"
     assert sorted(x["id"] for x in out[1:]) == sorted(e["id"] for e in comp.examples)
