@@ -11,6 +11,7 @@ their importer, then ``schema.table``. Parquet files we wrote open directly.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import stat
 import threading
@@ -33,6 +34,7 @@ from comparator.store.llmc import looks_like_document, stream_llmc
 from comparator.store.native import read_native_arrow
 from comparator.store.table import Store, comparison, store_for
 
+log = logging.getLogger("comparator.store")
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
 
 
@@ -75,6 +77,10 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     if _is_parquet(path):
         return _open_parquet(path)
     check_file(path)  # refuses folders, pipes, missing and binary files as load() does
+    if _known_sha(path) is None and fmt in (None, "native") and _plain(options):
+        loaded = _read_once(path, fmt, options)
+        if loaded is not None:
+            return loaded
     sha = file_sha256(path)
     arrow = cache_path(sha, fmt, options, path)
     meta = _meta_path(arrow)
@@ -85,16 +91,19 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     if arrow.exists() and meta.exists():
         try:
             info = orjson.loads(meta.read_bytes())
-            loaded = _loaded(_map(arrow), info, path, sha)
+            loaded = _loaded(_map(arrow), info, path, sha, cached=True)
             os.utime(meta)  # last use, for eviction
+            _remember(path, sha)
             return loaded
         except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid, KeyError):
             pass  # a damaged cache entry: build it again
-    info, table = _build(path, fmt, options, arrow)
+    info, table = _build(path, fmt, options, arrow, sha)
     info["sha256"] = sha
+    log.info("read %s: %s", path, info["reader"])
     if table is None:  # streamed into the cache file
         try:
             _write_meta(meta, info)
+            _remember(path, sha)
         except OSError:
             pass  # opened now all the same; read again next time
         return _loaded(_map(arrow), info, path, sha)
@@ -106,6 +115,73 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     _THREADS.append(thread)
     thread.start()
     return _loaded(table, info, path, sha)
+
+
+def _plain(options: LoadOptions | None) -> bool:
+    return options is None or options == LoadOptions()
+
+
+def _read_once(path: Path, fmt: str | None, options: LoadOptions | None) -> Loaded | None:
+    """A native file not opened before: parsed and hashed in one read, its cache entry named
+    by the hash at the end (an entry already there for the same bytes, from a copy, is kept).
+    None: not a file for the streamed reader, or no cache can be written (read it as usual)."""
+    store = data_dir() / "store"
+    tmp = store / f"reading.{os.getpid()}-{threading.get_ident()}.tmp"
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        got = read_native_arrow(path, tmp)
+        if got is None:
+            return None
+        head, reading = got
+        sha = reading.sha256
+        arrow = cache_path(sha, fmt, options, path)
+        meta = _meta_path(arrow)
+        info = {**head, "format": "native", "warnings": [], "sha256": sha,
+                "reader": reading.reader}
+        if arrow.exists() and meta.exists():
+            info = orjson.loads(meta.read_bytes())
+        else:
+            tmp.replace(arrow)
+            _write_meta(meta, info)
+        _remember(path, sha)
+        return _loaded(_map(arrow), info, path, sha)
+    except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid):
+        return None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _seen_path(path: Path) -> Path:
+    name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    return data_dir() / "store" / "seen" / f"{name}.json"
+
+
+def _identity(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _known_sha(path: Path) -> str | None:
+    """The SHA-256 this file had when last opened, if it looks unchanged since (device, inode,
+    size, modification time): only a hint that its cache entry exists, so that it is hashed
+    first (a cache hit) rather than hashed while parsed (one read for a new file). The bytes
+    are hashed either way."""
+    try:
+        rec = orjson.loads(_seen_path(path).read_bytes())
+        return rec["sha256"] if rec["identity"] == _identity(path) else None
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def _remember(path: Path, sha: str) -> None:
+    try:
+        seen = _seen_path(path)
+        seen.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _tmp(seen)
+        tmp.write_bytes(orjson.dumps({"identity": _identity(path), "sha256": sha}))
+        tmp.replace(seen)
+    except OSError:
+        pass  # only a hint
 
 
 _LOCK = threading.Lock()
@@ -168,7 +244,8 @@ def _save(table: pa.Table, arrow: Path, meta: Path, info: dict[str, Any]) -> Non
             _PENDING.pop(arrow, None)
 
 
-def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str) -> Loaded:
+def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str,
+            cached: bool = False) -> Loaded:
     comp = comparison(Store(table), {k: info[k] for k in schema.HEAD_KEYS})
     comp.metadata = dict(comp.metadata)
     warnings = list(info.get("warnings", []))
@@ -176,30 +253,38 @@ def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str) -> Load
         warnings.append("no examples")
     out = Loaded(comp, info["format"], warnings, path)
     out.sha256 = sha  # type: ignore[attr-defined]
+    out.reader = info.get("reader", "")  # type: ignore[attr-defined]  # how it was first read
+    out.cached = cached  # type: ignore[attr-defined]
     return out
 
 
-def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
+def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path, sha: str
            ) -> tuple[dict[str, Any], pa.Table | None]:
     """Read ``path``: its header info, and its table (None when it was streamed straight into
     the cache file ``arrow``: native JSONL)."""
-    plain = options is None or options == LoadOptions()
+    plain = _plain(options)
     if fmt in (None, "native") and plain:
-        head = _streamed(arrow, lambda tmp: read_native_arrow(path, tmp))
-        if head is not None:
-            return {**head, "format": "native", "warnings": []}, None
+        got = _streamed(arrow, lambda tmp: read_native_arrow(path, tmp))
+        if got is not None:
+            head, reading = got
+            if reading.sha256 != sha:
+                raise InputError(path, "the file changed while it was being read: open it "
+                                 "again once it is no longer being written")
+            return {**head, "format": "native", "warnings": [], "reader": reading.reader}, None
     if fmt in (None, "llm-comparator") and plain and path.suffix.lower() != ".jsonl" and \
             looks_like_document(path):
         head = _streamed(arrow, lambda tmp: stream_llmc(path, tmp))
         if head is not None:
-            return {**head, "format": "llm-comparator", "warnings": []}, None
+            return {**head, "format": "llm-comparator", "warnings": [],
+                    "reader": "llm-comparator stream"}, None
     loaded = load(path, fmt, options)
     comp = loaded.comparison
-    info = {**schema.header(comp), "format": loaded.format, "warnings": loaded.warnings}
+    info = {**schema.header(comp), "format": loaded.format, "warnings": loaded.warnings,
+            "reader": f"importer ({loaded.format})"}
     return info, schema.table(comp.examples)
 
 
-def _streamed(arrow: Path, read) -> dict[str, Any] | None:
+def _streamed(arrow: Path, read) -> Any:
     """``read(tmp)`` streams a file into the IPC file ``tmp``: moved to ``arrow`` when it
     returns a header; None when it declines or the cache cannot be written (then the file is
     read into memory)."""

@@ -22,16 +22,18 @@ BLOCK = 1 << 23
 
 
 def _escaped(data: bytes, arr: np.ndarray, quotes: np.ndarray) -> np.ndarray:
-    """Which quotes are escaped (an odd run of backslashes before them)."""
+    """Which quotes are escaped (they end an odd run of backslashes), vectorised over the
+    runs of backslashes (a text of code can hold millions of escaped quotes)."""
     out = np.zeros(len(quotes), bool)
-    if not len(quotes):
+    cand = np.flatnonzero((quotes > 0) & (arr[np.maximum(quotes - 1, 0)] == 92))
+    if not len(cand):
         return out
-    prev = np.maximum(quotes - 1, 0)
-    for k in np.flatnonzero((quotes > 0) & (arr[prev] == 92)).tolist():
-        p, run = int(quotes[k]) - 1, 0
-        while p >= 0 and data[p] == 92:
-            run, p = run + 1, p - 1
-        out[k] = run % 2 == 1
+    bs = np.flatnonzero(arr == 92)
+    run_start = np.ones(len(bs), bool)
+    run_start[1:] = bs[1:] != bs[:-1] + 1
+    first = np.maximum.accumulate(np.where(run_start, np.arange(len(bs)), 0))
+    k = np.searchsorted(bs, quotes[cand] - 1)  # the backslash just before the quote
+    out[cand] = (k - first[k] + 1) % 2 == 1
     return out
 
 
@@ -40,6 +42,13 @@ def brackets(data: bytes, start: int = 0, in_str: bool = False
     """The brackets outside strings in ``data[start:]`` (``in_str``: a string is open at
     ``start``; earlier bytes only serve to see escapes): their positions, characters, which
     open, and whether a string is open at the end."""
+    marks, chars, opens, in_str, _ = structure(data, start, in_str)
+    return marks, chars, opens, in_str
+
+
+def structure(data: bytes, start: int = 0, in_str: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, np.ndarray]:
+    """``brackets``, and the positions of the quotes that open or close strings."""
     arr = np.frombuffer(data, np.uint8)
     new = arr[start:]
     quotes = np.flatnonzero(new == 34) + start
@@ -47,7 +56,7 @@ def brackets(data: bytes, start: int = 0, in_str: bool = False
     marks = np.flatnonzero((new == 123) | (new == 125) | (new == 91) | (new == 93)) + start
     marks = marks[(np.searchsorted(real, marks) + in_str) % 2 == 0]
     chars = arr[marks]
-    return marks, chars, (chars == 123) | (chars == 91), in_str != bool(len(real) % 2)
+    return marks, chars, (chars == 123) | (chars == 91), in_str != bool(len(real) % 2), real
 
 
 class ArrayScan:

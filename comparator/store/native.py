@@ -1,23 +1,35 @@
-"""Our native JSONL straight into Arrow: pyarrow's JSON reader, a block at a time.
+"""Our native JSONL straight into Arrow: one read of the file, a block of whole lines at a time.
 
-Every block is checked with vectorised rules equal to the pydantic schema (types by the
-reader's explicit schema, then ranges, allowed values, required fields, unique ids). What this
-path cannot prove valid (multi-turn texts, judgments with ``extra``, metadata Arrow would not
-type exactly, lines nested deeper than MAX_DEPTH, any rule broken) is read line by line with
-pydantic (``comparator.store.native_lines``), which names the line and field of a problem;
-an older schema version or a sidecar header returns None (the whole-file reader). An
-explicit ``null`` in an optional field reads as the field left out.
+Each block goes through ``comparator.store.blockscan`` (free-form objects cut out as JSON text,
+lists of turns given their own column) and then Arrow's JSON reader with an explicit schema,
+and is checked with vectorised rules equal to the pydantic schema (types by the reader's schema,
+then ranges, allowed values, required fields, unique ids). So every file ``convert`` writes
+takes this path whole. A block it cannot prove valid is read line by line with pydantic
+(``comparator.store.native_lines``): that names the line and field of its first problem, or,
+when the block was valid after all, gives its rows and the next block is Arrow's again.
+
+The bytes read are hashed as they are read (the SHA-256 that keys the store's cache), so the
+table is exactly the bytes hashed. ``metadata`` is typed when the first block's is (Arrow
+infers it exactly), else JSON text; a later block it does not fit starts the file again with
+JSON text (the one case that reads the file twice). An explicit ``null`` in an optional field
+reads as the field left out. An older schema version or a sidecar header returns None (the
+whole-file reader).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pyarrow.json as pj
 from pydantic import ValidationError
 
@@ -25,154 +37,251 @@ from comparator.formats.native import is_header
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.records import SCHEMA_VERSION, Comparison
 from comparator.store import schema
-from comparator.store.jsonscan import brackets
-from comparator.store.native_lines import stream_lines
+from comparator.store.blockscan import TURN_KEYS, Block, NotPlain, scan
+from comparator.store.native_lines import read_lines
 from comparator.store.writer import BatchWriter
 
-_READ = [(n, t) for n, t in schema.FIXED if not n.endswith("_turns") and n != "judgment_extra"]
-EXPLICIT = pa.schema(_READ)
+log = logging.getLogger("comparator.store")
 BLOCK = 1 << 24
+JUDGMENT_READ = pa.struct([*schema.JUDGMENT, ("extra", schema.S)])  # extra: blanked text
+_READ = [(n, pa.list_(JUDGMENT_READ) if n == "judgments" else t) for n, t in schema.FIXED
+         if not n.endswith("_turns") and n != "judgment_extra"]
+_READ += [(alias, pa.list_(schema.S)) for alias in TURN_KEYS.values()] + [("extra", schema.S)]
+ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, NotPlain)
+TURN_SEP = pa.scalar("\n\n---\n\n", schema.S)  # as records.response_text
 
 
-def read_native_arrow(path: Path, out: Path) -> dict[str, Any] | None:
-    """Write ``path``'s examples to the IPC file ``out``: with Arrow's JSON reader, else line
-    by line with pydantic (InputError naming the line and field, as ``read_native``); the
-    header. None: a file for the whole-file reader (older schema, sidecar header)."""
+@dataclass
+class Reading:
+    """How a file was read: its SHA-256, and the blocks that Arrow and the line reader took."""
+
+    sha256: str
+    blocks: int = 0
+    lines_blocks: int = 0
+    passes: int = 1
+
+    @property
+    def reader(self) -> str:
+        return "arrow" if not self.lines_blocks else \
+            f"arrow, {self.lines_blocks} of {self.blocks} blocks by lines"
+
+
+class _Restart(Exception):
+    """A later block's metadata does not fit the type of the first's: read again as text."""
+
+
+def read_native_arrow(path: Path, out: Path) -> tuple[dict[str, Any], Reading] | None:
+    """Write ``path``'s examples to the IPC file ``out``; the header and how it was read.
+    Raises InputError (file, line, field) at the first problem; None: a file for the
+    whole-file reader (older schema, sidecar header)."""
     with open(path, "rb") as f:
         first = f.readline(1 << 20)
-    try:
-        head = orjson.loads(first)
-    except orjson.JSONDecodeError:
-        return None
-    if not is_header(head) or head.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
-        return None
-    try:
-        comp = Comparison(examples=[], **{k: v for k, v in head.items()
-                                          if k not in ("kind", "examples")})
-    except (ValidationError, TypeError):
-        return None
-    try:
-        ok = _fast(path, len(first), out)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        ok = False
-    if not ok:
-        stream_lines(path, len(first), out)  # raises InputError at the first problem
-    return schema.header(comp)
-
-
-MAX_DEPTH = 64  # deeper nesting is left to the line reader (Arrow's parser recurses)
-
-
-def _blocks(path: Path, offset: int):
-    """The file after the header in blocks of whole lines."""
-    with open(path, "rb") as f:
-        f.seek(offset)
-        carry = b""
-        while True:
-            block = f.read(BLOCK)
-            data = carry + block
-            if not block:
-                if data.strip():
-                    yield data
-                return
-            cut = data.rfind(b"\n") + 1
-            carry = data[cut:]
-            if cut and data[:cut].strip():
-                yield data[:cut]
-
-
-def _shallow(data: bytes) -> bool:
-    """No line nests deeper than MAX_DEPTH. A line's depth is at most its count of opening
-    brackets, so only lines with many are measured (brackets outside strings)."""
-    arr = np.frombuffer(data, np.uint8)
-    opens = np.flatnonzero((arr == 123) | (arr == 91))
-    if len(opens) < MAX_DEPTH:
-        return True
-    ends = np.flatnonzero(arr == 10)
-    per_line = np.bincount(np.searchsorted(ends, opens), minlength=len(ends) + 1)
-    starts = np.concatenate([[0], ends + 1])
-    for k in np.flatnonzero(per_line >= MAX_DEPTH).tolist():
-        stop = int(ends[k]) if k < len(ends) else len(data)
-        if _depth(data[int(starts[k]):stop]) > MAX_DEPTH:
-            return False
-    return True
-
-
-def _depth(line: bytes) -> int:
-    _, _, opens, _ = brackets(line)
-    return int(np.cumsum(np.where(opens, 1, -1)).max()) if len(opens) else 0
-
-
-def _fast(path: Path, offset: int, out: Path) -> bool:
-    """Arrow's JSON reader on each block (the schema of the first block for the rest); False
-    when anything is not provably valid."""
-    pool = pa.system_memory_pool()  # hands each freed block back at once (mimalloc kept them)
-    writer = BatchWriter(out)
-    ids: list[np.ndarray] = []
-    schema_, target = EXPLICIT, None
-    try:
-        for data in _blocks(path, offset):
-            if not _shallow(data):
-                return False
-            table = pj.read_json(pa.BufferReader(data), memory_pool=pool,
-                                 read_options=pj.ReadOptions(block_size=1 << 22),
-                                 parse_options=pj.ParseOptions(
-                                     explicit_schema=schema_,
-                                     unexpected_field_behavior="infer" if target is None
-                                     else "error"))
-            for rb in table.to_batches():
-                if target is None:
-                    target = _target(rb)
-                    if target is None:
-                        return False
-                    schema_ = pa.schema([*EXPLICIT, *((k, rb.schema.field(k).type)
-                                                      for k in schema.FREE
-                                                      if k in rb.schema.names)])
-                conformed = _conform(rb, target)
-                if conformed is None or not _valid(conformed):
-                    return False
-                ids.append(np.asarray(conformed.column("id").to_numpy(zero_copy_only=False)))
-                writer.put(conformed)
-    finally:
-        written = writer.close()
-    if not written:
-        return False  # no examples: the line reader says so
-    all_ids = np.concatenate(ids)
-    return len(np.unique(all_ids)) == len(all_ids)
-
-
-def _empty_struct(t: pa.DataType) -> bool:
-    return pa.types.is_struct(t) and t.num_fields == 0
-
-
-def _target(rb: pa.RecordBatch) -> pa.Schema | None:
-    extra = [n for n in rb.schema.names if n not in EXPLICIT.names and n not in schema.FREE]
-    if extra:
-        return None  # unknown field (or a typo): pydantic names it
-    fields = list(schema.FIXED)
-    for k in schema.FREE:
-        t = rb.schema.field(k).type if k in rb.schema.names else schema.S
-        if _empty_struct(t):
-            t = schema.S  # only {} so far: kept as JSON text
-        if not (t == schema.S or (pa.types.is_struct(t) and schema.exact(t))):
+        try:
+            head = orjson.loads(first)
+        except orjson.JSONDecodeError:
             return None
-        fields.append((k, t))
-    return pa.schema(fields)
+        if not is_header(head) or head.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+            return None
+        try:
+            comp = Comparison(examples=[], **{k: v for k, v in head.items()
+                                              if k not in ("kind", "examples")})
+        except (ValidationError, TypeError):
+            return None
+        try:
+            reading = _Pass(path, out, first, typed_metadata=True).run(f)
+        except _Restart:
+            f.seek(len(first))
+            reading = _Pass(path, out, first, typed_metadata=False).run(f)
+            reading.passes = 2
+    log.info("read %s: %s", path, reading.reader)
+    return schema.header(comp), reading
 
 
-def _conform(rb: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch | None:
-    names = rb.schema.names
+def _blocks(f: BinaryIO, hash_block):
+    """The rest of the file in blocks of whole lines, each with the number of its first line
+    (the header is line 1); every byte read goes to ``hash_block``."""
+    carry, line = b"", 2
+    while True:
+        block = f.read(BLOCK)
+        hash_block(block)
+        data = carry + block
+        if not block:
+            if data.strip():
+                yield line, data
+            return
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        if cut:
+            yield line, data[:cut]
+            line += data.count(b"\n", 0, cut)
+
+
+class _Pass:
+    """One read of the file into the IPC file: Arrow per block, the line reader where it must."""
+
+    def __init__(self, path: Path, out: Path, first: bytes, typed_metadata: bool) -> None:
+        self.path, self.out, self.first = path, out, first
+        self.typed = typed_metadata  # until the first block says otherwise
+        self.target: pa.Schema | None = None  # the store's schema, fixed by the first block
+        self.seen: dict[str, int] = {}
+        self.pool = pa.system_memory_pool()  # hands each freed block back at once
+
+    def run(self, f: BinaryIO) -> Reading:
+        hasher = hashlib.sha256(self.first)
+        reading = Reading("")
+        writer = BatchWriter(self.out)
+        with ThreadPoolExecutor(1, thread_name_prefix="store-hash") as hashing:
+            try:
+                for line, data in _blocks(f, lambda b: hashing.submit(hasher.update, b)):
+                    reading.blocks += 1
+                    batches = self._fast(data, line)
+                    if batches is None:
+                        reading.lines_blocks += 1
+                        batches = self._lines(data, line)
+                    for rb in batches:
+                        writer.put(rb)
+            finally:
+                written = writer.close()
+        reading.sha256 = hasher.hexdigest()
+        if not written:  # a header and no examples: an empty store (load() warns the same)
+            with ipc.new_file(str(self.out), schema.EMPTY) as w:
+                w.write_table(schema.EMPTY.empty_table())
+        return reading
+
+    def _lines(self, data: bytes, line: int) -> list[pa.RecordBatch]:
+        """The block by the line reader, in the file's schema (text metadata when it is the
+        first block)."""
+        if self.target is None:
+            self.typed = False
+            self.target = _target(schema.S)
+        batcher = schema.Batcher()
+        batcher.free = {k: self.target.field(k).type for k in schema.FREE}
+        try:
+            return read_lines(self.path, data, line, self.seen, batcher)
+        except schema.FreeMismatch:
+            raise _Restart from None
+
+    def _fast(self, data: bytes, line: int) -> list[pa.RecordBatch] | None:
+        """The block by Arrow; None when something in it is not provably valid."""
+        try:
+            blk = scan(data, ("extra",) if self.typed else ("extra", "metadata"))
+            table = self._parse(blk)
+            if self.target is None:
+                meta = table.schema.field("metadata").type \
+                    if "metadata" in table.schema.names else None
+                if meta is None or not pa.types.is_struct(meta) or not schema.exact(meta):
+                    self.typed = False  # metadata as JSON text, decided on the first block
+                    blk = scan(data, ("extra", "metadata"))
+                    table = self._parse(blk)
+                    meta = schema.S
+                target = _target(meta)
+            else:
+                target = self.target
+            rb = _conform(table, blk, target)
+        except ARROW_ERRORS:
+            return None
+        if rb is None or not _valid(rb):
+            return None
+        ids = rb.column("id").to_pylist()
+        if any(i in self.seen for i in ids) or len(set(ids)) != len(ids):
+            return None  # a duplicate: the line reader names it
+        self.seen.update(zip(ids, (line + blk.line_of_row).tolist()))
+        self.target = target
+        return [rb]
+
+    def _parse(self, blk: Block) -> pa.Table:
+        read = list(_READ)
+        if not self.typed:
+            read.append(("metadata", schema.S))
+        elif self.target is not None:
+            read.append(("metadata", self.target.field("metadata").type))
+        table = pj.read_json(pa.BufferReader(blk.data), memory_pool=self.pool,
+                             read_options=pj.ReadOptions(block_size=1 << 22),
+                             parse_options=pj.ParseOptions(
+                                 explicit_schema=pa.schema(read),
+                                 unexpected_field_behavior="infer" if self.target is None
+                                 else "error"))
+        if table.num_rows != blk.rows:
+            raise NotPlain
+        unknown = set(table.schema.names) - {n for n, _ in read} - {"metadata"}
+        if unknown:
+            raise NotPlain  # a field the schema lacks (or a typo): pydantic names it
+        return table.combine_chunks(memory_pool=self.pool)
+
+
+def _target(metadata: pa.DataType) -> pa.Schema:
+    return pa.schema([*schema.FIXED, ("metadata", metadata), ("extra", schema.S)])
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    return table.column(name).chunk(0) if table.column(name).num_chunks else \
+        pa.array([], table.schema.field(name).type)
+
+
+def _texts(n: int, rows: np.ndarray, texts: list[bytes]) -> pa.Array:
+    """A ``large_string`` column of n rows: ``texts`` at ``rows`` (increasing), else null."""
+    if len(rows) > 1 and (np.diff(rows) <= 0).any():
+        raise NotPlain  # two values for one row (a repeated key)
+    lengths = np.zeros(n, np.int64)
+    lengths[rows] = np.fromiter(map(len, texts), np.int64, len(texts))
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    valid = np.zeros(n, bool)
+    valid[rows] = True
+    return pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(b"".join(texts)),
+        pa.py_buffer(np.packbits(valid, bitorder="little")), n - len(rows))
+
+
+def _judgment_extra(js: pa.ListArray, blk: Block) -> pa.Array:
+    """The ``judgment_extra`` column: per example, each judgment's extra as JSON text (null
+    for an example none of whose judgments has one)."""
+    index, texts = blk.judgment_extra
+    n = len(js)
+    if not len(index):
+        return pa.nulls(n, pa.list_(schema.S))
+    total = len(js.values)
+    if index.max() >= total or index.min() < 0:
+        raise NotPlain
+    values = _texts(total, index, texts)
+    offsets = js.offsets
+    owner = np.searchsorted(offsets.to_numpy()[1:], index, "right")
+    has = np.zeros(n, bool)
+    has[owner] = True
+    return pa.ListArray.from_arrays(offsets, values, mask=pa.array(~has))
+
+
+def _conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | None:
+    """The parsed block in the store's layout; None when a column has another type."""
+    n = table.num_rows
+    have = set(table.schema.names)
     arrays = []
     for field in target:
-        if field.name in names:
-            col = rb.column(field.name)
-            if field.type == schema.S and _empty_struct(col.type):
-                col = pa.array([None if v is None else "{}" for v in col.to_pylist()],
-                               schema.S)
-            if col.type != field.type:
+        name, type_ = field.name, field.type
+        src = name if name in have else None
+        if name == "judgments" and src:
+            col = _column(table, name)
+            if col.type != pa.list_(JUDGMENT_READ):
                 return None
+            col = col.cast(type_)
+        elif name == "judgment_extra":
+            js = _column(table, "judgments") if "judgments" in have else \
+                pa.nulls(n, pa.list_(JUDGMENT_READ))
+            col = _judgment_extra(js, blk)
+        elif name.endswith("_turns"):
+            alias = TURN_KEYS[name.removesuffix("_turns")]
+            col = _column(table, alias) if alias in have else pa.nulls(n, type_)
+        elif name in schema.FREE and name in blk.free:
+            col = _texts(n, *blk.free[name])
+        elif src:
+            col = _column(table, name)
         else:
-            col = pa.nulls(rb.num_rows, field.type)
+            col = pa.nulls(n, type_)
+        if name in schema.TEXTS and TURN_KEYS[name] in have:
+            turns = _column(table, TURN_KEYS[name])
+            col = pc.if_else(pc.is_null(col), pc.binary_join(turns, TURN_SEP), col)
+        if col.type != type_:
+            return None
         arrays.append(col)
     return pa.RecordBatch.from_arrays(arrays, schema=target)
 
@@ -199,6 +308,10 @@ def _valid(rb: pa.RecordBatch) -> bool:
     col = rb.column
     if any(col(n).null_count for n in ("id", "response_a", "response_b")):
         return False
+    for name in ("judgments", "messages", "reasons", "response_a_turns", "response_b_turns",
+                 "reference_turns", "tags"):
+        if col(name).flatten().null_count:
+            return False  # a null element of a list
     if not _in_range(col("reported_score")):
         return False
     js = col("judgments")
@@ -223,4 +336,4 @@ def _valid(rb: pa.RecordBatch) -> bool:
             return False
         if pc.list_flatten(_flat(rs, "similarities")).null_count:
             return False
-    return not col("tags").flatten().null_count
+    return True

@@ -1,12 +1,13 @@
-"""Native JSONL into the store line by line with pydantic, a batch at a time: the fallback of
-Arrow's JSON reader (``comparator.store.native``) with the messages of ``comparator.formats.native``
-(line and field of the first problem), never holding more than one batch of example dicts."""
+"""A block of native JSON lines read one line at a time with pydantic: what
+``comparator.store.native`` does with the rare block Arrow's reader cannot take, to name the line
+and field of its first problem (the messages of ``comparator.formats.native``), or, when the
+block is valid after all, to give its rows in the store's layout."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.ipc as ipc
+import pyarrow as pa
 from pydantic import ValidationError
 
 from comparator.formats.common import check_utf8
@@ -14,7 +15,6 @@ from comparator.formats.native import check_statuses, validation_error
 from comparator.schema.errors import InputError, excerpt
 from comparator.schema.records import EXAMPLE
 from comparator.store import schema
-from comparator.store.writer import BatchWriter
 
 BATCH = 20_000
 
@@ -27,17 +27,14 @@ def _check_utf8_line(path: Path, raw: bytes, n: int) -> None:
         raise InputError(path, e.message, line=n) from None
 
 
-def stream_lines(path: Path, offset: int, out: Path) -> None:
-    """Validate and write the lines after the header (``offset`` bytes) to the IPC file
-    ``out``; raises InputError at the first problem."""
-    schema.typed_else_json(lambda json_free: _stream(path, offset, out,
-                                                     schema.Batcher(json_free)))
-
-
-def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None:
+def read_lines(path: Path, data: bytes, first_line: int, seen: dict[str, int],
+               batcher: schema.Batcher) -> list[pa.RecordBatch]:
+    """The lines of ``data`` (whole lines; the first is line ``first_line`` of ``path``) as
+    record batches; InputError at the first problem. ``seen``: the ids of the lines before
+    (id -> line), updated; ``batcher`` gives the batches the file's schema (FreeMismatch when
+    a free-form value does not fit it)."""
     validate = EXAMPLE.validate_json
-    seen: dict[str, int] = {}
-    writer = BatchWriter(out)
+    out: list[pa.RecordBatch] = []
     rows, lines = [], []
 
     def flush() -> None:
@@ -48,27 +45,20 @@ def _stream(path: Path, offset: int, out: Path, batcher: schema.Batcher) -> None
             if first != n:
                 raise InputError(path, f"duplicate id {excerpt(ex['id'])} (first on line "
                                  f"{first})", line=n, field="id")
-        writer.put(batcher.batch(rows))
+        out.append(batcher.batch(rows))
         rows, lines = [], []
 
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            for n, raw in enumerate(f, start=2):
-                if not raw.strip():
-                    continue
-                try:
-                    rows.append(validate(raw))
-                except ValidationError as err:
-                    _check_utf8_line(path, raw, n)
-                    raise validation_error(path, err, n) from None
-                lines.append(n)
-                if len(rows) == BATCH:
-                    flush()
-        if rows:
+    for n, raw in enumerate(data.split(b"\n"), start=first_line):
+        if not raw.strip():
+            continue
+        try:
+            rows.append(validate(raw))
+        except ValidationError as err:
+            _check_utf8_line(path, raw, n)
+            raise validation_error(path, err, n) from None
+        lines.append(n)
+        if len(rows) == BATCH:
             flush()
-    finally:
-        written = writer.close()
-    if not written:  # a header and no examples: an empty store (load() warns the same)
-        with ipc.new_file(str(out), schema.EMPTY) as w:
-            w.write_table(schema.EMPTY.empty_table())
+    if rows:
+        flush()
+    return out

@@ -134,8 +134,11 @@ class Batcher:
             return arr
         if self.free[k] == S:
             return _json_column(values)
+        type_ = self.free[k]
+        if not all(_fits(v, type_) for v in values):
+            raise FreeMismatch  # (pa.array would drop the keys the type lacks)
         try:
-            return pa.array(values, self.free[k])
+            return pa.array(values, type_)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             raise FreeMismatch from None
 
@@ -165,6 +168,18 @@ class Batcher:
                           if type_ == S else pa.array(values, type_))
         arrays += [self.free_column(k, free[k]) for k in FREE]
         return pa.RecordBatch.from_arrays(arrays, names=[*(n for n, _ in FIXED), *FREE])
+
+
+def _fits(value: Any, type_: pa.DataType) -> bool:
+    """Whether every key of ``value`` (nested too) is a field of the struct type."""
+    if isinstance(value, dict):
+        if not pa.types.is_struct(type_):
+            return False
+        names = {type_.field(i).name: type_.field(i).type for i in range(type_.num_fields)}
+        return all(k in names and _fits(v, names[k]) for k, v in value.items())
+    if isinstance(value, list) and (pa.types.is_list(type_) or pa.types.is_large_list(type_)):
+        return all(_fits(v, type_.value_type) for v in value)
+    return True
 
 
 def _extras(judgments: list[dict] | None) -> list[str | None] | None:
