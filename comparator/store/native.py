@@ -107,13 +107,14 @@ def _blocks(f: BinaryIO, hash_block):
         data = carry + block
         if not block:
             if data.strip():
-                yield line, data
+                yield line, data.count(b"\n"), data
             return
         cut = data.rfind(b"\n") + 1
         carry = data[cut:]
         if cut:
-            yield line, data[:cut]
-            line += data.count(b"\n", 0, cut)
+            count = data.count(b"\n", 0, cut)
+            yield line, count, data[:cut]
+            line += count
 
 
 class _Pass:
@@ -125,6 +126,7 @@ class _Pass:
         self.target: pa.Schema | None = None  # the store's schema, fixed by the first block
         self.seen: dict[str, int] = {}
         self.pool = pa.system_memory_pool()  # hands each freed block back at once
+        self.scratch = np.empty(BLOCK + (1 << 20), np.uint8)  # Arrow's copy of each block
 
     def run(self, f: BinaryIO) -> Reading:
         hasher = hashlib.sha256(self.first)
@@ -132,9 +134,10 @@ class _Pass:
         writer = BatchWriter(self.out)
         with ThreadPoolExecutor(1, thread_name_prefix="store-hash") as hashing:
             try:
-                for line, data in _blocks(f, lambda b: hashing.submit(hasher.update, b)):
+                for line, count, data in _blocks(f, lambda b: hashing.submit(hasher.update,
+                                                                             b)):
                     reading.blocks += 1
-                    batches = self._fast(data, line)
+                    batches = self._fast(data, line, count)
                     if batches is None:
                         reading.lines_blocks += 1
                         batches = self._lines(data, line)
@@ -161,17 +164,18 @@ class _Pass:
         except schema.FreeMismatch:
             raise _Restart from None
 
-    def _fast(self, data: bytes, line: int) -> list[pa.RecordBatch] | None:
+    def _fast(self, data: bytes, line: int, count: int) -> list[pa.RecordBatch] | None:
         """The block by Arrow; None when something in it is not provably valid."""
         try:
-            blk = scan(data, ("extra",) if self.typed else ("extra", "metadata"))
+            blk = scan(data, ("extra",) if self.typed else ("extra", "metadata"), count,
+                       self.scratch)
             table = self._parse(blk)
             if self.target is None:
                 meta = table.schema.field("metadata").type \
                     if "metadata" in table.schema.names else None
                 if meta is None or not pa.types.is_struct(meta) or not schema.exact(meta):
                     self.typed = False  # metadata as JSON text, decided on the first block
-                    blk = scan(data, ("extra", "metadata"))
+                    blk = scan(data, ("extra", "metadata"), count, self.scratch)
                     table = self._parse(blk)
                     meta = schema.S
                 target = _target(meta)
@@ -195,7 +199,7 @@ class _Pass:
             read.append(("metadata", schema.S))
         elif self.target is not None:
             read.append(("metadata", self.target.field("metadata").type))
-        table = pj.read_json(pa.BufferReader(blk.data), memory_pool=self.pool,
+        table = pj.read_json(pa.BufferReader(pa.py_buffer(blk.data)), memory_pool=self.pool,
                              read_options=pj.ReadOptions(block_size=1 << 22),
                              parse_options=pj.ParseOptions(
                                  explicit_schema=pa.schema(read),
@@ -238,11 +242,11 @@ def _judgment_extra(js: pa.ListArray, blk: Block) -> pa.Array:
     for an example none of whose judgments has one)."""
     index, texts = blk.judgment_extra
     n = len(js)
+    total = len(js.values)
+    if total != blk.judgments:
+        raise NotPlain  # a judgment that is not an object: the line reader names it
     if not len(index):
         return pa.nulls(n, pa.list_(schema.S))
-    total = len(js.values)
-    if index.max() >= total or index.min() < 0:
-        raise NotPlain
     values = _texts(total, index, texts)
     offsets = js.offsets
     owner = np.searchsorted(offsets.to_numpy()[1:], index, "right")
