@@ -99,22 +99,37 @@ def read_native_arrow(path: Path, out: Path) -> tuple[dict[str, Any], Reading] |
 
 def _blocks(f: BinaryIO, hash_block):
     """The rest of the file in blocks of whole lines, each with the number of its first line
-    (the header is line 1); every byte read goes to ``hash_block``."""
-    carry, line = b"", 2
+    (the header is line 1) and its count of lines: views of two buffers read into in turn
+    (no copy of a block, no fresh pages for each); every byte read goes to ``hash_block``,
+    which returns a future that is waited for before its buffer is read into again."""
+    bufs = [bytearray(BLOCK + (1 << 16)) for _ in range(2)]
+    hashed: list[Any] = [None, None]
+    carry, line, k = b"", 2, 0
     while True:
-        block = f.read(BLOCK)
-        hash_block(block)
-        data = carry + block
-        if not block:
-            if data.strip():
-                yield line, data.count(b"\n"), data
+        if hashed[k] is not None:
+            hashed[k].result()
+        need = len(carry) + BLOCK
+        if len(bufs[k]) < need:  # a line longer than a block
+            bufs[k] = bytearray(need)
+        buf = bufs[k]
+        view = memoryview(buf)
+        buf[:len(carry)] = carry
+        end = len(carry)
+        while end < need and (got := f.readinto(view[end:need])):
+            end += got
+        if end > len(carry):
+            hashed[k] = hash_block(view[len(carry):end])
+        else:  # the end of the file
+            if carry.strip():
+                yield line, carry.count(b"\n"), carry
             return
-        cut = data.rfind(b"\n") + 1
-        carry = data[cut:]
+        cut = buf.rfind(b"\n", 0, end) + 1
         if cut:
-            count = data.count(b"\n", 0, cut)
-            yield line, count, data[:cut]
+            count = buf.count(b"\n", 0, cut)
+            yield line, count, view[:cut]
             line += count
+        carry = bytes(buf[cut:end])
+        k ^= 1
 
 
 class _Pass:
@@ -160,7 +175,7 @@ class _Pass:
         batcher = schema.Batcher()
         batcher.free = {k: self.target.field(k).type for k in schema.FREE}
         try:
-            return read_lines(self.path, data, line, self.seen, batcher)
+            return read_lines(self.path, bytes(data), line, self.seen, batcher)
         except schema.FreeMismatch:
             raise _Restart from None
 
