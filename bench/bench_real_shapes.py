@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -118,20 +117,18 @@ def _env(home: Path) -> dict[str, str]:
     return {**os.environ, "COMPARATOR_HOME": str(home), "PYTHONPATH": str(ROOT)}
 
 
-def _child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(seconds, peak RSS in bytes, stdout) of a fresh process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    """(seconds, stdout) of a fresh process."""
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     dt = time.perf_counter() - t
     if r.returncode:
         raise SystemExit(f"{cmd} failed:\n{r.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return dt, max(peak, before) * 1024.0, r.stdout
+    return dt, r.stdout
 
 
 OPEN = """
-import sys, json, time
+import sys, json, time, resource
 from comparator.store.cache import open_store
 from comparator.analysis.result import stats_result
 t = time.perf_counter()
@@ -139,22 +136,23 @@ loaded = open_store(sys.argv[1])
 opened = time.perf_counter() - t
 out = stats_result(loaded, [], 0.25, "wilson", None).to_json()
 print(json.dumps({"open_s": opened, "total_s": time.perf_counter() - t,
-                  "reader": loaded.reader, "cached": loaded.cached, "n": out["n"]}))
+                  "reader": loaded.reader, "cached": loaded.cached, "n": out["n"],
+                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
 
 def measure(path: Path, kind: str, home: Path) -> dict[str, object]:
-    base_s = float(_child([sys.executable, "-c", BASELINE, str(path), kind])[2])
+    base_s = float(_child([sys.executable, "-c", BASELINE, str(path), kind])[1])
     shutil.rmtree(home, ignore_errors=True)
-    first_s, first_rss, out1 = _child([sys.executable, "-c", OPEN, str(path)], _env(home))
-    hit_s, hit_rss, out2 = _child([sys.executable, "-c", OPEN, str(path)], _env(home))
+    first_s, out1 = _child([sys.executable, "-c", OPEN, str(path)], _env(home))
+    _, out2 = _child([sys.executable, "-c", OPEN, str(path)], _env(home))
     o1, o2 = json.loads(out1), json.loads(out2)
     size = path.stat().st_size
     return {"n": o1["n"], "size_gb": size / 1e9, "baseline_s": base_s,
             "first_s": o1["total_s"], "first_x": o1["total_s"] / base_s,
-            "first_process_s": first_s, "peak_x_file": first_rss / size,
+            "first_process_s": first_s, "peak_x_file": o1["peak"] / size,
             "hit_s": o2["total_s"], "hit_x": o2["total_s"] / base_s,
-            "hit_peak_x_file": hit_rss / size, "reader": o1["reader"],
+            "hit_peak_x_file": o2["peak"] / size, "reader": o1["reader"],
             "hit_cached": o2["cached"]}
 
 
