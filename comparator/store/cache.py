@@ -40,8 +40,8 @@ PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's hea
 
 def _options_key(fmt: str | None, options: LoadOptions | None, path: Path | None) -> str:
     """Everything but the file's own bytes that shapes its table: the options, and the files a
-    reader may read beside it (MT-Bench's question.jsonl and model_answer/, by name, size and
-    modification time), so a copy without them and the original are two entries."""
+    reader may read beside it (MT-Bench's question.jsonl and model_answer/, by name and the
+    SHA-256 of their bytes), so a copy without them, or with other ones, is another entry."""
     opts = options or LoadOptions()
     parts = [str(schema.STORE_VERSION), fmt or "", repr(sorted(opts.mapping.items())),
              repr(opts.pair)]
@@ -49,10 +49,10 @@ def _options_key(fmt: str | None, options: LoadOptions | None, path: Path | None
         parts.append(file_sha256(Path(opts.questions)))
     for s in sibling_files(path) if path is not None else ():
         try:
-            st = s.stat()
+            digest = file_sha256(s)
         except OSError:  # gone since it was listed: the reader will not find it either
             continue
-        parts.append(f"{os.path.relpath(s, path.parent)}:{st.st_size}:{st.st_mtime_ns}")
+        parts.append(f"{os.path.relpath(s, path.parent)}:{digest}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
 
 

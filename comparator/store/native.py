@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,7 @@ from comparator.store.writer import BatchWriter
 
 log = logging.getLogger("comparator.store")
 BLOCK = 1 << 24
+PARALLEL = 2  # blocks scanned and parsed at once
 JUDGMENT_READ = pa.struct([*schema.JUDGMENT, ("extra", schema.S)])  # extra: blanked text
 _READ = [(n, pa.list_(JUDGMENT_READ) if n == "judgments" else t) for n, t in schema.FIXED
          if not n.endswith("_turns") and n != "judgment_extra"]
@@ -97,13 +100,14 @@ def read_native_arrow(path: Path, out: Path) -> tuple[dict[str, Any], Reading] |
     return schema.header(comp), reading
 
 
-def _blocks(f: BinaryIO, hash_block):
+def _blocks(f: BinaryIO, hash_block, buffers: int):
     """The rest of the file in blocks of whole lines, each with the number of its first line
-    (the header is line 1) and its count of lines: views of two buffers read into in turn
-    (no copy of a block, no fresh pages for each); every byte read goes to ``hash_block``,
-    which returns a future that is waited for before its buffer is read into again."""
-    bufs = [bytearray(BLOCK + (1 << 16)) for _ in range(2)]
-    hashed: list[Any] = [None, None]
+    (the header is line 1) and its count of lines: views of ``buffers`` buffers read into in
+    turn (no copy of a block, no fresh pages for each; the caller is done with a block before
+    its buffer comes round again); every byte read goes to ``hash_block``, which returns a
+    future that is waited for before its buffer is read into again."""
+    bufs = [bytearray(BLOCK + (1 << 16)) for _ in range(buffers)]
+    hashed: list[Any] = [None] * buffers
     carry, line, k = b"", 2, 0
     while True:
         if hashed[k] is not None:
@@ -129,7 +133,7 @@ def _blocks(f: BinaryIO, hash_block):
             yield line, count, view[:cut]
             line += count
         carry = bytes(buf[cut:end])
-        k ^= 1
+        k = (k + 1) % buffers
 
 
 class _Pass:
@@ -141,30 +145,52 @@ class _Pass:
         self.target: pa.Schema | None = None  # the store's schema, fixed by the first block
         self.seen: dict[str, int] = {}
         self.pool = pa.system_memory_pool()  # hands each freed block back at once
-        self.scratch = np.empty(BLOCK + (1 << 20), np.uint8)  # Arrow's copy of each block
+        self.scratch: queue.Queue = queue.Queue()  # Arrow's copy of a block, one per thread
+        for _ in range(PARALLEL + 1):
+            self.scratch.put(np.empty(BLOCK + (1 << 16), np.uint8))
 
     def run(self, f: BinaryIO) -> Reading:
+        """Blocks scanned and parsed two at a time (numba's pass and Arrow's parser release
+        the GIL), checked and written in order; the first alone (it fixes the schema)."""
         hasher = hashlib.sha256(self.first)
         reading = Reading("")
         writer = BatchWriter(self.out)
-        with ThreadPoolExecutor(1, thread_name_prefix="store-hash") as hashing:
+        pending: deque = deque()
+        with ThreadPoolExecutor(1, thread_name_prefix="store-hash") as hashing, \
+                ThreadPoolExecutor(PARALLEL, thread_name_prefix="store-parse") as parsing:
             try:
-                for line, count, data in _blocks(f, lambda b: hashing.submit(hasher.update,
-                                                                             b)):
+                for line, count, data in _blocks(f, lambda b: hashing.submit(hasher.update, b),
+                                                 PARALLEL + 2):
                     reading.blocks += 1
-                    batches = self._fast(data, line, count)
-                    if batches is None:
-                        reading.lines_blocks += 1
-                        batches = self._lines(data, line)
-                    for rb in batches:
-                        writer.put(rb)
+                    if self.target is None:
+                        self._finish(line, data, self._prepare(data, count), reading, writer)
+                        continue
+                    pending.append((line, data, parsing.submit(self._prepare, data, count)))
+                    if len(pending) >= PARALLEL:
+                        line, data, job = pending.popleft()
+                        self._finish(line, data, job.result(), reading, writer)
+                while pending:
+                    line, data, job = pending.popleft()
+                    self._finish(line, data, job.result(), reading, writer)
             finally:
+                for *_, job in pending:
+                    job.cancel()
                 written = writer.close()
         reading.sha256 = hasher.hexdigest()
         if not written:  # a header and no examples: an empty store (load() warns the same)
             with ipc.new_file(str(self.out), schema.EMPTY) as w:
                 w.write_table(schema.EMPTY.empty_table())
         return reading
+
+    def _finish(self, line: int, data: Any, prepared: tuple[Block, pa.Table] | None,
+                reading: Reading, writer: BatchWriter) -> None:
+        """Check a parsed block and write it; the line reader where it is not provably valid."""
+        batches = None if prepared is None else self._checked(line, *prepared)
+        if batches is None:
+            reading.lines_blocks += 1
+            batches = self._lines(data, line)
+        for rb in batches:
+            writer.put(rb)
 
     def _lines(self, data: bytes, line: int) -> list[pa.RecordBatch]:
         """The block by the line reader, in the file's schema (text metadata when it is the
@@ -179,23 +205,35 @@ class _Pass:
         except schema.FreeMismatch:
             raise _Restart from None
 
-    def _fast(self, data: bytes, line: int, count: int) -> list[pa.RecordBatch] | None:
-        """The block by Arrow; None when something in it is not provably valid."""
+    def _prepare(self, data: Any, count: int) -> tuple[Block, pa.Table] | None:
+        """The block scanned and parsed by Arrow (on the first block, metadata's form is
+        decided); None when Arrow's reader refuses it."""
+        scratch = self.scratch.get()
         try:
             blk = scan(data, ("extra",) if self.typed else ("extra", "metadata"), count,
-                       self.scratch)
+                       scratch)
             table = self._parse(blk)
             if self.target is None:
                 meta = table.schema.field("metadata").type \
                     if "metadata" in table.schema.names else None
                 if meta is None or not pa.types.is_struct(meta) or not schema.exact(meta):
                     self.typed = False  # metadata as JSON text, decided on the first block
-                    blk = scan(data, ("extra", "metadata"), count, self.scratch)
+                    blk = scan(data, ("extra", "metadata"), count, scratch)
                     table = self._parse(blk)
-                    meta = schema.S
-                target = _target(meta)
-            else:
-                target = self.target
+            return blk, table
+        except ARROW_ERRORS:
+            return None
+        finally:
+            self.scratch.put(scratch)
+
+    def _checked(self, line: int, blk: Block, table: pa.Table) -> list[pa.RecordBatch] | None:
+        """The block in the store's layout when it is provably valid, else None."""
+        if self.target is None:
+            meta = table.schema.field("metadata").type if self.typed else schema.S
+            target = _target(meta)
+        else:
+            target = self.target
+        try:
             rb = _conform(table, blk, target)
         except ARROW_ERRORS:
             return None
