@@ -77,6 +77,10 @@ def test_every_convert_output_is_read_by_arrow_alone_in_one_read(path, tmp_path,
     again = open_store(out)  # a cache hit: hashed, then mapped
     assert again.cached and again.reader == "arrow"
     assert _examples(again) == _examples(loaded)
+    copy = tmp_path / "copy of it.jsonl"  # the same bytes elsewhere: hashed, not parsed
+    copy.write_bytes(out.read_bytes())
+    monkeypatch.setattr(cache, "read_native_arrow", lambda *a: pytest.fail("parsed again"))
+    assert open_store(copy).cached
 
 
 def _lines(tmp_path, copies=3):
@@ -126,6 +130,17 @@ def test_one_bad_line_in_the_middle_is_named_from_its_block(tmp_path, monkeypatc
     broken[middle] = broken[middle][:-40]  # a line cut short
     with pytest.raises(InputError, match=rf":{middle + 1}: not valid JSON"):
         open_store(_write(tmp_path, broken, "cut.jsonl"))
+    for k, (old, new) in enumerate([(b'"extra":{', b'"extra":{"\xff":1,'),  # not UTF-8
+                                    (b'"extra":{', b'"extra":{"a":tru,')]):  # not JSON
+        bad = list(lines)
+        assert old in bad[middle]
+        bad[middle] = bad[middle].replace(old, new, 1)  # inside a cut-out judgment extra
+        path = _write(tmp_path, bad, f"raw{k}.jsonl")
+        with pytest.raises(InputError) as stored:
+            open_store(path)
+        with pytest.raises(InputError) as plain:
+            load(path)
+        assert str(stored.value) == str(plain.value) and f":{middle + 1}:" in str(plain.value)
 
 
 def test_a_block_arrow_cannot_prove_valid_is_read_by_lines_and_the_rest_by_arrow(

@@ -151,34 +151,46 @@ def _read_once(path: Path, fmt: str | None, options: LoadOptions | None) -> Load
         tmp.unlink(missing_ok=True)
 
 
-def _seen_path(path: Path) -> Path:
-    name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
-    return data_dir() / "store" / "seen" / f"{name}.json"
+FINGERPRINT = 1 << 20  # the bytes of a file's head that, with its size, recall its hash
 
 
-def _identity(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+def _fingerprint(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(FINGERPRINT)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return None
+    return hashlib.sha256(b"%d\n" % size + head).hexdigest()[:32]
+
+
+def _seen_path(fingerprint: str) -> Path:
+    return data_dir() / "store" / "seen" / f"{fingerprint}.json"
 
 
 def _known_sha(path: Path) -> str | None:
-    """The SHA-256 this file had when last opened, if it looks unchanged since (device, inode,
-    size, modification time): only a hint that its cache entry exists, so that it is hashed
-    first (a cache hit) rather than hashed while parsed (one read for a new file). The bytes
-    are hashed either way."""
+    """The SHA-256 of a file opened before with this size and these first bytes (a copy, a
+    link, the same file again): only a hint that its cache entry exists, so that the file is
+    hashed first (a cache hit) rather than hashed while parsed (one read for a new file). The
+    whole file is hashed either way."""
+    fp = _fingerprint(path)
+    if fp is None:
+        return None
     try:
-        rec = orjson.loads(_seen_path(path).read_bytes())
-        return rec["sha256"] if rec["identity"] == _identity(path) else None
+        return orjson.loads(_seen_path(fp).read_bytes())["sha256"]
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
         return None
 
 
 def _remember(path: Path, sha: str) -> None:
+    fp = _fingerprint(path)
+    if fp is None:
+        return
     try:
-        seen = _seen_path(path)
+        seen = _seen_path(fp)
         seen.parent.mkdir(parents=True, exist_ok=True)
         tmp = _tmp(seen)
-        tmp.write_bytes(orjson.dumps({"identity": _identity(path), "sha256": sha}))
+        tmp.write_bytes(orjson.dumps({"sha256": sha}))
         tmp.replace(seen)
     except OSError:
         pass  # only a hint
