@@ -168,3 +168,27 @@ def winner(score: float | None, t: float = 0.25) -> str:
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "comparator", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd or ROOT, timeout=120)
+
+
+def without_nulls(v):
+    """An explicit null reads back from the store as the key left out (documented in
+    comparator.store): the example dicts compared without them."""
+    if isinstance(v, dict):
+        return {k: without_nulls(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [without_nulls(x) for x in v]
+    return v
+
+
+def same_error(path, opener):
+    """The InputError of ``opener(path)`` (the store) is the importer's (``load``) to the
+    letter; its message."""
+    from comparator.formats import load
+    from comparator.schema.errors import InputError
+
+    with pytest.raises(InputError) as stored:
+        opener(path)
+    with pytest.raises(InputError) as plain:
+        load(path)
+    assert str(stored.value) == str(plain.value)
+    return str(plain.value)
