@@ -166,9 +166,22 @@ def test_texts_that_look_like_keys_and_escapes_stay_as_written(tmp_path):
         ex = {"id": f"e{i}", "prompt": t, "response_a": t if i % 2 else [t, t + "!"],
               "response_b": t, "extra": {"k": {"extra": t}},
               "judgments": [{"score": 0.5, "extra": {"raw": t, "n": [1, {"m": None}]}},
-                            {"status": "unscored", "raw": t}]}
+                            {"status": "unscored", "raw": t}] + [  # more keys than lines x 8
+                  {"score": -1.0, "judge": f"j{k}", "extra": {"k": k}} for k in range(12)]}
         lines.append(orjson.dumps(ex))
     path = _write(tmp_path, lines)
     loaded = open_store(path)
     assert loaded.reader == "arrow"
+    assert _examples(loaded) == _examples(load(path))
+
+
+def test_without_the_compiled_scan_the_lines_read_the_same(tmp_path, monkeypatch):
+    """Where numba cannot run, every block goes to the line reader: slower, the same table."""
+    from comparator.store import blockscan
+
+    monkeypatch.setattr(blockscan, "_WALK", False)
+    monkeypatch.setattr(native, "BLOCK", 1 << 20)
+    path = _write(tmp_path, _lines(tmp_path, copies=1))
+    loaded = open_store(path)
+    assert loaded.reader == "lines"
     assert _examples(loaded) == _examples(load(path))

@@ -23,12 +23,16 @@ pydantic (``comparator.store.native_lines``), which names the line and field.
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
 
+log = logging.getLogger("comparator.store")
 MAX_DEPTH = 64  # deeper nesting is left to the line reader (Arrow's parser recurses)
 TURN_KEYS = {"response_a": "turns_of_a", "response_b": "turns_of_b",
              "reference": "turns_ref"}  # each alias has its key's length
@@ -69,16 +73,44 @@ class Block:
 
 def _kernel():
     """The compiled pass (numba is imported, and the pass compiled or loaded from its cache,
-    on the first block a process scans)."""
+    on the first block a process scans, or by ``warm``). Where numba cannot run, every block
+    is NotPlain: the line reader reads the file, slower but the same."""
     global _WALK
-    if _WALK is None:
-        import numba
+    with _LOCK:
+        if _WALK is None:
+            try:
+                import numba
 
-        _WALK = numba.njit(cache=True, nogil=True)(_walk)
+                _WALK = numba.njit(cache=True, nogil=True)(_walk)
+                _WALK(*_TINY)  # compiled (about 4 s, once) or loaded from numba's cache now
+            except Exception as e:  # noqa: BLE001 - any failure to compile: the slow path
+                log.warning("the native reader's compiled scan is unavailable (%s): files "
+                            "are read line by line", e)
+                _WALK = False
+    if _WALK is False:
+        raise NotPlain
     return _WALK
 
 
-_WALK = None
+def warm() -> None:
+    """Compile or load the pass in a background thread (the dashboard calls it at start, so
+    that the first Open does not wait for it)."""
+    threading.Thread(target=lambda: _quiet(_kernel), name="blockscan-warm", daemon=True).start()
+
+
+def _quiet(fn) -> None:
+    try:
+        fn()
+    except NotPlain:
+        pass
+
+
+_WALK: Any = None
+_LOCK = threading.Lock()
+_TINY_LINE = np.frombuffer(b'{"id":"x"}\n', np.uint8)
+_TINY_OUT = _TINY_LINE.copy()
+_TINY = (_TINY_OUT, _TINY_OUT, _KEYS, _LENS, _ALIASES, np.zeros(len(NAMES), np.uint8),
+         np.empty(2, np.int64), np.empty((8, 7), np.int64), MAX_DEPTH)
 # the 8-bytes-at-a-time test for a quote or a backslash in a word ("has a zero byte" of v ^ c)
 _LO, _HI = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
 _QUOTES, _SLASHES = np.uint64(0x2222222222222222), np.uint64(0x5C5C5C5C5C5C5C5C)
@@ -242,11 +274,15 @@ def scan(data: bytes, free_keys: tuple[str, ...], lines: int,
     walk = _kernel()
     while True:
         ev = np.empty((room, 7), np.int64)
-        code, rows, nev, judgments = walk(buf, out, _KEYS, _LENS, _ALIASES, free, row_line,
+        # Arrow's copy is read and written in the one pass (a byte is only written once the
+        # pass is past it), so the pass always sees a writable array: one compiled version
+        code, rows, nev, judgments = walk(out, out, _KEYS, _LENS, _ALIASES, free, row_line,
                                           ev, MAX_DEPTH)
         if code != 2:
             break
-        room *= 4
+        room *= 4  # out of room for the keys found: start again with more (and clean bytes)
+        row_line = np.empty(len(row_line) * 2, np.int64)
+        out[:] = buf
     if code:
         raise NotPlain
     ev = ev[:nev]

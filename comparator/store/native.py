@@ -65,8 +65,11 @@ class Reading:
 
     @property
     def reader(self) -> str:
-        return "arrow" if not self.lines_blocks else \
-            f"arrow, {self.lines_blocks} of {self.blocks} blocks by lines"
+        if not self.lines_blocks:
+            return "arrow"
+        if self.lines_blocks == self.blocks:
+            return "lines"
+        return f"arrow, {self.lines_blocks} of {self.blocks} blocks by lines"
 
 
 class _Restart(Exception):

@@ -13,6 +13,7 @@ from comparator.analysis.filters import Filters
 from comparator.analysis.stats import OUTCOMES
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.settings import allowed_path
+from comparator.store import blockscan
 from comparator.ui.state import (
     ALL_JUDGES,
     F_FIELD,
@@ -54,9 +55,17 @@ def _freeze_once() -> None:
         _FROZEN = True
 
 
+@st.cache_resource(show_spinner=False)
+def _warm_readers() -> bool:
+    """Once per server: the native reader's compiled scan, loaded in the background."""
+    blockscan.warm()
+    return True
+
+
 def persist() -> None:
     """Keep filter values across page switches (widgets drop theirs when not rendered), read
     the URL query string once per session and mirror the view into it."""
+    _warm_readers()
     _freeze_once()
     for k in (*FILTER_KEYS, TIE):
         if k in st.session_state:
