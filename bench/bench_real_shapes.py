@@ -164,7 +164,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--quick", action="store_true", help="10,000 examples per shape")
-    ap.add_argument("--only", default="", help="comma-separated shape names")
+    ap.add_argument("--only", default="", help="comma-separated parts of shape names")
+    ap.add_argument("--native-only", action="store_true", help="no LLM Comparator JSON rows")
     args = ap.parse_args()
     n = 10_000 if args.quick else args.n
     only = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -175,7 +176,7 @@ def main() -> None:
             if only and not any(o in name for o in only):
                 continue
             jobs = [("native JSONL", ".jsonl", scale_native, "lines")]
-            if name in LLMC_SHAPES:
+            if name in LLMC_SHAPES and not args.native_only:
                 jobs.append(("LLM Comparator JSON", ".json", scale_llmc, "whole"))
             for label, ext, scale, kind in jobs:
                 conv = tmp / f"converted{ext}"
