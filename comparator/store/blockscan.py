@@ -320,7 +320,8 @@ def _validate(texts: list[bytes]) -> None:
     try:
         pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(
             np.array([0, len(lines)], np.int64)), pa.py_buffer(lines)]).cast(pa.large_string())
-        table = pj.read_json(pa.BufferReader(lines), parse_options=pj.ParseOptions(
+        table = pj.read_json(pa.BufferReader(lines), read_options=pj.ReadOptions(
+            block_size=len(lines) + 1, use_threads=False), parse_options=pj.ParseOptions(
             explicit_schema=_ANY, unexpected_field_behavior="ignore"))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         raise NotPlain from None

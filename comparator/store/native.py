@@ -256,7 +256,10 @@ class _Pass:
         elif self.target is not None:
             read.append(("metadata", self.target.field("metadata").type))
         table = pj.read_json(pa.BufferReader(pa.py_buffer(blk.data)), memory_pool=self.pool,
-                             read_options=pj.ReadOptions(block_size=1 << 22),
+                             # the block whole, on this thread: blocks are parsed two at a
+                             # time, and Arrow's own chunks and threads cost twice the CPU
+                             read_options=pj.ReadOptions(block_size=len(blk.data) + 1,
+                                                         use_threads=False),
                              parse_options=pj.ParseOptions(
                                  explicit_schema=pa.schema(read),
                                  unexpected_field_behavior="infer" if self.target is None
