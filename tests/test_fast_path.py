@@ -185,3 +185,28 @@ def test_without_the_compiled_scan_the_lines_read_the_same(tmp_path, monkeypatch
     loaded = open_store(path)
     assert loaded.reader == "lines"
     assert _examples(loaded) == _examples(load(path))
+
+
+def test_damaged_bytes_anywhere_read_as_the_importer_reads_them(tmp_path):
+    """A byte deleted, inserted (one of the characters of JSON's structure) or changed at a
+    random place of a real file: the store opens it exactly as ``load`` does, or refuses it
+    with the same message (seeded, 60 files)."""
+    import random
+
+    lines = _lines(tmp_path, copies=1)[:25]
+    data = b"\n".join(lines) + b"\n"
+    start = len(lines[0]) + 1  # the header stays whole
+    rng = random.Random(7)
+    for k in range(60):
+        at = rng.randrange(start, len(data))
+        kind = k % 3
+        piece = bytes([rng.choice(b'{}[]",:\\ 0n')])
+        bad = data[:at] + (b"" if kind == 0 else piece) + data[at + (kind != 1):]
+        path = tmp_path / f"damaged{k}.jsonl"
+        path.write_bytes(bad)
+        try:
+            plain = _examples(load(path))
+        except InputError:
+            same_error(path, open_store)
+            continue
+        assert _examples(open_store(path)) == plain, k

@@ -283,8 +283,8 @@ def _column(table: pa.Table, name: str) -> pa.Array:
 
 def _texts(n: int, rows: np.ndarray, texts: list[bytes]) -> pa.Array:
     """A ``large_string`` column of n rows: ``texts`` at ``rows`` (increasing), else null."""
-    if len(rows) > 1 and (np.diff(rows) <= 0).any():
-        raise NotPlain  # two values for one row (a repeated key)
+    if len(rows) and (rows[0] < 0 or rows[-1] >= n or (np.diff(rows) <= 0).any()):
+        raise NotPlain  # two values for one row (a repeated key), or one outside the rows
     lengths = np.zeros(n, np.int64)
     lengths[rows] = np.fromiter(map(len, texts), np.int64, len(texts))
     offsets = np.zeros(n + 1, np.int64)
