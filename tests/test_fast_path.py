@@ -200,7 +200,7 @@ def test_damaged_bytes_anywhere_read_as_the_importer_reads_them(tmp_path):
     for k in range(60):
         at = rng.randrange(start, len(data))
         kind = k % 3
-        piece = bytes([rng.choice(b'{}[]",:\\ 0n')])
+        piece = bytes([rng.choice(b'{}[]",:\\ 0n\n')])
         bad = data[:at] + (b"" if kind == 0 else piece) + data[at + (kind != 1):]
         path = tmp_path / f"damaged{k}.jsonl"
         path.write_bytes(bad)
@@ -210,3 +210,7 @@ def test_damaged_bytes_anywhere_read_as_the_importer_reads_them(tmp_path):
             same_error(path, open_store)
             continue
         assert _examples(open_store(path)) == plain, k
+    spread = data.replace(b'"prompt":', b'"prompt":\n', 1)  # valid JSON, but not JSON lines
+    path = tmp_path / "spread.jsonl"
+    path.write_bytes(spread)
+    assert ":2: not valid JSON" in same_error(path, open_store)

@@ -182,6 +182,8 @@ def _walk(buf, out, keys, lens, aliases, free, row_line, ev, max_depth):  # prag
             i += 1
             continue
         if c == 10:
+            if depth:
+                return 1, rows, nev, judgments  # an object spread over lines: not JSON lines
             line += 1
             i += 1
             continue
