@@ -200,7 +200,7 @@ def test_damaged_bytes_anywhere_read_as_the_importer_reads_them(tmp_path):
     for k in range(60):
         at = rng.randrange(start, len(data))
         kind = k % 3
-        piece = bytes([rng.choice(b'{}[]",:\\ 0n\n')])
+        piece = bytes([rng.choice(b'{}[]",:\\ 0n\n\xfft\x01e.-')])
         bad = data[:at] + (b"" if kind == 0 else piece) + data[at + (kind != 1):]
         path = tmp_path / f"damaged{k}.jsonl"
         path.write_bytes(bad)
@@ -214,3 +214,6 @@ def test_damaged_bytes_anywhere_read_as_the_importer_reads_them(tmp_path):
     path = tmp_path / "spread.jsonl"
     path.write_bytes(spread)
     assert ":2: not valid JSON" in same_error(path, open_store)
+    at = data.index(b'"response_a":"', start) + 20  # not UTF-8 inside a text Arrow reads
+    path.write_bytes(data[:at] + b"\xff" + data[at:])
+    assert ":2:" in same_error(path, open_store)

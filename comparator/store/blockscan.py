@@ -14,6 +14,7 @@ of the block for Arrow:
 - a text key whose value is a list of turns is renamed, byte for byte the same length
   (``"response_a"`` -> ``"turns_of_a"``), so the strings and the lists are two columns.
 
+Arrow's JSON reader does not check UTF-8: the block is checked first by Arrow's validator.
 Keys are recognised as written by JSON writers (no escapes in the key); a key written with
 escapes reaches Arrow unchanged, which then refuses the block. Whatever this pass cannot place
 (brackets that do not balance, nesting deeper than MAX_DEPTH, a free-form value that is not an
@@ -263,6 +264,7 @@ def scan(data: bytes, free_keys: tuple[str, ...], lines: int,
     judgment's ``extra`` always is); ``lines``: how many lines ``data`` has (at most);
     ``scratch``: a buffer to write Arrow's copy into (one per reader, reused block after
     block: no fresh pages to fault in), else a new one."""
+    _utf8(data)
     buf = np.frombuffer(data, np.uint8)
     if scratch is not None and len(scratch) >= len(buf):
         out = scratch[:len(buf)]
@@ -312,16 +314,22 @@ def scan(data: bytes, free_keys: tuple[str, ...], lines: int,
 _ANY = pa.schema([("v", pa.null())])
 
 
+def _utf8(data) -> None:
+    """The block is UTF-8 (Arrow's JSON reader does not check it; its SIMD validator does)."""
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(
+            np.array([0, len(data)], np.int64)), pa.py_buffer(data)]).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        raise NotPlain from None
+
+
 def _validate(texts: list[bytes]) -> None:
-    """The cut-out texts are valid JSON (each already starts and ends as an object) and UTF-8:
-    Arrow's parser reads them all as an ignored field of one line each (it checks the UTF-8 of
-    the strings it keeps, not of those it ignores: that is checked apart)."""
+    """The cut-out texts are valid JSON (each already starts and ends as an object): Arrow's
+    parser reads them all as an ignored field of one line each."""
     if not texts:
         return
     lines = b'{"x":' + b'}\n{"x":'.join(texts) + b"}\n"
     try:
-        pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(
-            np.array([0, len(lines)], np.int64)), pa.py_buffer(lines)]).cast(pa.large_string())
         table = pj.read_json(pa.BufferReader(lines), read_options=pj.ReadOptions(
             block_size=len(lines) + 1, use_threads=False), parse_options=pj.ParseOptions(
             explicit_schema=_ANY, unexpected_field_behavior="ignore"))
