@@ -41,10 +41,9 @@ TURN_KEYS = {"response_a": "turns_of_a", "response_b": "turns_of_b",
 NAMES = ("judgments", "metadata", "extra", *TURN_KEYS)
 _KEYS = np.zeros((len(NAMES), 16), np.uint8)
 _LENS = np.array([len(n) for n in NAMES], np.int64)
-for _i, _n in enumerate(NAMES):
-    _KEYS[_i, :len(_n)] = np.frombuffer(_n.encode(), np.uint8)
 _ALIASES = np.zeros((len(NAMES), 16), np.uint8)
 for _i, _n in enumerate(NAMES):
+    _KEYS[_i, :len(_n)] = np.frombuffer(_n.encode(), np.uint8)
     if _n in TURN_KEYS:
         _ALIASES[_i, :len(_n)] = np.frombuffer(TURN_KEYS[_n].encode(), np.uint8)
 
@@ -58,14 +57,13 @@ class Block:
     """A block of lines ready for Arrow: ``data`` (free-form objects blanked, turn keys
     renamed), its objects' lines (from the block's first), the JSON texts cut out (per free
     key: rows and texts; the judgments' ``extra``: index among the block's judgments and
-    texts), the number of judgment objects, and the text keys that hold lists of turns."""
+    texts), and the number of judgment objects."""
 
     data: np.ndarray  # the bytes for Arrow
     line_of_row: np.ndarray
     free: dict[str, tuple[np.ndarray, list[bytes]]] = field(default_factory=dict)
     judgment_extra: tuple[np.ndarray, list[bytes]] = (np.zeros(0, np.int64), [])
     judgments: int = 0
-    turns: set[str] = field(default_factory=set)
 
     @property
     def rows(self) -> int:
@@ -293,10 +291,6 @@ def scan(data: bytes, free_keys: tuple[str, ...], lines: int,
     block = Block(out, row_line[:rows].copy(), judgments=judgments)
     key, depth, start, end = ev[:, 0], ev[:, 1], ev[:, 3], ev[:, 4]
     objects = end > 0
-    for k, name in enumerate(NAMES):
-        if name in TURN_KEYS and ((key == k) & (depth == 1) & (buf[np.maximum(start, 0)] == 91)
-                                  ).any():
-            block.turns.add(name)
     texts: list[bytes] = []
     for name in free_keys:
         k = NAMES.index(name)

@@ -77,8 +77,10 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     if _is_parquet(path):
         return _open_parquet(path)
     check_file(path)  # refuses folders, pipes, missing and binary files as load() does
-    if _known_sha(path) is None and fmt in (None, "native") and _plain(options):
-        loaded = _read_once(path, fmt, options)
+    fp = _fingerprint(path)
+    known = _known_sha(fp)
+    if known is None and fmt in (None, "native") and _plain(options):
+        loaded = _read_once(path, fmt, options, fp)
         if loaded is not None:
             return loaded
     sha = file_sha256(path)
@@ -93,7 +95,8 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
             info = orjson.loads(meta.read_bytes())
             loaded = _loaded(_map(arrow), info, path, sha, cached=True)
             os.utime(meta)  # last use, for eviction
-            _remember(path, sha)
+            if known != sha:
+                _remember(fp, sha)
             return loaded
         except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid, KeyError):
             pass  # a damaged cache entry: build it again
@@ -103,7 +106,7 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     if table is None:  # streamed into the cache file
         try:
             _write_meta(meta, info)
-            _remember(path, sha)
+            _remember(fp, sha)
         except OSError:
             pass  # opened now all the same; read again next time
         return _loaded(_map(arrow), info, path, sha)
@@ -121,7 +124,8 @@ def _plain(options: LoadOptions | None) -> bool:
     return options is None or options == LoadOptions()
 
 
-def _read_once(path: Path, fmt: str | None, options: LoadOptions | None) -> Loaded | None:
+def _read_once(path: Path, fmt: str | None, options: LoadOptions | None, fp: str | None
+               ) -> Loaded | None:
     """A native file not opened before: parsed and hashed in one read, its cache entry named
     by the hash at the end (an entry already there for the same bytes, from a copy, is kept).
     None: not a file for the streamed reader, or no cache can be written (read it as usual)."""
@@ -143,7 +147,7 @@ def _read_once(path: Path, fmt: str | None, options: LoadOptions | None) -> Load
         else:
             tmp.replace(arrow)
             _write_meta(meta, info)
-        _remember(path, sha)
+        _remember(fp, sha)
         return _loaded(_map(arrow), info, path, sha)
     except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid):
         return None
@@ -155,6 +159,7 @@ FINGERPRINT = 1 << 20  # the bytes of a file's head that, with its size, recall 
 
 
 def _fingerprint(path: Path) -> str | None:
+    """The file's size and first MiB, hashed: the key of the hint below."""
     try:
         with open(path, "rb") as f:
             head = f.read(FINGERPRINT)
@@ -168,12 +173,11 @@ def _seen_path(fingerprint: str) -> Path:
     return data_dir() / "store" / "seen" / f"{fingerprint}.json"
 
 
-def _known_sha(path: Path) -> str | None:
+def _known_sha(fp: str | None) -> str | None:
     """The SHA-256 of a file opened before with this size and these first bytes (a copy, a
     link, the same file again): only a hint that its cache entry exists, so that the file is
     hashed first (a cache hit) rather than hashed while parsed (one read for a new file). The
     whole file is hashed either way."""
-    fp = _fingerprint(path)
     if fp is None:
         return None
     try:
@@ -182,8 +186,7 @@ def _known_sha(path: Path) -> str | None:
         return None
 
 
-def _remember(path: Path, sha: str) -> None:
-    fp = _fingerprint(path)
+def _remember(fp: str | None, sha: str) -> None:
     if fp is None:
         return
     try:

@@ -21,7 +21,7 @@ import numpy as np
 BLOCK = 1 << 23
 
 
-def _escaped(data: bytes, arr: np.ndarray, quotes: np.ndarray) -> np.ndarray:
+def _escaped(arr: np.ndarray, quotes: np.ndarray) -> np.ndarray:
     """Which quotes are escaped (they end an odd run of backslashes), vectorised over the
     runs of backslashes (a text of code can hold millions of escaped quotes)."""
     out = np.zeros(len(quotes), bool)
@@ -42,21 +42,14 @@ def brackets(data: bytes, start: int = 0, in_str: bool = False
     """The brackets outside strings in ``data[start:]`` (``in_str``: a string is open at
     ``start``; earlier bytes only serve to see escapes): their positions, characters, which
     open, and whether a string is open at the end."""
-    marks, chars, opens, in_str, _ = structure(data, start, in_str)
-    return marks, chars, opens, in_str
-
-
-def structure(data: bytes, start: int = 0, in_str: bool = False
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, np.ndarray]:
-    """``brackets``, and the positions of the quotes that open or close strings."""
     arr = np.frombuffer(data, np.uint8)
     new = arr[start:]
     quotes = np.flatnonzero(new == 34) + start
-    real = quotes[~_escaped(data, arr, quotes)]
+    real = quotes[~_escaped(arr, quotes)]
     marks = np.flatnonzero((new == 123) | (new == 125) | (new == 91) | (new == 93)) + start
     marks = marks[(np.searchsorted(real, marks) + in_str) % 2 == 0]
     chars = arr[marks]
-    return marks, chars, (chars == 123) | (chars == 91), in_str != bool(len(real) % 2), real
+    return marks, chars, (chars == 123) | (chars == 91), in_str != bool(len(real) % 2)
 
 
 class ArrayScan:
