@@ -296,6 +296,23 @@ def test_open_a_missing_file_exits_2(tmp_path):
     assert r.stderr.strip().count("\n") == 0 and "no such file" in r.stderr
 
 
+def test_open_on_every_interface_warns_that_there_is_no_sign_in(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path / "home"))
+    port = free_port()
+    cmd = [sys.executable, "-m", "comparator", "open", str(LLMC_TINY), "--port", str(port),
+           "--host", "0.0.0.0"]
+    log = tmp_path / "open.log"
+    with running(cmd, f"http://127.0.0.1:{port}/_stcore/health", log):
+        out = log.read_text()
+    assert "warning: --host 0.0.0.0 makes the dashboard reachable from other machines, " \
+        "with no sign-in" in out, out
+    assert out.index("warning") < out.index("comparator: open")  # before the server starts
+    from comparator.cli.serve import exposure_warning
+
+    assert exposure_warning("::", 1) and exposure_warning("192.168.1.5", 1)
+    assert not any(exposure_warning(h, 1) for h in ("127.0.0.1", "::1", "localhost", "[::1]"))
+
+
 def test_open_serves_a_file_from_any_folder(tmp_path, monkeypatch):
     home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -311,6 +328,7 @@ def test_open_serves_a_file_from_any_folder(tmp_path, monkeypatch):
     from urllib.parse import quote
 
     assert f"http://127.0.0.1:{port}/?path={quote(str(file), safe='')}" in out, out
+    assert "warning" not in out  # this machine only: nothing to warn about
 
     # what that server's sessions see: the file's folder allowed beside the defaults
     from streamlit.testing.v1 import AppTest

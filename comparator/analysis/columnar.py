@@ -14,7 +14,6 @@ against it by tests/test_sql.py.
 from __future__ import annotations
 
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,6 +22,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from comparator.analysis.patterns import Deadline, compile_pattern, matches
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.store.table import Store
 
@@ -152,9 +152,17 @@ def slice_arrays(st: Store, field: str) -> tuple[np.ndarray, np.ndarray, list[st
 
 def search(st: Store, query: str, regex: bool) -> np.ndarray:
     """Examples whose prompt, response A or response B contains ``query`` (case-insensitive),
-    or matches it as a regular expression (RE2 syntax; Python's for what RE2 lacks), each text
-    on its own. The chunks of the three columns are matched on all cores (Arrow's kernels
-    release the GIL)."""
+    or matches it as a regular expression (``comparator.analysis.patterns``: RE2, or a
+    deadline for what RE2 cannot run), each text on its own. The chunks of the three columns
+    are matched on all cores (Arrow's kernels release the GIL)."""
+    cols = [st.texts(name) for name in ("prompt", "response_a", "response_b")]
+    pat = compile_pattern(query, ignore_case=True) if regex else None
+    if pat is not None and not pat.re2:  # one deadline for the three columns
+        deadline = Deadline()
+        hit = np.zeros(st.n, bool)
+        for col in cols:
+            hit |= matches(col.combine_chunks(), pat, deadline)
+        return hit
     branches = _branches(query) if regex else [query]
 
     def match(chunk: pa.Array) -> np.ndarray:
@@ -167,13 +175,8 @@ def search(st: Store, query: str, regex: bool) -> np.ndarray:
             hit |= np.asarray(m.to_numpy(zero_copy_only=False), bool)
         return hit
 
-    cols = [st.texts(name) for name in ("prompt", "response_a", "response_b")]
-    try:
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            parts = [list(pool.map(match, col.chunks)) for col in cols]
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # RE2 lacks it: Python's re
-        find = re.compile(query, re.IGNORECASE).search
-        parts = [[np.array([find(s) is not None for s in col.to_pylist()], bool)] for col in cols]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        parts = [list(pool.map(match, col.chunks)) for col in cols]
     hit = np.zeros(st.n, bool)
     for chunks in parts:
         if chunks:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from comparator.analysis.filters import Filters
+from comparator.analysis.patterns import PatternError, compile_pattern
 
 _EXPR = re.compile(r"^\s*([^=<>!]+?)\s*(>=|<=|!=|>|<|=)(.*)$", re.DOTALL)
 _WINNERS = {"a": "A", "b": "B", "tie": "tie", "unscored": "unscored"}
@@ -71,9 +72,9 @@ def parse(exprs: list[str], base: Filters | None = None) -> Filters:
                 raise ValueError(f"filter {expr!r}: give the text to search for")
             if key == "regex":
                 try:
-                    re.compile(value)
-                except re.error as e:
-                    raise ValueError(f"filter {expr!r}: bad regular expression: {e}") from None
+                    compile_pattern(value, ignore_case=True)
+                except PatternError as e:
+                    raise ValueError(f"filter {expr!r}: {e}") from None
             f.search, f.regex = value, key == "regex"
         elif key == "ngram":
             if not value:

@@ -6,7 +6,6 @@ change is a numpy operation; a text search scans prompt and responses once per q
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +14,7 @@ import pandas as pd
 from comparator.analysis import columnar
 from comparator.analysis.metrics.ngrams import ngram_mask
 from comparator.analysis.metrics.slicing import condition_mask
+from comparator.analysis.patterns import compile_pattern
 from comparator.analysis.stats import OUTCOMES, derive, outcomes, slice_values
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison, prompt_text, response_text
@@ -70,17 +70,18 @@ def slice_mask(comp: Comparison, slice_field: str, value: str) -> np.ndarray:
 
 def search_mask(comp: Comparison, query: str, regex: bool = False) -> np.ndarray:
     """Examples whose prompt, response A or response B contains ``query`` (case-insensitive),
-    or matches it as a regular expression (each text on its own). Raises ``re.error`` for a
-    bad one; the caller shows the message. Cached under ``("search", query, regex)``."""
+    or matches it as a regular expression (each text on its own). Raises ``PatternError`` for
+    a bad one, or one stopped at its deadline; the caller shows the message. Cached under
+    ``("search", query, regex)``."""
     if regex:
-        re.compile(query)  # a bad expression raises re.error (before the cache)
+        compile_pattern(query, ignore_case=True)  # a bad one raises here, before the cache
     st = store_for(comp)
     return st.memo(("search", query, regex), lambda: columnar.search(st, query, regex))
 
 
 def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
           judges="auto") -> np.ndarray:
-    """The mask of examples passing every filter (raises re.error for a bad regex, KeyError
+    """The mask of examples passing every filter (raises PatternError for a bad regex, KeyError
     for an unknown slice field or metric)."""
     d = derive(comp, judges)
     mask = np.ones(len(comp.examples), dtype=bool)

@@ -8,6 +8,7 @@ imported only by the server process, never by the CLI.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -36,6 +37,21 @@ def app_url(host: str, port: int, file: Path) -> str:
     return f"http://{shown}:{port}/?path={quote(str(file.resolve()), safe='')}"
 
 
+def exposure_warning(host: str, port: int) -> str | None:
+    """What listening on ``host`` opens to others (None for this machine only)."""
+    name = host.strip().strip("[]")
+    try:
+        if ipaddress.ip_address(name).is_loopback:
+            return None
+    except ValueError:
+        if name.lower() in ("localhost", "localhost.localdomain"):
+            return None
+    return (f"warning: --host {host} makes the dashboard reachable from other machines, with "
+            f"no sign-in: anyone who can reach port {port} can read the files in the folders "
+            "it may open (COMPARATOR_DATA_DIRS) and start runs with this server's API keys. "
+            "Put a sign-in proxy in front of it (see docs/serving.md), or use --host 127.0.0.1")
+
+
 def command(host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
             "--server.port", str(port), "--server.address", host,
@@ -59,6 +75,8 @@ def open_file(file: Path, port: int, host: str) -> int:
     if not 0 < port < 65536:
         print(f"error: --port {port}: give a port between 1 and 65535", file=sys.stderr)
         return 2
+    if (warning := exposure_warning(host, port)) is not None:
+        print(warning, file=sys.stderr, flush=True)
     print(f"comparator: open {app_url(host, port, file)}  (Ctrl+C stops the server)",
           flush=True)
     sys.stderr.flush()

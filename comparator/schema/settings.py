@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_memory: int | None = _env("COMPARATOR_MAX_MEMORY",
                                   "a number of bytes, or with a K, M or G suffix (e.g. 16G)")
     store_max_gb: float = _env("COMPARATOR_STORE_MAX_GB", "a number of gigabytes (e.g. 20)", 20.0)
+    regex_seconds: float = _env(
+        "COMPARATOR_REGEX_SECONDS", "a number of seconds (e.g. 5): the most one regular "
+        "expression that RE2 cannot run may take", 5.0)
     debug: bool = _env("COMPARATOR_DEBUG", "1 to show tracebacks (0, or unset, for none)", False)
     base_url_a: _URLS = _env("COMPARATOR_BASE_URL_A", "base URLs separated by commas")
     base_url_b: _URLS = _env("COMPARATOR_BASE_URL_B", "base URLs separated by commas")

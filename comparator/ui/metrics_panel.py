@@ -104,6 +104,9 @@ def user_metric_form(comp: Comparison) -> None:
             c1, c2, c3 = st.columns([1, 2, 1])
             name = c1.text_input("Name", placeholder="apology")
             pattern = c2.text_input("Regular expression (Python syntax)",
+                                    help="RE2 runs it (fast on any text); look-arounds and "
+                                    "back-references run under a time limit "
+                                    "(COMPARATOR_REGEX_SECONDS)",
                                     placeholder=r"(?i)\b(sorry|apologi[sz]e)\b")
             kind = c3.radio("Measure", ["bool", "count"], horizontal=True,
                             help="bool: does the response match? count: how many matches")

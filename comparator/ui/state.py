@@ -8,13 +8,13 @@ the view in the URL (``?slice=field:value&data=demo``) so it can be shared.
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from comparator.analysis.filters import Filters, apply
+from comparator.analysis.patterns import PatternError
 from comparator.formats import InputError, Loaded, LoadOptions
 from comparator.formats.fetch import save_upload, write_stream
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
@@ -294,10 +294,9 @@ def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:
     judges = score_judges(loaded.comparison)
     try:
         return apply(loaded.comparison, f, tie_threshold(), judges), None
-    except re.error as e:
+    except PatternError as e:  # invalid, or stopped at its deadline: the rest still applies
         f.search = ""
-        return (apply(loaded.comparison, f, tie_threshold(), judges),
-                f"Invalid regular expression: {e}")
+        return apply(loaded.comparison, f, tie_threshold(), judges), str(e)
     except KeyError:  # a slice field or metric this file lacks (e.g. a shared URL): drop it
         set_slice(None, None)
         set_metric_filter(None)

@@ -19,6 +19,7 @@ from comparator.analysis.metrics.reference import (
     reference_columns,
 )
 from comparator.analysis.metrics.user import MetricError, check, turn_counts, user_specs
+from comparator.analysis.patterns import PatternError, compile_pattern
 from comparator.schema.records import Comparison
 from comparator.store.table import store_for
 
@@ -84,11 +85,17 @@ def _number(v) -> float:
 
 
 def user_columns(comp: Comparison, spec: dict) -> dict[str, np.ndarray]:
+    """A user metric's two columns; none when its pattern ran past its deadline (a saved
+    metric of a file: ``add_user_metric`` refuses such a pattern with the reason)."""
     def compute() -> dict[str, np.ndarray]:
         out, n = {}, len(comp.examples)
         for s in "ab":
             turns, owner, _ = _turns(comp, s)
-            counts = np.bincount(owner, weights=turn_counts(turns, spec["pattern"]), minlength=n)
+            try:
+                found = turn_counts(turns, spec["pattern"])
+            except PatternError:
+                return {}
+            counts = np.bincount(owner, weights=found, minlength=n)
             out[f"{s}.{spec['name']}"] = counts > 0 if spec["kind"] == "bool" else counts
         return out
 
@@ -128,8 +135,15 @@ def is_metric_field(name: str) -> bool:
 
 def add_user_metric(comp: Comparison, name: str, pattern: str, kind: str = "bool") -> dict:
     """Validate and save a user regex metric in ``comp.metadata`` (replacing one of the same
-    name). Raises MetricError with a one-line message for a bad name or pattern."""
+    name). Raises MetricError with a one-line message for a bad name or pattern, or one that
+    RE2 cannot run and that ran past its deadline on these examples."""
     spec = check(name, pattern, kind, reserved=(*BUILTINS, *STORED))
+    if not compile_pattern(pattern).re2:  # RE2 never runs long; the other engine may
+        try:
+            for s in "ab":
+                turn_counts(_turns(comp, s)[0], pattern)
+        except PatternError as e:
+            raise MetricError(str(e)) from None
     specs = [s for s in user_specs(comp) if s["name"] != name] + [spec]
     comp.metadata["user_metrics"] = specs  # cached results are keyed by spec: nothing to drop
     return spec

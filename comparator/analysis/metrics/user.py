@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from comparator.analysis.patterns import PatternError, compile_pattern, counts
 from comparator.schema.records import Comparison
 
 KINDS = ("bool", "count")
@@ -33,21 +33,16 @@ def check(name: str, pattern: str, kind: str = "bool", reserved: tuple[str, ...]
     if not pattern:
         raise MetricError("the regular expression is empty")
     try:
-        re.compile(pattern)
-    except re.error as e:
-        raise MetricError(f"bad regular expression {pattern!r}: {e}") from None
+        compile_pattern(pattern)
+    except PatternError as e:
+        raise MetricError(str(e)) from None
     return {"name": name, "pattern": pattern, "kind": kind}
 
 
 def turn_counts(turns: pa.Array, pattern: str) -> np.ndarray:
-    """Matches of ``pattern`` per turn: Arrow's RE2 kernel when RE2 accepts the pattern, else
-    Python's ``re`` (look-arounds, back-references) one turn at a time."""
-    try:
-        return pc.count_substring_regex(turns, pattern).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        rx = re.compile(pattern)
-        return np.fromiter((sum(1 for _ in rx.finditer(t)) for t in turns.to_pylist()),
-                           np.int64, len(turns))
+    """Matches of ``pattern`` per turn (``comparator.analysis.patterns``: RE2, or look-arounds
+    and back-references under a deadline; raises PatternError past it)."""
+    return counts(turns, compile_pattern(pattern))
 
 
 def user_specs(comp: Comparison) -> list[dict[str, Any]]:
