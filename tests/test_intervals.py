@@ -72,3 +72,17 @@ def test_summarize_default_and_options():
         list(wilson(0.5, 100)))
     with pytest.raises(ValueError, match="wilson-ties"):
         summarize(1, 1, 1, 0, ci_method="nope")
+
+
+def test_closed_forms_equal_the_libraries():
+    from scipy.stats import t as student_t
+    from statsmodels.stats.proportion import proportion_confint
+
+    from comparator.analysis.intervals import _t975
+
+    for k, n in [(0, 5), (1, 5), (7, 20), (35, 60), (500, 1000), (999_999, 1_000_000), (5, 5)]:
+        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        got = wilson(k / n, n)
+        assert got == pytest.approx((0.0 if k == 0 else lo, 1.0 if k == n else hi), abs=1e-9)
+    for df in (1, 2, 9, 30, 1000, 10**6):
+        assert _t975(df) == pytest.approx(float(student_t.ppf(0.975, df)), rel=1e-12)
