@@ -23,32 +23,34 @@ import numpy as np
 
 from comparator.analysis.stats import derive, outcomes, slice_values
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
-from comparator.schema.records import Comparison, is_ok
+from comparator.schema.records import Comparison
 from comparator.store.table import store_for
 
 ROUNDS = 1000
 LEVELS = {"v0.1": (2.5, 97.5), "v2.0": (5.0, 95.0)}
 
 
+def _per_example(comp: Comparison, drop: str) -> np.ndarray:
+    """(3, n): each example's model wins, ties and baseline wins counted in battles (a +-1.5
+    game is three); with ``drop="record"``, nothing for an example with an unscored game."""
+    def build() -> np.ndarray:
+        j = store_for(comp).judgments()
+        parent, score, use = np.asarray(j["parent"]), j["score"], j["ok"].copy()
+        n = len(comp.examples)
+        if drop == "record":
+            whole = np.bincount(parent[use], minlength=n) == np.bincount(parent, minlength=n)
+            use &= whole[parent]
+        weight = np.where(np.abs(score) == 1.5, 3, 1)
+        return np.stack([np.bincount(parent[use & side], weights=weight[use & side],
+                                     minlength=n).astype(np.int64)
+                         for side in (score > 0, score == 0, score < 0)])
+    return store_for(comp).memo(("arena_hard_battles", drop), build)
+
+
 def _battles(comp: Comparison, mask: np.ndarray | None, drop: str) -> tuple[int, int, int]:
-    """(model wins, ties, baseline wins) counted in battles: a +-1.5 game is three."""
-    wins = ties = losses = 0
-    for i, ex in enumerate(comp.examples):
-        if mask is not None and not mask[i]:
-            continue
-        games = ex.get("judgments") or []
-        ok = [j for j in games if is_ok(j)]
-        if drop == "record" and len(ok) < len(games):
-            continue
-        for j in ok:
-            s = j["score"]
-            w = 3 if abs(s) == 1.5 else 1
-            if s > 0:
-                wins += w
-            elif s < 0:
-                losses += w
-            else:
-                ties += w
+    """(model wins, ties, baseline wins) counted in battles over the examples in ``mask``."""
+    per = _per_example(comp, drop)
+    wins, ties, losses = (per if mask is None else per[:, mask]).sum(axis=1).tolist()
     return wins, ties, losses
 
 
