@@ -49,8 +49,9 @@ def shared_words(a: str, b: str) -> set[str]:
     return words(a) & words(b)
 
 
-def test_reading_mode_aligns_turns_and_badges(tmp_path):
+def test_reading_mode_aligns_turns_and_badges(tmp_path, monkeypatch):
     path = two_turn_file(tmp_path)
+    monkeypatch.setenv("COMPARATOR_DATA_DIRS", str(tmp_path))  # the dashboard reads only these
     comp = load(path).comparison
     at = app()
     at.session_state[state.SOURCE] = ("path", str(path))

@@ -125,6 +125,30 @@ def test_one_bad_line_in_the_middle_is_named_from_its_block(tmp_path, monkeypatc
                                                 open_store)
 
 
+def test_a_duplicate_id_is_named_as_the_importer_names_it(tmp_path, monkeypatch):
+    """Ids are checked on columns at the end of the file; as in the importer, a line that is
+    not a valid example is named before any duplicate, wherever it is, and of two duplicates
+    the first in file order."""
+    monkeypatch.setattr(native, "BLOCK", 1 << 20)
+    lines = _lines(tmp_path)
+    n = len(lines)
+    dup = lambda i, of: orjson.dumps({**orjson.loads(lines[i]),  # noqa: E731
+                                      "id": orjson.loads(lines[of])["id"]})
+    cut = lambda i: lines[i][:-40]  # noqa: E731 - a line cut short
+    cases = [("dup, then a broken block", {n // 3: dup(n // 3, 5), 2 * n // 3: cut(2 * n // 3)},
+              2 * n // 3),
+             ("broken, then a dup", {n // 3: cut(n // 3), 2 * n // 3: dup(2 * n // 3, 5)},
+              n // 3),
+             ("dup within a block", {n // 2 + 1: dup(n // 2 + 1, n // 2)}, n // 2 + 1),
+             ("two dups: the first", {n - 2: dup(n - 2, 3), n // 4: dup(n // 4, 6)}, n // 4)]
+    for k, (what, edits, index) in enumerate(cases):  # lines[i] is line i + 1
+        bad = list(lines)
+        for i, v in edits.items():
+            bad[i] = v
+        message = same_error(_write(tmp_path, bad, f"dup{k}.jsonl"), open_store)
+        assert f":{index + 1}:" in message, (what, message)
+
+
 def test_a_block_arrow_cannot_prove_valid_is_read_by_lines_and_the_rest_by_arrow(
         tmp_path, monkeypatch):
     monkeypatch.setattr(native, "BLOCK", 1 << 20)

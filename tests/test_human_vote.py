@@ -47,6 +47,7 @@ def test_reliability_page_offers_the_vote(tmp_path, monkeypatch):
     from comparator.ui import state
 
     monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path))
+    monkeypatch.setenv("COMPARATOR_DATA_DIRS", str(PANDALM.parent))  # the dashboard reads these
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state[state.SOURCE] = ("path", str(PANDALM))
     at.run()

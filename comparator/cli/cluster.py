@@ -51,7 +51,7 @@ def cluster(input: Path, what: str, k: int | None, min_cluster_size: int | None,
         print(f"error: {input}: no rationales to cluster (the judgments carry none); "
               "try --what prompts", file=sys.stderr)
         return 2
-    save(comp, output)
+    save(comp, output, inputs=[input])
     for c in run.clusters:
         fav = (f"  A {c['favours_a']} / B {c['favours_b']}" if "favours_a" in c else "")
         print(f"{c['id']:>3} {c['size']:>6}{fav}  {c['title']}")

@@ -9,6 +9,7 @@ import click
 
 from comparator.cli.options import Input, input_options, tie_threshold_option
 from comparator.formats import save
+from comparator.schema.atomic import atomic_path
 from comparator.store.cache import write_parquet
 
 TARGETS = ("native", "llm-comparator", "csv", "parquet")
@@ -26,11 +27,12 @@ def convert(source: Input, output: Path, to: str | None, tie_threshold: float) -
     LLM Comparator JSON (.json), CSV (.csv) or Parquet (.parquet)."""
     if to == "parquet" or (to is None and output.suffix == ".parquet"):
         loaded = source.load(columnar=True)
-        write_parquet(loaded, output)
+        with atomic_path(output, inputs=source.files()) as tmp:  # all or nothing, as save
+            write_parquet(loaded, tmp)
         fmt = "parquet"
     else:
         loaded = source.load()
-        fmt = save(loaded.comparison, output, to, tie_threshold)
+        fmt = save(loaded.comparison, output, to, tie_threshold, inputs=source.files())
     print(f"wrote {len(loaded.comparison.examples)} examples to {output} ({fmt})",
           file=sys.stderr)
     return 0

@@ -20,9 +20,9 @@ from comparator.engines import (
     make_backend,
     parse_spec,
 )
-from comparator.engines.base import public_url
 from comparator.engines.ct2_backend import OPTIONS, POOL
 from comparator.engines.secrets import api_key, base_urls
+from comparator.schema.redact import public_url
 
 SPEC_HELP = "openai/MODEL, hf/PATH_OR_NAME, vllm/MODEL or ct2/PATH_OR_NAME"
 

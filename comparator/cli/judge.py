@@ -13,6 +13,7 @@ from comparator.cli.options import format_option, model_call_options
 from comparator.engines import SamplingParams, make_backend
 from comparator.engines.secrets import api_key, base_urls
 from comparator.formats import load
+from comparator.formats.common import read_file, text_bytes
 from comparator.judge.prompts import PROTOCOLS
 from comparator.judge.runner import JudgeConfig, judge_comparison
 
@@ -46,7 +47,7 @@ def judge(pairs: Path, spec: str, base_url: tuple[str, ...], key: str | None,
     """Judge every pair of PAIRS (native JSONL from generate, or any format comparator reads)
     with an LLM, in both orders and several times. Exit code 3 when some calls failed."""
     comp = load(pairs, format_).comparison
-    text = rubric.read_text() if rubric else None
+    text = text_bytes(rubric, read_file(rubric)).decode() if rubric else None
     template = PROTOCOLS.get(protocol, protocol)
     cfg = JudgeConfig(template, repeats, SamplingParams(
         temperature=temperature, max_tokens=max_tokens, seed=seed), text)

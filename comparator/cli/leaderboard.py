@@ -11,6 +11,7 @@ import click
 from comparator.analysis.leaderboard import leaderboard_dict
 from comparator.cli.options import format_option, json_option, seed_option, tie_threshold_option
 from comparator.schema.jsonsafe import clean
+from comparator.schema.visible import visible
 
 
 @click.command(short_help="Bradley–Terry ratings of several models (Arena battle logs, "
@@ -33,11 +34,12 @@ def leaderboard(inputs: tuple[Path, ...], format_: str | None, tie_threshold: fl
         return 0
     for note in out["notes"][:20]:
         print(f"note: {note}", file=sys.stderr)
-    width = max(len(m["name"]) for m in out["models"])
+    names = [visible(m["name"]) for m in out["models"]]  # one line each, widths as shown
+    width = max(map(len, names))
     print(f"{'#':>3}  {'model':<{width}}  {'rating':>7}  {'95% CI':>15}  {'n':>7}  W / T / L")
-    for k, m in enumerate(out["models"], 1):
+    for k, (m, name) in enumerate(zip(out["models"], names), 1):
         ci = f"[{m['ci95'][0]:.0f}, {m['ci95'][1]:.0f}]" if m["ci95"] else "n/a"
-        print(f"{k:>3}  {m['name']:<{width}}  {m['rating']:>7.1f}  {ci:>15}  {m['n']:>7}  "
+        print(f"{k:>3}  {name:<{width}}  {m['rating']:>7.1f}  {ci:>15}  {m['n']:>7}  "
               f"{m['wins']} / {m['ties']} / {m['losses']}")
     print(f"{out['n_battles']} battles; Bradley–Terry, {out['scale']}; ties count half; "
           f"95% CI: {out['bootstrap_rounds']} bootstrap rounds over battles"

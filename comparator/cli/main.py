@@ -9,13 +9,16 @@ failed, 1 for an internal error (``COMPARATOR_DEBUG=1`` shows its traceback).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from typing import Any
 
 import click
 
-from comparator.schema.errors import InputError
+from comparator.cli.terminal import safe_output
+from comparator.schema.errors import InputError, escaped
+from comparator.schema.redact import redact
 from comparator.schema.settings import settings
 
 # name -> (module of comparator.cli, its click command), in the order --help lists them
@@ -45,19 +48,31 @@ def report_error(e: Exception) -> int:
         print(f"error: {e.format_message()}", file=sys.stderr)
         return e.exit_code
     if isinstance(e, InputError):
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {redact(str(e))}", file=sys.stderr)
     elif isinstance(e, (ValueError, KeyError)):
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"error: {msg}", file=sys.stderr)
+        print(f"error: {escaped(' '.join(redact(str(msg)).split()))}", file=sys.stderr)
     elif isinstance(e, OSError):
-        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        print(f"error: {os_message(e)}", file=sys.stderr)
     else:  # a bug, not bad input: still one line unless asked
         if _debug():
             raise e
-        print(f"internal error: {type(e).__name__}: {e} (set COMPARATOR_DEBUG=1 for the "
-              "traceback, and please report it)", file=sys.stderr)
+        print(f"internal error: {type(e).__name__}: {escaped(' '.join(redact(str(e)).split()))}"
+              " (set COMPARATOR_DEBUG=1 "
+              "for the traceback, and please report it)", file=sys.stderr)
         return 1
     return 2
+
+
+def os_message(e: OSError) -> str:
+    """An OSError in one line: the file (escaped, at most 200 characters), what happened and,
+    for the errors a user can act on, what to do."""
+    name = escaped(str(e.filename), 200) if e.filename else "<input>"
+    hint = {errno.ENAMETOOLONG: "the name (or one folder of it) is longer than this system "
+                                "allows (255 bytes a name, 4096 a path): shorten it",
+            errno.ENOSPC: "the disk is full: free some space",
+            errno.EROFS: "the file system is read-only: choose another folder"}.get(e.errno)
+    return f"{name}: {escaped(e.strerror or str(e), 200)}" + (f"; {hint}" if hint else "")
 
 
 def _debug() -> bool:
@@ -83,14 +98,16 @@ class Commands(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
-        try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.Abort as e:
-            if isinstance(e.__context__, KeyboardInterrupt):
-                raise e.__context__ from None  # Ctrl+C: as Python reports it
-            raise
-        except Exception as e:  # noqa: BLE001 (report_error re-raises what it does not know)
-            code = report_error(e)
+        with safe_output():  # names from files never reach the terminal raw
+            try:
+                code = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                    **extra)
+            except click.Abort as e:
+                if isinstance(e.__context__, KeyboardInterrupt):
+                    raise e.__context__ from None  # Ctrl+C: as Python reports it
+                raise
+            except Exception as e:  # noqa: BLE001 (report_error re-raises what it does not know)
+                code = report_error(e)
         code = code if isinstance(code, int) else 0
         if standalone_mode:
             sys.exit(code)

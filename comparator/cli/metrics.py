@@ -66,7 +66,7 @@ def metrics(source: Input, regex: tuple[str, ...], count: tuple[str, ...],
         for r in rows:
             print(format_row(r))
     if output:
-        save(comp, output)
+        save(comp, output, inputs=source.files())
         print(f"wrote {len(comp.examples)} examples with their metrics to {output}",
               file=sys.stderr)
     return 0

@@ -126,6 +126,10 @@ class Input:
                            mapping=parse_mapping(list(self.mapping)),
                            model_a=self.model_a, model_b=self.model_b)
 
+    def files(self) -> list[Path | None]:
+        """The files the user named to read (an output may not replace one of them)."""
+        return [self.path, self.questions]
+
     def load(self, columnar: bool = False) -> Loaded:
         """The file, its warnings printed as notes; ``columnar``: as a memory-mapped store
         (comparator.store), validated once per file content and cached."""

@@ -58,7 +58,7 @@ def report(source: Input, by: tuple[str, ...], filters: tuple[str, ...], judge: 
                     picked=[x.strip() for x in (pick or "").split(",") if x.strip()],
                     ratings=[str(p) for p in ratings])
     made = build(source.load(), spec)
-    fmt = write_report(made, output)
+    fmt = write_report(made, output, inputs=[*source.files(), *ratings])
     d = made.data
     print(f"wrote a {fmt} report of {d['n_filtered']} of {d['n_total']} examples "
           f"({d['provenance']['filter_description']}) to {output}", file=sys.stderr)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import click
 
+from comparator.schema.files import open_regular
 from comparator.schema.settings import allowed_dirs
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: app.py, .streamlit/
@@ -68,10 +69,7 @@ def open_file(file: Path, port: int, host: str) -> int:
     """Start the dashboard with FILE (a judged file in any supported format) opened; the
     file's folder joins the folders the dashboard may open."""
     file = file.expanduser()
-    if not file.is_file():
-        what = "is a folder; give a file" if file.is_dir() else "no such file"
-        print(f"error: {file}: {what}", file=sys.stderr)
-        return 2
+    os.close(open_regular(file))  # the one open's refusals (missing, a folder, a pipe): exit 2
     if not 0 < port < 65536:
         print(f"error: --port {port}: give a port between 1 and 65535", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ from comparator.cli.options import (
     tie_threshold_option,
 )
 from comparator.ratings.merge import merge_ratings
+from comparator.schema.visible import visible
 
 
 @click.command(short_help="win rates, intervals, slices, consistency, agreement")
@@ -66,7 +67,8 @@ def _pct_ci(ci: list[float] | None) -> str:
 
 
 def print_stats(s: StatsResult) -> None:
-    print(f"{s.model_a} (A) vs {s.model_b} (B) — {s.n} examples, format {s.format}")
+    print(f"{visible(s.model_a)} (A) vs {visible(s.model_b)} (B) — {s.n} examples, "
+          f"format {s.format}")
     if any(j.split("@")[0] == "human" for j in s.score_judges) or s.human_agreement:
         print(f"human verdict: {s.human_vote} of the annotators")
     print(f"A wins {s.a_wins}, ties {s.ties}, B wins {s.b_wins}, unscored "
@@ -92,11 +94,12 @@ def print_stats(s: StatsResult) -> None:
     for name, a in (s.human_agreement or {}).items():
         _print_agreement(name, a)
     if s.slices:
-        width = max(len(str(r.value)) for r in s.slices)
+        values = [visible(r.value) for r in s.slices]  # one line each, widths as shown
+        width = max(map(len, values))
         print(f"\n{'slice':<{width}}  {'n':>6} {'A':>5} {'tie':>5} {'B':>5}  win rate of A")
-        for r in s.slices:
+        for r, value in zip(s.slices, values):
             flag = " *" if r.significant else ("  (small n)" if r.small_n else "")
-            print(f"{r.value:<{width}}  {r.n:>6} {r.a_wins:>5} {r.ties:>5} "
+            print(f"{value:<{width}}  {r.n:>6} {r.a_wins:>5} {r.ties:>5} "
                   f"{r.b_wins:>5}  {_fmt_rate(r.win_rate_a, r.win_rate_a_ci95)}{flag}")
         print("* differs from the rest of the data (two-sample test, Benjamini–Hochberg "
               "adjusted p < 0.05 over the slices shown)")
@@ -106,7 +109,7 @@ def _print_agreement(name: str, a: dict[str, Any]) -> None:
     if a["agreement"] is None:
         return
     wt = a["agreement_without_ties"]
-    print(f"{name} vs human: agreement {100 * a['agreement']:.1f}% with ties, "
+    print(f"{visible(name)} vs human: agreement {100 * a['agreement']:.1f}% with ties, "
           f"{'n/a' if wt is None else f'{100 * wt:.1f}%'} without, "
           f"kappa {a['cohen_kappa']:.3f} (n={a['n']})")
     if a.get("judgment_agreement") is not None:
@@ -119,10 +122,10 @@ def print_raters(r: RaterSummary) -> None:
     print(f"\nrated examples: {r.n_rated} (human verdict: {r.human_verdict})")
     if ra:
         k = ra.get(ra["method"])
-        print(f"raters {', '.join(ra['raters'])}: {ra['method'].replace('_', ' ')} "
+        print(f"raters {', '.join(map(visible, ra['raters']))}: {ra['method'].replace('_', ' ')} "
               f"{'n/a' if k is None else f'{k:.3f}'} (n={ra['n']})")
     for b in r.left_bias or []:
         if b["rate"] is not None:
             lo, hi = b["ci95"]
-            print(f"{b['rater']} picks the left side {100 * b['rate']:.1f}% "
+            print(f"{visible(b['rater'])} picks the left side {100 * b['rate']:.1f}% "
                   f"[{100 * lo:.1f}, {100 * hi:.1f}] of decided ratings (n={b['n']})")

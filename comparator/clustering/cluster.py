@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from comparator.schema.atomic import atomic_write
 from comparator.schema.settings import data_dir
 
 UNCLUSTERED = -1
@@ -79,7 +80,8 @@ def umap_2d(emb: np.ndarray, seed: int = 0, cache_dir: Path | None = None) -> np
             near = np.argsort(-(emb[chunk] @ emb[fit].T), axis=1)[:, :5]
             xy[chunk] = xy[fit][near].mean(axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, xy)
+    with atomic_write(path) as f:  # a killed run leaves no half map for the next to load
+        np.save(f, xy)
     return xy
 
 

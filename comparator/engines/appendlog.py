@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from comparator.formats.native import is_header
+from comparator.schema.atomic import write_bytes
 from comparator.schema.errors import InputError
 
 
@@ -52,7 +53,7 @@ def resume(out: Path, header: dict, check: Callable[[dict], None],
 def _resume(out: Path, header: dict, check: Callable[[dict], None],
             keep: Callable[[dict], bool]) -> set[str]:
     if not out.exists() or out.stat().st_size == 0:
-        out.write_bytes(orjson.dumps(header) + b"\n")
+        write_bytes(out, orjson.dumps(header) + b"\n")
         return set()
     lines = out.read_bytes().split(b"\n")
     try:
@@ -71,9 +72,7 @@ def _resume(out: Path, header: dict, check: Callable[[dict], None],
         if item and item.get("id") not in done and keep(item):
             done.add(item["id"])
             kept.append(raw)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(b"\n".join(kept) + b"\n")
-    tmp.replace(out)
+    write_bytes(out, b"\n".join(kept) + b"\n")  # all or nothing: a crash keeps the old file
     return done
 
 

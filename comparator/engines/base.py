@@ -6,11 +6,12 @@ batcher of local engines). ``registry.py`` picks a backend from a ``"provider/mo
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+from comparator.schema.redact import redact
 
 
 @dataclass(frozen=True)
@@ -93,22 +94,6 @@ def conversation(system: str | None, turns: list[str], replies: list[str]) -> Me
     return msgs
 
 
-_URL_CREDENTIALS = re.compile(r"(//)[^/@\s]+@")
-
-
-def public_url(url: str) -> str:
-    """A base URL without any user:password@ part, safe to record."""
-    return _URL_CREDENTIALS.sub(r"\1", url)
-
-
-def redact(text: str, secrets: list[str | None]) -> str:
-    """``text`` with every secret (API keys) replaced, for errors and logs."""
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return _URL_CREDENTIALS.sub(r"\1***@", text)
-
-
 class Batcher:
     """Collects concurrent ``generate`` calls into batches for a local engine whose
     ``run_batch(list[Messages], params) -> list[GenResult]`` is blocking (run in a thread)."""
@@ -140,7 +125,8 @@ class Batcher:
                     results = await asyncio.to_thread(
                         self.run_batch, [m for m, _, _ in batch], params)
                 except Exception as e:  # the whole batch failed: every item records why
-                    results = [GenResult(status="error", error=f"{type(e).__name__}: {e}")
+                    results = [GenResult(status="error", error=redact(
+                        f"{type(e).__name__}: {e}", limit=1000))
                                for _ in batch]
                 for (_, _, fut), res in zip(batch, results, strict=True):
                     if not fut.done():

@@ -28,13 +28,13 @@ from comparator.engines.base import (
     GenResult,
     Messages,
     SamplingParams,
-    public_url,
-    redact,
 )
+from comparator.schema.redact import public_url, redact, remember, url_secrets
 
 DEFAULT_URL = "https://api.openai.com/v1"
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 REST_S = 5.0
+BODY_BYTES = 16 * 1024  # of an error body read (a hostile server may send gigabytes)
 HINTS = {401: " (check the API key)", 404: " (check the model name and base URL)"}
 
 
@@ -65,12 +65,21 @@ async def _sse_data(resp):
 
 
 async def _error_body(e: Exception) -> str:
-    """The server's own words for an HTTP error (a streamed request leaves them unread)."""
+    """The server's own words for an HTTP error (a streamed request leaves them unread), at
+    most ``BODY_BYTES`` of them, unredacted: only ever recorded through ``redact``."""
     resp = getattr(e, "response", None)
     if resp is None:
         return ""
     try:
-        return " ".join((await resp.aread()).decode("utf-8", "replace").split())[:300]
+        try:
+            body = resp.content  # read already (by the client, for its message)
+        except _httpx.ResponseNotRead:
+            body = b""
+            async for piece in resp.aiter_bytes():
+                body += piece
+                if len(body) >= BODY_BYTES:
+                    break
+        return " ".join(body[:BODY_BYTES].decode("utf-8", "replace").split())
     except Exception:
         return ""
 
@@ -86,6 +95,10 @@ class OpenAIBackend:
         self.model = model
         urls = base_urls or [os.environ.get("OPENAI_BASE_URL") or DEFAULT_URL]
         self._key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        # what no recorded error may show, in any form: the key and the URLs' user info
+        self._secrets = [k for k in (api_key, os.environ.get("OPENAI_API_KEY")) if k] \
+            + url_secrets(urls)
+        remember(*self._secrets)
         self._raw_urls, self._timeout = urls, timeout_s
         self._clients: list = []
         self._loop = None
@@ -195,7 +208,7 @@ class OpenAIBackend:
             status = getattr(e, "status_code", None)
             detail = await _error_body(e)
             reason = redact(f"{type(e).__name__}{f' {status}' if status else ''}: {e}"
-                            f"{f' — {detail}' if detail else ''}", [self._key])[:500]
+                            f"{f' — {detail}' if detail else ''}", self._secrets, limit=500)
             if retry:
                 self._rest_until[i] = time.monotonic() + REST_S
             raise _Failed(reason, retry, after, status) from e

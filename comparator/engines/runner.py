@@ -23,6 +23,7 @@ from comparator.engines.promptsets import PromptItem
 from comparator.formats.native import HEADER_KIND
 from comparator.schema.errors import InputError
 from comparator.schema.records import SCHEMA_VERSION
+from comparator.schema.redact import redact
 
 
 @dataclass
@@ -84,7 +85,8 @@ def _metrics(prefix: str, results: list[GenResult]) -> dict:
         m.update(_logprob_metrics(prefix, ok))
     bad = [r for r in results if r.status != "ok"]
     if bad:
-        m[f"{prefix}_error"] = bad[-1].error
+        err = bad[-1].error
+        m[f"{prefix}_error"] = redact(err) if err else err  # any backend's words, redacted
     return {k: v for k, v in m.items() if v is not None}
 
 

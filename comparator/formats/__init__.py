@@ -29,6 +29,7 @@ live in the format's module too; ``checks``, ``common`` and ``games`` hold what 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,7 @@ from comparator.formats.checks import guarded, unwritable
 from comparator.formats.common import LoadOptions, Source
 from comparator.formats.detect import detect_format
 from comparator.formats.registry import REGISTRY, Reader, exports
+from comparator.schema.atomic import protected
 from comparator.schema.errors import InputError
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison
@@ -104,9 +106,11 @@ def export_format(path: str | Path, to: str | None = None) -> str:
 
 
 def save(comp: Comparison, path: str | Path, to: str | None = None,
-         tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> str:
-    """Write ``comp`` (atomically) in the format named by ``to`` or the extension."""
+         tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+         inputs: Iterable[str | Path | None] = ()) -> str:
+    """Write ``comp`` (atomically, never over one of ``inputs``) in the format named by ``to``
+    or the extension."""
     fmt = export_format(path, to)
-    with unwritable(comp, path):
+    with protected(inputs), unwritable(comp, path):
         exports()[fmt].write(comp, path, tie_threshold)
     return fmt

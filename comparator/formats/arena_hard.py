@@ -32,12 +32,14 @@ from comparator.formats.common import (
     between,
     dedupe_ids,
     finish,
+    read_file,
     read_jsonl,
 )
 from comparator.formats.fastchat import judged_siblings
 from comparator.formats.games import game_judgment, require_keys
 from comparator.formats.registry import Format, Signature, register
 from comparator.schema.errors import InputError
+from comparator.schema.files import named_file
 from comparator.schema.records import Comparison
 
 # Arena-Hard's show_result.py label table, as the score of the answer shown as "A"
@@ -85,10 +87,10 @@ def _root(path: Path) -> Path | None:
 
 def _questions(root: Path | None, opts: LoadOptions) -> dict[str, dict]:
     f = opts.questions or (root / "question.jsonl" if root else None)
-    if f is None or not f.exists():
+    if f is None or not (f.exists() or f.is_symlink()):
         return {}
     out = {}
-    for _, q in read_jsonl(f):
+    for _, q in read_jsonl(f, read_file(f, None if opts.questions else root)):
         qid = q.get("uid", q.get("question_id"))
         turns = q.get("turns")
         prompt = q.get("prompt")
@@ -116,9 +118,10 @@ def _answers_of(root: Path | None, model: str, cache: dict[str, dict[str, str]]
                 ) -> dict[str, str]:
     """``model_answer/<model>.jsonl`` beside ``model_judgment/`` (read once per load)."""
     if model not in cache:
-        f = root / "model_answer" / f"{model}.jsonl" if root else None
+        # the name is the file's content: the answers must lie inside root (no '..', no link)
+        f = named_file(root, f"model_answer/{model}.jsonl") if root else None
         cache[model] = ({str(r.get("uid", r.get("question_id"))): _answer(r)
-                         for _, r in read_jsonl(f)} if f and f.exists() else {})
+                         for _, r in read_jsonl(f, read_file(f, root))} if f else {})
     return cache[model]
 
 

@@ -13,17 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from comparator.schema.errors import InputError, excerpt
+from comparator.schema.records import Real
 from comparator.schema.settings import settings
 
 OPEN = ConfigDict(extra="allow")  # a format's TypedDicts: ``@with_config(OPEN)``
 Name = str | None
-Number = Annotated[float, Field(allow_inf_nan=False)]
+Number = Real  # finite, never a boolean (``true`` is not 1.0): comparator.schema.records
 
 
 _ADAPTERS: dict[type, TypeAdapter] = {}
@@ -46,18 +47,21 @@ def _field(loc: Iterable, row: Any) -> str:
     return out
 
 
-def problem(path: Path, err: ValidationError, row: Any = None, **where: Any) -> InputError:
-    """The first problem of a pydantic ``ValidationError`` as a located InputError."""
+def problem(path: Path, err: ValidationError, row: Any = None, quote: bool = True,
+            **where: Any) -> InputError:
+    """The first problem of a pydantic ``ValidationError`` as a located InputError (``quote``:
+    with an excerpt of the value)."""
     first = err.errors(include_url=False)[0]
     msg = first.get("msg", "invalid value")
-    if first.get("type") != "missing" and "input" in first:
+    if quote and first.get("type") != "missing" and "input" in first:
         msg += f", got {excerpt(first['input'])}"
     return InputError(path, msg, field=_field(first.get("loc", ()), row) or None, **where)
 
 
 def check_rows(path: Path, rows: Iterable[tuple[int, Any]], schema: type, *,
-               is_line: bool = False) -> None:
-    """Validate each ``(line or record number, record)`` against ``schema``."""
+               is_line: bool = False, quote: bool = True) -> None:
+    """Validate each ``(line or record number, record)`` against ``schema``; ``quote=False``
+    for a file read because another file named it: its values are never shown."""
     adapter = _ADAPTERS.get(schema)
     if adapter is None:
         adapter = _ADAPTERS[schema] = TypeAdapter(schema)
@@ -66,7 +70,8 @@ def check_rows(path: Path, rows: Iterable[tuple[int, Any]], schema: type, *,
         try:
             validate(row)
         except ValidationError as err:
-            raise problem(path, err, row, **({"line": n} if is_line else {"record": n})) from None
+            raise problem(path, err, row, quote,
+                          **({"line": n} if is_line else {"record": n})) from None
 
 
 @contextmanager
@@ -80,11 +85,11 @@ def unwritable(comp: Any, out: Path | str) -> Iterator[None]:
             try:
                 orjson.dumps(ex)
             except orjson.JSONEncodeError:
-                raise InputError(out, f"cannot write example {excerpt(ex.get('id'))}: {e} (a "
-                                 "value nested too deeply?); fix it in the input") from None
+                why = ("an integer beyond 64 bits, kept as written in a free-form field"
+                       if "64-bit" in str(e) else "a value nested too deeply?")
+                raise InputError(out, f"cannot write example {excerpt(ex.get('id'))}: {e} "
+                                 f"({why}); fix it in the input") from None
         raise InputError(out, f"cannot write the comparison: {e}") from None
-    finally:
-        Path(str(out) + ".tmp").unlink(missing_ok=True)
 
 
 def guarded(reader: Callable, src: Any, opts: Any, name: str) -> Any:

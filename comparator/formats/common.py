@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import codecs
-import errno
 import hashlib
 import os
 import re
-import stat
 import struct
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +17,7 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from comparator.schema.errors import InputError, excerpt
+from comparator.schema.files import note_read, open_regular, os_error
 from comparator.schema.records import EXAMPLE, Comparison, Example
 from comparator.schema.settings import settings
 
@@ -62,61 +61,40 @@ class Source:
         return read_jsonl(self.path, self.data)
 
 
-_KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device",
-          stat.S_IFBLK: "a device"}
 _HEAD = 65536  # bytes looked at before reading a whole file
 
 
-def _os_error(path: Path, e: OSError) -> InputError:
-    if e.errno == errno.ENOENT:
-        return InputError(path, "no such file")
-    if e.errno == errno.ELOOP:
-        return InputError(path, "a symbolic link loop: point the link at a file")
-    if e.errno in (errno.EACCES, errno.EPERM):
-        return InputError(path, "permission denied: check the file's permissions")
-    return InputError(path, f"cannot read it ({e.strerror or e})")
+def _open_regular(path: Path, within: Path | None = None) -> int:
+    """A descriptor of ``path`` if it is a regular file the read rules allow (see
+    ``comparator.schema.files``: resolved, inside ``within`` and the allowed folders when a
+    policy is in force); anything else is refused before reading, so it can never block."""
+    return open_regular(path, within=within)
 
 
-def _open_regular(path: Path) -> int:
-    """A descriptor of ``path`` if it is a regular file; anything else (a folder, a named pipe,
-    a device, a link loop) is refused before reading, so it can never block."""
-    try:  # O_NONBLOCK: opening a named pipe must not wait for a writer
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except IsADirectoryError:
-        raise InputError(path, "is a folder; give a file") from None
-    except OSError as e:
-        raise _os_error(path, e) from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise InputError(path, "is a folder; give a file")
-        kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-        raise InputError(path, f"is {kind}, not a file: save the data to a file first")
-    return fd
-
-
-def check_file(path: Path) -> None:
+def check_file(path: Path, within: Path | None = None) -> None:
     """Refuse what ``read_file`` refuses (not a regular file; binary), reading 64 KB only."""
-    with os.fdopen(_open_regular(path), "rb") as f:
+    with os.fdopen(_open_regular(path, within), "rb") as f:
         try:
             _refuse_binary(path, f.read(_HEAD))
         except OSError as e:
-            raise _os_error(path, e) from None
+            raise os_error(path, e) from None
 
 
-def read_file(path: Path) -> bytes:
-    """The bytes of a regular file (see ``_open_regular``); a binary file is refused from its
-    first 64 KB."""
-    fd = _open_regular(path)
+def read_file(path: Path, within: Path | None = None) -> bytes:
+    """The bytes of a regular file (see ``_open_regular``; ``within``: the folder tree a file
+    named by another file's content must lie in); a binary file is refused from its first
+    64 KB."""
+    fd = _open_regular(path, within)
     with os.fdopen(fd, "rb") as f:
         _check_memory(path, os.fstat(fd).st_size)
         try:
             _refuse_binary(path, f.read(_HEAD))
             f.seek(0)
-            return f.read()
+            data = f.read()
         except OSError as e:
-            raise _os_error(path, e) from None
+            raise os_error(path, e) from None
+    note_read(path, data)
+    return data
 
 
 MEMORY_PER_BYTE = 3  # peak memory of a load per byte of file, measured (README, Benchmarks)
@@ -234,7 +212,7 @@ class LoadOptions:
 
 
 def read_json(path: Path, data: bytes | None = None) -> Any:
-    data = path.read_bytes() if data is None else data
+    data = read_file(path) if data is None else data
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
@@ -244,7 +222,7 @@ def read_json(path: Path, data: bytes | None = None) -> Any:
 
 def read_jsonl(path: Path, data: bytes | None = None) -> list[tuple[int, dict]]:
     """(line number, object) for every non-blank line."""
-    data = path.read_bytes() if data is None else data
+    data = read_file(path) if data is None else data
     rows = []
     for n, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
@@ -304,8 +282,11 @@ _LABEL = {1: 1.0, 2: -1.0, 0: 0.0}
 
 
 def label_score(path: Path, value: object, n: int, field: str) -> float:
-    """A human label 1 (the first response better), 2 (the second) or 0 (a tie) as a score."""
+    """A human label 1 (the first response better), 2 (the second) or 0 (a tie) as a score
+    (``true`` and ``1.5`` are not labels)."""
     try:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
         return _LABEL[int(value)]
     except (KeyError, TypeError, ValueError):
         raise InputError(path, f"must be 1, 2 (or 0 for a tie), got {excerpt(value)}", record=n,

@@ -15,18 +15,20 @@ from typing_extensions import TypedDict
 from comparator.formats.checks import OPEN, check_rows
 from comparator.formats.common import LoadOptions, read_file, read_jsonl
 from comparator.schema.errors import InputError
+from comparator.schema.files import named_file
+from comparator.schema.records import Integer
 
 
 @with_config(OPEN)
 class FastChatJudged(TypedDict):
-    question_id: int
-    turn: NotRequired[int]
+    question_id: Integer
+    turn: NotRequired[Integer]
     judge: NotRequired[Annotated[list[str], Field(min_length=2)] | str | None]
 
 
 @with_config(OPEN)
 class MTBenchQuestion(TypedDict):
-    question_id: int
+    question_id: Integer
     turns: Annotated[list[str], Field(min_length=1)]
     category: NotRequired[str | None]
     reference: NotRequired[list[str] | None]
@@ -39,7 +41,7 @@ class _Choice(TypedDict):
 
 @with_config(OPEN)
 class MTBenchAnswer(TypedDict):
-    question_id: int
+    question_id: Integer
     choices: Annotated[list[_Choice], Field(min_length=1)]
 
 
@@ -55,21 +57,25 @@ def judged_siblings(root: Path | None) -> list[Path]:
     return [root / "question.jsonl", *sorted((root / "model_answer").glob("*.jsonl"))]
 
 
-def load_questions(path: Path) -> dict[int, dict]:
-    rows = read_jsonl(path, read_file(path))
-    check_rows(path, rows, MTBenchQuestion, is_line=True)
+def load_questions(path: Path, within: Path | None = None) -> dict[int, dict]:
+    """``question.jsonl`` by question id; ``within``: the folder tree it must lie in when it was
+    found beside the judged file (``--questions`` names it: any file its user may read)."""
+    rows = read_jsonl(path, read_file(path, within))
+    check_rows(path, rows, MTBenchQuestion, is_line=True, quote=within is None)
     return {int(q["question_id"]): q for _, q in rows}
 
 
 def load_answers(root: Path | None, models: set[str]) -> dict[str, dict[int, list[str]]]:
+    """``model_answer/<model>.jsonl`` of each model the judged file names: a name is the file's
+    content, so the answers must lie inside ``root`` (no ``..``, no link out of it)."""
     out: dict[str, dict[int, list[str]]] = {}
     if root is None:
         return out
     for m in models:
-        f = root / "model_answer" / f"{m}.jsonl"
-        if f.exists():
-            rows = read_jsonl(f, read_file(f))
-            check_rows(f, rows, MTBenchAnswer, is_line=True)
+        f = named_file(root, f"model_answer/{m}.jsonl")
+        if f is not None:
+            rows = read_jsonl(f, read_file(f, root))
+            check_rows(f, rows, MTBenchAnswer, is_line=True, quote=False)
             out[m] = {int(r["question_id"]): r["choices"][0]["turns"] for _, r in rows}
     return out
 

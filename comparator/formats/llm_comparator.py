@@ -24,6 +24,7 @@ from comparator.formats.checks import OPEN, check_rows
 from comparator.formats.common import LoadOptions, Source, dedupe_ids, finish, text_id
 from comparator.formats.detect import one_document
 from comparator.formats.registry import Export, Format, register
+from comparator.schema.atomic import write_bytes
 from comparator.schema.errors import InputError, excerpt
 from comparator.schema.records import (
     Comparison,
@@ -269,10 +270,7 @@ def to_llm_comparator(comp: Comparison) -> dict:
 
 
 def write_llm_comparator(comp: Comparison, path: str | Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(orjson.dumps(to_llm_comparator(comp), option=orjson.OPT_INDENT_2))
-    tmp.replace(path)
+    write_bytes(path, orjson.dumps(to_llm_comparator(comp), option=orjson.OPT_INDENT_2))
 
 
 def _write(comp: Comparison, path: Path, tie_threshold: float) -> None:

@@ -99,7 +99,8 @@ def read_mt_bench_pairs(src: Source, opts: LoadOptions) -> tuple[Comparison, lis
     pair = choose_pair(path, Counter((r["model_1"], r["model_2"]) for _, r in rows), opts)
     root = fastchat_root(path)
     qpath = opts.questions or (root / "question.jsonl" if root else None)
-    questions = load_questions(qpath) if qpath and qpath.exists() else {}
+    questions = load_questions(qpath, None if opts.questions else root) \
+        if qpath and (qpath.exists() or qpath.is_symlink()) else {}
     if qpath and not opts.questions and questions:
         warnings.append(f"categories and prompts joined from {qpath}")
     answers = load_answers(root, {m for _, r in rows for m in (r["model_1"], r["model_2"])})

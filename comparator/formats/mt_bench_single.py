@@ -119,7 +119,8 @@ def read_mt_bench_single(src: Source, opts: LoadOptions) -> tuple[Comparison, li
     model_a, model_b = choose_models(path, list(grades), opts)
     root = fastchat_root(path)
     qpath = opts.questions or (root / "question.jsonl" if root else None)
-    questions = load_questions(qpath) if qpath and qpath.exists() else {}
+    questions = load_questions(qpath, None if opts.questions else root) \
+        if qpath and (qpath.exists() or qpath.is_symlink()) else {}
     answers = load_answers(root, {model_a, model_b})
     examples, where = [], []
     keys = sorted({k[1:] for k in cells if k[0] in (model_a, model_b)})

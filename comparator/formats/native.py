@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from comparator.formats.common import LoadOptions, Source, read_file
 from comparator.formats.registry import Export, Format, Signature, register
+from comparator.schema.atomic import atomic_write
 from comparator.schema.errors import InputError, excerpt
 from comparator.schema.labels import label_to_score
 from comparator.schema.records import EXAMPLE, SCHEMA_VERSION, Comparison, Example
@@ -145,23 +146,35 @@ def _read_header(path: Path, header: dict | None) -> dict:
             line=1,
         )
     try:
-        return orjson.loads(read_file(side))
+        return orjson.loads(read_file(side, path.parent))  # beside it, not a link elsewhere
     except orjson.JSONDecodeError as e:
         raise InputError(side, f"not valid JSON ({e})") from None
+
+
+def check_version(path: Path, header: dict) -> int:
+    """The header's ``schema_version``: a whole number from 1 (the oldest this reads) to
+    ``SCHEMA_VERSION``; else InputError naming the field (``true``, ``"3"``, 0, -1 are not)."""
+    version = header.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InputError(path, f"must be a whole number from 1 to {SCHEMA_VERSION}, got "
+                         f"{excerpt(version)}; write the version this file was written with "
+                         f"({SCHEMA_VERSION} for files of this comparator)", line=1,
+                         field="schema_version")
+    if version > SCHEMA_VERSION:
+        raise InputError(
+            path, f"schema_version {excerpt(version)} is newer than this comparator reads "
+            f"({SCHEMA_VERSION}); upgrade comparator", line=1, field="schema_version",
+        )
+    return version
 
 
 def read_native(path: str | Path, data: bytes | None = None) -> Comparison:
     path = Path(path)
     if data is None:
-        data = path.read_bytes()
+        data = read_file(path)
     header, body = _split(path, data)
     header = _read_header(path, header)
-    version = header.get("schema_version", SCHEMA_VERSION)
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise InputError(
-            path, f"schema_version {excerpt(version)} is newer than this comparator reads "
-            f"({SCHEMA_VERSION}); upgrade comparator", line=1, field="schema_version",
-        )
+    version = check_version(path, header)
     if version < SCHEMA_VERSION:
         rows, line_of = [], []
         for n, raw in body:
@@ -223,14 +236,12 @@ def dump_example(ex: Example) -> bytes:
 
 
 def write_native(comp: Comparison, path: str | Path) -> None:
-    """Write atomically (temp file, then rename) so a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    """Write through the one atomic writer (``comparator.schema.atomic``): a crash or a full
+    disk never leaves half a file, nor touches the previous one."""
+    with atomic_write(path) as f:
         f.write(orjson.dumps(header_of(comp)) + b"\n")
         for ex in comp.examples:
             f.write(dump_example(ex) + b"\n")
-    tmp.replace(path)
 
 
 def _read(src: Source, opts: LoadOptions) -> tuple[Comparison, list[str]]:
@@ -245,4 +256,5 @@ register(Format(
     "native", "comparator's own JSONL: a header line, then one example per line", _read,
     claims=lambda src, first: is_header(first), claim_order=10,
     misfit=Signature(("id", "response_a", "response_b"), ("prompt", "messages")), order=90,
-    export=Export("native", ".jsonl", _write, aliases=("jsonl",), order=0)))
+    export=Export("native", ".jsonl", _write, aliases=("jsonl",), order=0),
+    siblings=lambda path: [sidecar_path(path)]))  # a header-less file's header

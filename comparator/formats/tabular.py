@@ -213,7 +213,8 @@ def _judgment(path: Path, row: dict, cols: dict, n: int, kw: dict, names: tuple)
         return None
     j: dict = {}
     if score is not None:
-        if not isinstance(score, (int, float)) or not SCORE_MIN <= score <= SCORE_MAX:
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or \
+                not SCORE_MIN <= score <= SCORE_MAX:  # ``true`` is no score
             raise InputError(path, f"must be a number in [{SCORE_MIN}, {SCORE_MAX}] (+1.5 A much "
                              f"better ... -1.5 B much better), got {excerpt(row.get(score_col))}",
                              field=score_col, **kw)

@@ -27,6 +27,7 @@ from comparator.judge.parse import parse_verdict, swap_ab
 from comparator.judge.prompts import TEMPLATES, Pair, render
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison, Example
+from comparator.schema.redact import redact
 
 RETRY_SEED_OFFSET = 100_000
 
@@ -81,7 +82,8 @@ async def _one(ex: Example, k: int, side: Side, cfg: JudgeConfig, run: str, cach
         res = await cached_call(replace(side, params=params), messages, cache, sem, prog)
         if res.status != "ok":
             prog.errors += 1
-            return {**j, "status": "error", "raw": res.error, "extra": {"run": run}}
+            return {**j, "status": "error", "raw": res.error and redact(res.error),
+                    "extra": {"run": run}}
         replies.append(res.text)
         v = parse_verdict(res.text, grammar)
         if v.ok:

@@ -34,6 +34,7 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from comparator.formats.common import read_file
 from comparator.formats.native import validation_error
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison, Score, prompt_text, response_text
@@ -168,10 +169,7 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
     naming the file and line: a bad line, a header of another comparison (when ``key`` is
     given), an id not in ``ids``. A line cut short (a killed writer) is ignored."""
     out: dict[tuple[str, str], Rating] = {}
-    try:
-        lines = path.read_bytes().split(b"\n")
-    except OSError as e:
-        raise InputError(path, e.strerror or str(e)) from None
+    lines = read_file(path).split(b"\n")  # a regular file the read rules allow; never blocks
     last = max((k for k, raw in enumerate(lines) if raw.strip()), default=-1)
     for k, raw in enumerate(lines):
         if not raw.strip():

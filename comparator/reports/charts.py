@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
+from comparator.schema.visible import visible
 
 COLOR_A, COLOR_B, COLOR_TIE = "#1f77b4", "#ff7f0e", "#9e9e9e"
 
@@ -19,8 +20,10 @@ COLOR_A, COLOR_B, COLOR_TIE = "#1f77b4", "#ff7f0e", "#9e9e9e"
 def plain(text: object) -> str:
     """``text`` for a plotly label, legend or hover: plotly renders a subset of HTML there
     (<a href>, <b>, <br>, <img> is dropped but links are live), so ``<``, ``>`` and ``&`` from
-    files are escaped and the text is shown as written."""
-    return html.escape(str(text), quote=False)
+    files are escaped and the text is shown as written, its invisible characters as escapes
+    (``visible``: two names that differ by a zero-width space look different). The one label
+    formatter of the report's and the dashboard's charts."""
+    return html.escape(visible(text), quote=False)
 
 
 def score_histogram(scores: np.ndarray, tie_threshold: float, bins: int = 24,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ from comparator.reports.tables import (
     reliability_rows,
     slice_rows,
 )
+from comparator.schema.atomic import write_bytes
 from comparator.schema.csvsafe import csv_text
+from comparator.schema.visible import visible
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv",
            ".json": "json"}
@@ -34,8 +37,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline syntax (cells are inside 
 
 
 def md_cell(value: Any) -> str:
-    """A Markdown table cell shown literally: HTML and Markdown syntax escaped, one line."""
-    text = "" if value is None else str(value)
+    """A Markdown table cell shown literally: HTML and Markdown syntax escaped, one line,
+    invisible and control characters shown as escapes (``visible``)."""
+    text = "" if value is None else visible(" ".join(str(value).split()))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
@@ -48,7 +52,9 @@ def _md_table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def _fenced(text: str) -> str:
-    """``text`` verbatim in a code fence longer than any backtick run inside it."""
+    """``text`` verbatim in a code fence longer than any backtick run inside it; control and
+    invisible characters as escapes (``cat report.md`` must not run an ANSI sequence)."""
+    text = visible(text.replace("\r\n", "\n"), keep="\n\t")
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text}\n{fence}"
@@ -128,14 +134,16 @@ def render_json(report: Report) -> str:
     return json.dumps(report.data, ensure_ascii=False, indent=1) + "\n"
 
 
-def write_report(report: Report, path: str | Path, to: str | None = None) -> str:
-    """Write ``report`` as html / md / csv / json (default: from the extension)."""
+def write_report(report: Report, path: str | Path, to: str | None = None,
+                 inputs: Iterable[str | Path | None] = ()) -> str:
+    """Write ``report`` as html / md / csv / json (default: from the extension), atomically and
+    never over one of ``inputs``."""
     path = Path(path)
     fmt = to or FORMATS.get(path.suffix.lower())
     if fmt not in FORMATS.values():
         raise ValueError(f"{path}: the report format comes from the extension: "
                          f"{', '.join(FORMATS)}")
-    path.write_bytes(render(report, fmt).encode("utf-8"))
+    write_bytes(path, render(report, fmt).encode("utf-8"), inputs)
     return fmt
 
 

@@ -1,11 +1,11 @@
 """The self-contained HTML report: one file, plotly.js inline (no CDN, no request of any kind),
 every text from the data escaped (``html.escape``; chart labels too, since plotly.js reads a few
-tags in them), the report's figures embedded as JSON for scripts."""
+tags in them), names and labels also with their invisible characters shown (``label``), the
+report's figures embedded as JSON for scripts (``script_json``)."""
 
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 import plotly.graph_objects as go
@@ -13,7 +13,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from comparator.reports.build import Report
-from comparator.reports.charts import COLOR_A, COLOR_B, COLOR_TIE, slice_bars
+from comparator.reports.charts import COLOR_A, COLOR_B, COLOR_TIE, plain, slice_bars
 from comparator.reports.tables import (
     HEADLINE,
     PEOPLE,
@@ -26,6 +26,8 @@ from comparator.reports.tables import (
     reliability_rows,
     slice_rows,
 )
+from comparator.schema.jsonsafe import script_json
+from comparator.schema.visible import visible
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -53,9 +55,15 @@ def e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def label(value: Any) -> str:
+    """A name, category, judge, slice value or table cell: escaped, and on one line with its
+    invisible characters shown (two names that differ by a zero-width space look different)."""
+    return e(None if value is None else visible(value))
+
+
 def _table(header: list[str], rows: list[list[Any]], cls: str = "") -> str:
-    head = "".join(f"<th>{e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
+    head = "".join(f"<th>{label(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{label(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -69,24 +77,27 @@ def _histogram(h: dict[str, list], t: float, model_a: str, model_b: str) -> go.F
     fig.add_vrect(x0=-t, x1=t, fillcolor=COLOR_TIE, opacity=0.15, line_width=0)
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), bargap=0.02,
                       title="Score distribution",
-                      xaxis_title=f"← {e(model_b)} better      score      {e(model_a)} better →",
+                      xaxis_title=f"← {plain(model_b)} better      score      "
+                                  f"{plain(model_a)} better →",
                       yaxis_title="examples")
     return fig
 
 
 def charts(report: Report) -> dict[str, go.Figure]:
-    """The report's plotly figures, labels escaped."""
+    """The report's plotly figures, labels escaped (by ``slice_bars``, ``plain``)."""
     s = report.data["stats"]
     out = {"score_histogram": _histogram(report.data["score_histogram"], s["tie_threshold"],
                                          s["model_a"], s["model_b"])}
     for field in report.spec.by:
-        rows = [{**r, "value": e(r["value"])} for r in s["slices"] if r["field"] == field]
+        rows = [r for r in s["slices"] if r["field"] == field]
         if any(r["win_rate_a"] is not None for r in rows):
-            out[f"slices_{field}"] = slice_bars(rows, f"Win rate of A by {e(field)}")
+            out[f"slices_{field}"] = slice_bars(rows, f"Win rate of A by {field}")
     return out
 
 
 def _figure_html(fig: go.Figure, div_id: str) -> str:
+    """plotly.js writes ``div_id`` into its script as it is: only ids made here, never text
+    from the data (a field name with a quote, backslash or line break would end the string)."""
     return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id,
                        config={"displaylogo": False, "responsive": True})
 
@@ -96,13 +107,13 @@ def _examples(report: Report) -> str:
     out = []
     for x in report.data["examples"]:
         score = "unscored" if x["score"] is None else f"{x['score']:+.2f}"
-        head = (f"<h3>Example {e(x['id'])} · winner {e(x['winner'])} · score {e(score)}</h3>"
-                + (f"<p>category: {e(x['category'])}</p>" if x["category"] else ""))
+        head = (f"<h3>Example {label(x['id'])} · winner {e(x['winner'])} · score {e(score)}"
+                f"</h3>" + (f"<p>category: {label(x['category'])}</p>" if x["category"] else ""))
         turns = x["user_turns"] or [x["prompt"]]
         prompt = "".join(f'<div class="text">{e(t)}</div>' for t in turns)
-        pair = (f'<div class="pair"><div><b>A · {e(s["model_a"])}</b>'
+        pair = (f'<div class="pair"><div><b>A · {label(s["model_a"])}</b>'
                 f'<div class="text a">{e(x["response_a"])}</div></div>'
-                f'<div><b>B · {e(s["model_b"])}</b>'
+                f'<div><b>B · {label(s["model_b"])}</b>'
                 f'<div class="text b">{e(x["response_b"])}</div></div></div>')
         js = []
         for j in x["judgments"]:
@@ -110,7 +121,7 @@ def _examples(report: Report) -> str:
                        is not None else j["status"])
             order = {True: " · B shown first", False: " · A shown first"}.get(j["flipped"], "")
             who = (j["judge"] or "judge") + (f" ({j['rater']})" if j["rater"] else "")
-            js.append(f"<li><b>{e(who)}</b> · {e(verdict)}{e(order)}"
+            js.append(f"<li><b>{label(who)}</b> · {e(verdict)}{e(order)}"
                       f'<div class="text">{e(j["rationale"]) or "(no rationale)"}</div></li>')
         out.append(f'<div class="example">{head}<b>Prompt</b>{prompt}{pair}'
                    f"<b>Judgments ({len(js)})</b><ol>{''.join(js)}</ol></div>")
@@ -120,7 +131,7 @@ def _examples(report: Report) -> str:
 def render_html(report: Report) -> str:
     d, s, p = report.data, report.data["stats"], report.data["provenance"]
     figs = charts(report)
-    parts = [f"<h1>{e(s['model_a'])} (A) vs {e(s['model_b'])} (B)</h1>",
+    parts = [f"<h1>{label(s['model_a'])} (A) vs {label(s['model_b'])} (B)</h1>",
              f"<p>{d['n_filtered']:,} of {d['n_total']:,} examples · "
              f"{e(p['filter_description'])}</p>", '<div class="cards">']
     cards = [("Win rate of A", fmt_pct(s["win_rate_a"]),
@@ -134,11 +145,11 @@ def render_html(report: Report) -> str:
     parts.append("</div><h2>Headline</h2>" + _table(HEADLINE, headline_rows(s)))
     parts.append(_figure_html(figs.pop("score_histogram"), "fig-score-histogram"))
     parts.append("<h2>Judge reliability</h2>" + _table(RELIABILITY, reliability_rows(s)))
-    for field in report.spec.by:
+    for k, field in enumerate(report.spec.by):
         rows = slice_rows(s, field)
-        parts.append(f"<h2>Slices by {e(field)}</h2>")
+        parts.append(f"<h2>Slices by {label(field)}</h2>")
         if f"slices_{field}" in figs:
-            parts.append(_figure_html(figs[f"slices_{field}"], f"fig-slices-{e(field)}"))
+            parts.append(_figure_html(figs[f"slices_{field}"], f"fig-slices-{k}"))
         parts.append(_table(*rows))
     if d.get("people"):
         parts.append("<h2>People vs judge (ratings)</h2>" + _table(PEOPLE,
@@ -156,8 +167,8 @@ def render_html(report: Report) -> str:
     parts.append('<h2>How this report was made</h2><table class="prov"><tbody>' + "".join(
         f"<tr><td>{e(k)}</td><td><code>{e(v)}</code></td></tr>" for k, v in prov)
         + "</tbody></table>")
-    data_json = json.dumps(d, ensure_ascii=False).replace("<", "\\u003c")
-    title = e(f"{s['model_a']} vs {s['model_b']} · comparator report")
+    data_json = script_json(d)
+    title = label(f"{s['model_a']} vs {s['model_b']} · comparator report")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
             f"<title>{title}</title><style>{CSS}</style>"

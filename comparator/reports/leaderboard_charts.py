@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from comparator.reports.charts import COLOR_A
+from comparator.reports.charts import COLOR_A, plain
 
 
 def rating_chart(models: list[dict[str, Any]]) -> go.Figure:
     """Ratings with their bootstrap 95% intervals, best on top."""
-    names = [m["name"] for m in models][::-1]
+    names = [plain(m["name"]) for m in models][::-1]
     r = np.array([m["rating"] for m in models])[::-1]
     ci = np.array([m["ci95"] or [m["rating"]] * 2 for m in models])[::-1]
     fig = go.Figure(go.Scatter(
@@ -29,7 +29,8 @@ def win_matrix_heatmap(win: dict[str, Any]) -> go.Figure:
     """P(row beats column) predicted by the ratings, in %."""
     z = np.round(100 * np.array(win["matrix"]), 0)
     np.fill_diagonal(z, np.nan)
-    fig = go.Figure(go.Heatmap(z=z, x=win["models"], y=win["models"], colorscale="RdBu",
+    names = [plain(m) for m in win["models"]]
+    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="RdBu",
                                zmin=0, zmax=100, text=z, texttemplate="%{text:.0f}",
                                hovertemplate="%{y} beats %{x}: %{z:.0f}%<extra></extra>"))
     fig.update_layout(height=max(300, 40 * len(win["models"]) + 120),

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from comparator.reports.charts import COLOR_A, COLOR_B
+from comparator.reports.charts import COLOR_A, COLOR_B, plain
 
 COLOR_DIFF = "#6a51a3"
 
@@ -20,12 +20,14 @@ def share_bars(rows: list[dict[str, Any]], model_a: str = "A", model_b: str = "B
     intervals; a click on a bar keeps the examples whose response on that side has it."""
     fig = go.Figure()
     names = [r["metric"] for r in rows]
+    shown = [plain(n) for n in names]
     for s, label, color in (("a", model_a, COLOR_A), ("b", model_b, COLOR_B)):
         p = np.array([r[f"share_{s}"] or 0.0 for r in rows]) * 100
         lo = np.array([(r[f"share_{s}_ci95"] or [0, 0])[0] for r in rows]) * 100
         hi = np.array([(r[f"share_{s}_ci95"] or [0, 0])[1] for r in rows]) * 100
         fig.add_trace(go.Bar(
-            y=names, x=p, orientation="h", name=f"{s.upper()}: {label}", marker_color=color,
+            y=shown, x=p, orientation="h", name=f"{s.upper()}: {plain(label)}",
+            marker_color=color,
             error_x=dict(type="data", symmetric=False, array=hi - p, arrayminus=p - lo),
             customdata=[[f"{s}.{n}", "==", 1] for n in names],
             hovertemplate="%{y}: %{x:.1f}% of " + s.upper() + "'s responses<extra></extra>"))
@@ -68,17 +70,19 @@ def distributions(a: np.ndarray, b: np.ndarray, name: str, model_a: str = "A",
     """A number metric: the distributions of A and B (one figure, shared bins) and of the
     paired difference A - B. The top 1% goes into the last bin when there are >100 values."""
     edges = _bins(np.concatenate([a, b]).astype(np.float64), n_bins)
-    fig = go.Figure([_bar(a.astype(np.float64), edges, f"a.{name}", f"A: {model_a}", COLOR_A),
-                     _bar(b.astype(np.float64), edges, f"b.{name}", f"B: {model_b}", COLOR_B)])
+    fig = go.Figure([_bar(a.astype(np.float64), edges, f"a.{name}", f"A: {plain(model_a)}",
+                          COLOR_A),
+                     _bar(b.astype(np.float64), edges, f"b.{name}", f"B: {plain(model_b)}",
+                          COLOR_B)])
     fig.update_layout(barmode="overlay", height=280, margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis_title=name, yaxis_title="responses", clickmode="event+select",
+                      xaxis_title=plain(name), yaxis_title="responses", clickmode="event+select",
                       dragmode=False, legend=dict(orientation="h", y=1.1))
     diff = a.astype(np.float64) - b
     dedges = _bins(diff, n_bins)
     dfig = go.Figure(_bar(diff, dedges, f"a-b.{name}", "A − B", COLOR_DIFF))
     dfig.add_vline(x=0, line_dash="dot", line_color="#555")
     dfig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10),
-                       xaxis_title=f"{name}: A − B (per example)", yaxis_title="examples",
+                       xaxis_title=f"{plain(name)}: A − B (per example)", yaxis_title="examples",
                        clickmode="event+select", dragmode=False, showlegend=False)
     return fig, dfig
 
@@ -89,7 +93,7 @@ def ngram_bars(df, side: str, top: int = 20) -> go.Figure:
     sub = df.head(top) if side == "a" else df.iloc[::-1].head(top)
     z = sub["z"].to_numpy()
     fig = go.Figure(go.Bar(
-        y=sub["ngram"].tolist(), x=np.abs(z), orientation="h",
+        y=[plain(g) for g in sub["ngram"].tolist()], x=np.abs(z), orientation="h",
         marker_color=COLOR_A if side == "a" else COLOR_B,
         customdata=sub["ngram"].tolist(),
         text=[f"A {a} · B {b}" for a, b in zip(sub["count_a"], sub["count_b"], strict=True)],

@@ -1,9 +1,13 @@
 """The report's tables as rows of display strings (shared by the HTML and Markdown renderers).
-Numbers come from the report's data (``stats --json`` fields); nothing is recomputed here."""
+Numbers come from the report's data (``stats --json`` fields); nothing is recomputed here. Text
+cells (names, slice values, titles) come with their invisible characters shown (``visible``),
+so the HTML and Markdown reports and the dashboard's tables show look-alike names apart."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from comparator.schema.visible import visible
 
 HEADLINE = ["figure", "value"]
 RELIABILITY = ["figure", "value", "95% CI", "n"]
@@ -24,6 +28,11 @@ def fmt_ci(ci: list[float] | None, pct: bool = True) -> str:
             else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]")
 
 
+def shown(rows: list[list[Any]]) -> list[list[Any]]:
+    """``rows`` with each text cell on one line, its invisible characters as escapes."""
+    return [[visible(c) if isinstance(c, str) else c for c in r] for r in rows]
+
+
 def headline_rows(s: dict[str, Any]) -> list[list[Any]]:
     rows = [["model A", s["model_a"]], ["model B", s["model_b"]], ["examples", s["n"]],
             ["A wins / ties / B wins", f"{s['a_wins']} / {s['ties']} / {s['b_wins']}"],
@@ -35,7 +44,7 @@ def headline_rows(s: dict[str, Any]) -> list[list[Any]]:
              f"{s['mean_score']:+.3f} {fmt_ci(s.get('mean_score_ci95'), pct=False)}"],
             ["tie threshold", f"±{s['tie_threshold']}"],
             ["score judges", ", ".join(s["score_judges"])]]
-    return rows
+    return shown(rows)
 
 
 def reliability_rows(s: dict[str, Any]) -> list[list[Any]]:
@@ -55,7 +64,7 @@ def reliability_rows(s: dict[str, Any]) -> list[list[Any]]:
         kappa = a.get("cohen_kappa")
         rows.append([f"{name} vs human: Cohen's kappa",
                      "n/a" if kappa is None else f"{kappa:.3f}", "", a["n"]])
-    return rows
+    return shown(rows)
 
 
 def slice_rows(s: dict[str, Any], field: str) -> tuple[list[str], list[list[Any]]]:
@@ -64,13 +73,13 @@ def slice_rows(s: dict[str, Any], field: str) -> tuple[list[str], list[list[Any]
              "n/a" if r["mean_score"] is None else f"{r['mean_score']:+.3f}",
              "★" if r["significant"] else "", "⚠" if r["small_n"] else ""]
             for r in s["slices"] if r["field"] == field]
-    return SLICE, rows
+    return SLICE, shown(rows)
 
 
 def cluster_rows(clusters: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    return CLUSTER, [[c["id"], c["title"], c["size"], c["examples"], c["favours_a"],
-                      c["favours_b"], c["neither"], fmt_pct(c["share_a"]),
-                      fmt_ci(c["share_a_ci95"])] for c in clusters]
+    return CLUSTER, shown([[c["id"], c["title"], c["size"], c["examples"], c["favours_a"],
+                            c["favours_b"], c["neither"], fmt_pct(c["share_a"]),
+                            fmt_ci(c["share_a_ci95"])] for c in clusters])
 
 
 PEOPLE = ["figure", "value", "95% CI", "n"]
@@ -106,4 +115,4 @@ def people_rows(p: dict[str, Any]) -> list[list[Any]]:
     for r in p.get("left_bias") or []:
         rows.append([f"{r['rater']} picks the left side", fmt_pct(r["rate"]),
                      fmt_ci(r.get("ci95")), r["n"]])
-    return rows
+    return shown(rows)

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from comparator.schema.atomic import atomic_write
+
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -43,9 +45,6 @@ def csv_text(header: list[str], rows: Iterable[dict[str, Any]]) -> str:
 
 
 def write_rows(path: str | Path, header: list[str], rows: Iterable[dict[str, Any]]) -> None:
-    """``dump`` into ``path`` atomically (a temporary file, then renamed)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    """``dump`` into ``path`` through the one atomic writer (``comparator.schema.atomic``)."""
+    with atomic_write(path, "w", newline="") as f:
         dump(f, header, rows)
-    tmp.replace(path)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import reprlib
 from pathlib import Path
 
+from comparator.schema.visible import visible
+
 MAX_MESSAGE = 1000  # characters of a message kept; a file's content is never echoed at length
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def escaped(text: str, limit: int = MAX_MESSAGE) -> str:
-    """``text`` on one line: control characters escaped, cut to ``limit`` characters."""
-    text = _CONTROL.sub(lambda m: ascii(m.group())[1:-1], str(text))
+    """``text`` on one line: control and invisible characters escaped (``visible``), cut to
+    ``limit`` characters."""
+    text = visible(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -17,3 +18,16 @@ def clean(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+# inside <script>, "</script>" or "<!--" ends or changes the element and U+2028/U+2029 end a
+# line in older JavaScript; as \u escapes they are the same JSON
+_SCRIPT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                         "\u2029": "\\u2029"})
+
+
+def script_json(obj: Any) -> str:
+    """``obj`` as JSON safe to put inside an HTML ``<script>`` element, whatever its strings
+    hold (quotes, backslashes, line breaks, ``</script>``, U+2028): the one way data from
+    files enters a script of a page we write."""
+    return json.dumps(clean(obj), ensure_ascii=False, allow_nan=False).translate(_SCRIPT)

@@ -14,14 +14,28 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, with_config
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    TypeAdapter,
+    with_config,
+)
 from typing_extensions import TypedDict
 
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 
 SCHEMA_VERSION = 3
 
-Score = Annotated[float, Field(ge=SCORE_MIN, le=SCORE_MAX, allow_inf_nan=False)]
+# The numbers of every record, at the root: a JSON number, never ``true`` (read as 1 by a lax
+# float) nor a numeric string; a real must be finite (a 400-digit integer is beyond a float's
+# range, as 1e999 is); an index fits the store's 32-bit column (comparator.store.schema)
+Real = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Index = Annotated[int, Strict(), Field(ge=-(1 << 31), le=(1 << 31) - 1)]
+Integer = Annotated[int, Strict()]  # an id or turn number read by an importer
+Score = Annotated[Real, Field(ge=SCORE_MIN, le=SCORE_MAX)]
 Status = Literal["ok", "unscored", "error"]
 Text = str | list[str]  # one string, or one per turn for multi-turn
 
@@ -62,11 +76,11 @@ class Reason(TypedDict):
 
     text: str
     favours: NotRequired[Literal["A", "B"] | None]
-    judgment: NotRequired[int | None]  # index into the example's judgments
-    cluster: NotRequired[int]  # -1 = unclustered
-    x: NotRequired[float | None]  # 2-D map (UMAP)
-    y: NotRequired[float | None]
-    similarities: NotRequired[list[float]]  # cosine similarity to each cluster's centre
+    judgment: NotRequired[Index | None]  # index into the example's judgments
+    cluster: NotRequired[Index]  # -1 = unclustered
+    x: NotRequired[Real | None]  # 2-D map (UMAP)
+    y: NotRequired[Real | None]
+    similarities: NotRequired[list[Real]]  # cosine similarity to each cluster's centre
 
 
 @with_config(_CLOSED)

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 URL_ENV = "COMPARATOR_URL_PREFIXES"
 MAX_BYTES_ENV = "COMPARATOR_URL_MAX_BYTES"
+SECONDS_ENV = "COMPARATOR_URL_SECONDS"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMG]?)B?\s*$", re.IGNORECASE)
 _URLS = Annotated[list[str] | None, NoDecode]
 
@@ -38,9 +39,13 @@ class Settings(BaseSettings):
     url_prefixes: Annotated[list[str], NoDecode] = _env(
         URL_ENV, "URL prefixes separated by spaces or commas", [])
     url_max_bytes: int = _env(MAX_BYTES_ENV, "a number of bytes (e.g. 1000000000)", 8 << 30)
+    url_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = _env(
+        SECONDS_ENV, "a number of seconds above 0 (e.g. 600): the most one whole download may "
+        "take", 900.0)
     max_memory: int | None = _env("COMPARATOR_MAX_MEMORY",
                                   "a number of bytes, or with a K, M or G suffix (e.g. 16G)")
-    store_max_gb: float = _env("COMPARATOR_STORE_MAX_GB", "a number of gigabytes (e.g. 20)", 20.0)
+    store_max_gb: Annotated[float, Field(gt=0, allow_inf_nan=False)] = _env(
+        "COMPARATOR_STORE_MAX_GB", "a number of gigabytes (e.g. 20)", 20.0)
     regex_seconds: float = _env(
         "COMPARATOR_REGEX_SECONDS", "a number of seconds (e.g. 5): the most one regular "
         "expression that RE2 cannot run may take", 5.0)
@@ -114,9 +119,19 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
 
 
 def data_dir() -> Path:
+    """The folder for runs and caches, created if need be; SettingsError naming the variable
+    it comes from when it is a file or cannot be created."""
     s = settings()
     path = s.home or (s.xdg_cache_home or Path.home() / ".cache") / "comparator"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        name = ("COMPARATOR_HOME" if s.home else "XDG_CACHE_HOME" if s.xdg_cache_home
+                else "the default")
+        what = ("is a file, not a folder" if path.exists() and not path.is_dir() else
+                f"cannot be created ({e.strerror or e})")
+        raise SettingsError(f"{name}: the folder for runs and caches {str(path)[:200]!r} "
+                            f"{what}; set COMPARATOR_HOME to a folder you can write") from None
     return path
 
 

@@ -6,6 +6,12 @@ the loader options; later opens map that file (no parse, no copy). A changed fil
 hash, so it is read again. Native JSONL (``comparator.store.native``) and LLM Comparator JSON
 (``comparator.store.llmc``) are streamed into it a block at a time; other formats go through
 their importer, then ``schema.table``. Parquet files we wrote open directly.
+
+The key is the hash of the bytes that were parsed (the native and LLM Comparator readers hash
+while they read; the importer gets the very bytes that were hashed), and of every other input
+that shapes the table (options, sibling files). An entry is checked before it is used
+(``comparator.store.verify``: a checksum taken at write time, schema, structure, ranges) and
+built again on any doubt. Temporary files of builds whose process is gone are removed.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,46 +29,55 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from comparator.formats import Loaded, LoadOptions, load
-from comparator.formats.common import check_file
+from comparator.formats.common import check_file, read_file
 from comparator.formats.registry import sibling_files
 from comparator.schema.digest import file_sha256
 from comparator.schema.errors import InputError
+from comparator.schema.files import open_binary, open_regular, recording
 from comparator.schema.settings import data_dir, settings
 from comparator.store import schema
 from comparator.store.llmc import looks_like_document, stream_llmc
 from comparator.store.native import read_native_arrow
 from comparator.store.table import Store, comparison, store_for
+from comparator.store.verify import Doubt, entry, file_checksum, map_file, sweep
 
 log = logging.getLogger("comparator.store")
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
 
 
-def _options_key(fmt: str | None, options: LoadOptions | None, path: Path | None) -> str:
+def _options_key(fmt: str | None, options: LoadOptions | None, path: Path | None,
+                 inputs: dict[str, str] | None = None) -> str:
     """Everything but the file's own bytes that shapes its table: the options, and the files a
     reader may read beside it (MT-Bench's question.jsonl and model_answer/, by name and the
-    SHA-256 of their bytes), so a copy without them, or with other ones, is another entry."""
+    SHA-256 of their bytes), so a copy without them, or with other ones, is another entry.
+    ``inputs`` gets each such file's real path -> SHA-256 (what a build must then read)."""
     opts = options or LoadOptions()
+    inputs = {} if inputs is None else inputs
     parts = [str(schema.STORE_VERSION), fmt or "", repr(sorted(opts.mapping.items())),
              repr(opts.pair)]
     if opts.questions:
         parts.append(file_sha256(Path(opts.questions)))
-    for s in sibling_files(path) if path is not None else ():
-        try:
-            digest = file_sha256(s)
-        except OSError:  # gone since it was listed: the reader will not find it either
+        inputs[str(Path(opts.questions).resolve())] = parts[-1]
+    siblings = sibling_files(path) if path is not None else []
+    root = Path(os.path.commonpath([path.parent, *siblings])) if siblings else None
+    for s in siblings:
+        try:  # within their common folder: one linked elsewhere is refused by the reader
+            digest = file_sha256(s, within=root)
+        except (OSError, InputError):  # gone since it was listed, or refused: never read
             continue
         parts.append(f"{os.path.relpath(s, path.parent)}:{digest}")
+        inputs[str(s.resolve())] = digest
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
 
 
 def cache_path(sha: str, fmt: str | None, options: LoadOptions | None,
-               path: Path | None = None) -> Path:
-    key = _options_key(fmt, options, path)
+               path: Path | None = None, inputs: dict[str, str] | None = None) -> Path:
+    key = _options_key(fmt, options, path, inputs)
     return data_dir() / "store" / f"{sha[:32]}-{key}.arrow"
 
 
 def _map(path: Path) -> pa.Table:
-    return ipc.open_file(pa.memory_map(str(path))).read_all()
+    return ipc.open_file(pa.BufferReader(map_file(path))).read_all()
 
 
 def _meta_path(arrow: Path) -> Path:
@@ -77,6 +91,7 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     if _is_parquet(path):
         return _open_parquet(path)
     check_file(path)  # refuses folders, pipes, missing and binary files as load() does
+    sweep(data_dir() / "store")
     fp = _fingerprint(path)
     known = _known_sha(fp)
     if known is None and fmt in (None, "native") and _plain(options):
@@ -84,23 +99,25 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
         if loaded is not None:
             return loaded
     sha = file_sha256(path)
-    arrow = cache_path(sha, fmt, options, path)
+    inputs: dict[str, str] = {}
+    arrow = cache_path(sha, fmt, options, path, inputs)
     meta = _meta_path(arrow)
     with _LOCK:
         pending = _PENDING.get(arrow)
     if pending is not None:  # built a moment ago, its cache file still being written
         return _loaded(pending[0], pending[1], path, sha)
-    if arrow.exists() and meta.exists():
+    hit = entry(arrow, meta)
+    if hit is not None:
         try:
-            info = orjson.loads(meta.read_bytes())
-            loaded = _loaded(_map(arrow), info, path, sha, cached=True)
+            loaded = _loaded(hit[0], hit[1], path, sha, cached=True)
             os.utime(meta)  # last use, for eviction
             if known != sha:
                 _remember(fp, sha)
             return loaded
-        except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid, KeyError):
+        except (OSError, KeyError):
             pass  # a damaged cache entry: build it again
-    info, table = _build(path, fmt, options, arrow, sha)
+    info, table = _build(path, fmt, options, arrow, sha, inputs)
+    keyed = info.pop("keyed", True)
     info["sha256"] = sha
     log.info("read %s: %s", path, info["reader"])
     if table is None:  # streamed into the cache file
@@ -112,6 +129,8 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
         return _loaded(_map(arrow), info, path, sha)
     # built in memory: this open uses it now; the cache file is written beside it (a thread
     # that the process waits for at exit), for the next open
+    if not keyed:  # it read a file its key does not cover: never cached
+        return _loaded(table, info, path, sha)
     with _LOCK:
         _PENDING[arrow] = (table, info)
     thread = threading.Thread(target=_save, args=(table, arrow, meta, info), name="store-cache")
@@ -142,14 +161,14 @@ def _read_once(path: Path, fmt: str | None, options: LoadOptions | None, fp: str
         meta = _meta_path(arrow)
         info = {**head, "format": "native", "warnings": [], "sha256": sha,
                 "reader": reading.reader}
-        if arrow.exists() and meta.exists():
-            info = orjson.loads(meta.read_bytes())
-        else:
+        hit = entry(arrow, meta)  # an entry already there for the same bytes (a copy)
+        if hit is None:
             tmp.replace(arrow)
             _write_meta(meta, info)
+            hit = _map(arrow), info
         _remember(fp, sha)
-        return _loaded(_map(arrow), info, path, sha)
-    except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid):
+        return _loaded(hit[0], hit[1], path, sha)
+    except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid, Doubt):
         return None
     finally:
         tmp.unlink(missing_ok=True)
@@ -161,10 +180,10 @@ FINGERPRINT = 1 << 20  # the bytes of a file's head that, with its size, recall 
 def _fingerprint(path: Path) -> str | None:
     """The file's size and first MiB, hashed: the key of the hint below."""
     try:
-        with open(path, "rb") as f:
+        with open_binary(path) as f:
             head = f.read(FINGERPRINT)
             size = os.fstat(f.fileno()).st_size
-    except OSError:
+    except (OSError, InputError):
         return None
     return hashlib.sha256(b"%d\n" % size + head).hexdigest()[:32]
 
@@ -181,8 +200,8 @@ def _known_sha(fp: str | None) -> str | None:
     if fp is None:
         return None
     try:
-        return orjson.loads(_seen_path(fp).read_bytes())["sha256"]
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return orjson.loads(read_file(_seen_path(fp)))["sha256"]
+    except (OSError, InputError, orjson.JSONDecodeError, KeyError, TypeError):
         return None
 
 
@@ -215,6 +234,8 @@ def _tmp(path: Path) -> Path:
 
 
 def _write_meta(meta: Path, info: dict[str, Any]) -> None:
+    """The entry's header, with the checksum of its body as written (checked at each open)."""
+    info["checksum"] = file_checksum(meta.with_suffix(".arrow"))
     tmp = _tmp(meta)
     tmp.write_text(schema.to_json(info))
     tmp.replace(meta)
@@ -251,7 +272,7 @@ def _save(table: pa.Table, arrow: Path, meta: Path, info: dict[str, Any]) -> Non
         write_ipc(table, tmp)
         tmp.replace(arrow)
         _write_meta(meta, info)
-    except OSError:
+    except (OSError, Doubt, InputError):
         pass
     finally:
         tmp.unlink(missing_ok=True)
@@ -273,16 +294,19 @@ def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str,
     return out
 
 
-def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path, sha: str
-           ) -> tuple[dict[str, Any], pa.Table | None]:
+def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path, sha: str,
+           inputs: dict[str, str]) -> tuple[dict[str, Any], pa.Table | None]:
     """Read ``path``: its header info, and its table (None when it was streamed straight into
-    the cache file ``arrow``: native JSONL)."""
+    the cache file ``arrow``: native JSONL). The bytes parsed are those hashed for the key:
+    ``sha`` for the file, ``inputs`` for the files read beside it; ``keyed`` is False when the
+    reader read a file the key does not cover (then the table is not cached)."""
     plain = _plain(options)
     if fmt in (None, "native") and plain:
         got = _streamed(arrow, lambda tmp: read_native_arrow(path, tmp))
         if got is not None:
             head, reading = got
             if reading.sha256 != sha:
+                arrow.unlink(missing_ok=True)  # another file's table: never under this key
                 raise InputError(path, "the file changed while it was being read: open it "
                                  "again once it is no longer being written")
             return {**head, "format": "native", "warnings": [], "reader": reading.reader}, None
@@ -290,12 +314,26 @@ def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path
             looks_like_document(path):
         head = _streamed(arrow, lambda tmp: stream_llmc(path, tmp))
         if head is not None:
+            if head.pop("sha256") != sha:
+                arrow.unlink(missing_ok=True)  # another file's table: never under this key
+                raise InputError(path, "the file changed while it was being read: open it "
+                                 "again once it is no longer being written")
             return {**head, "format": "llm-comparator", "warnings": [],
                     "reader": "llm-comparator stream"}, None
-    loaded = load(path, fmt, options)
+    data = read_file(path)  # the bytes parsed are the bytes hashed (the cache's key)
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise InputError(path, "the file changed while it was being read: open it again once "
+                         "it is no longer being written")
+    with recording() as reads:
+        loaded = load(path, fmt, options, data=data)
+    reads.pop(str(path.resolve()), None)
+    for read, digest in reads.items():
+        if read in inputs and inputs[read] != digest:
+            raise InputError(read, "changed while it was being read: open the file again once "
+                             "it is no longer being written")
     comp = loaded.comparison
     info = {**schema.header(comp), "format": loaded.format, "warnings": loaded.warnings,
-            "reader": f"importer ({loaded.format})"}
+            "reader": f"importer ({loaded.format})", "keyed": reads.keys() <= inputs.keys()}
     return info, schema.table(comp.examples)
 
 
@@ -322,20 +360,18 @@ def write_ipc(table: pa.Table, path: Path) -> None:
 
 
 def _is_parquet(path: Path) -> bool:
-    try:  # O_NONBLOCK: a named pipe must not block here (check_file refuses it)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return False
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
+    try:  # a named pipe never blocks here (check_file refuses it with a message)
+        fd = open_regular(path)
+    except InputError:
         return False
     with os.fdopen(fd, "rb") as f:
         return f.read(4) == b"PAR1"
 
 
 def _open_parquet(path: Path) -> Loaded:
+    buf = map_file(path)  # the bytes read are the bytes hashed
     try:
-        table = pq.read_table(path, memory_map=True)
+        table = pq.read_table(pa.BufferReader(buf))
         info = orjson.loads((table.schema.metadata or {})[PARQUET_META])
     except (pa.ArrowInvalid, OSError, KeyError, orjson.JSONDecodeError) as e:
         raise InputError(path, "not a Parquet file written by comparator (convert --to "
@@ -344,7 +380,7 @@ def _open_parquet(path: Path) -> Loaded:
     if missing:
         raise InputError(path, f"Parquet file lacks columns {', '.join(missing)}")
     return _loaded(table.replace_schema_metadata(None), {**info, "format": "parquet"}, path,
-                   file_sha256(path))
+                   hashlib.sha256(memoryview(buf)).hexdigest())
 
 
 def write_parquet(loaded: Loaded, path: str | Path) -> None:

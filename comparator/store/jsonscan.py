@@ -12,11 +12,14 @@ names the problem. ``brackets`` is that pass alone (also the native reader's nes
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+from comparator.schema.files import open_binary
 
 BLOCK = 1 << 23
 
@@ -54,11 +57,14 @@ def brackets(data: bytes, start: int = 0, in_str: bool = False
 
 class ArrayScan:
     """Iterate to get the raw elements of the top-level object's ``key`` array; afterwards
-    ``rest`` is the document without them (the array left empty), to parse as usual."""
+    ``rest`` is the document without them (the array left empty), to parse as usual, and
+    ``sha256`` the hash of the bytes scanned. The file is opened once (``rest`` comes from the
+    same open file), so a file replaced meanwhile cannot mix into what was hashed."""
 
     def __init__(self, path: Path, key: str) -> None:
         self.path, self.key = path, key
         self.rest: bytes | None = None
+        self.sha256: str | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         want = re.compile(rb'"' + re.escape(self.key.encode()) + rb'"\s*:\s*$')
@@ -66,8 +72,10 @@ class ArrayScan:
         carry = b""  # unhanded bytes of earlier blocks (an element's start, the key's context)
         base = 0  # file offset of data[0]
         open_at = close_at = -1
-        with open(self.path, "rb") as f:
+        hasher = hashlib.sha256()
+        with open_binary(self.path) as f:
             while block := f.read(BLOCK):
+                hasher.update(block)
                 data = carry + block
                 marks, chars, opens, in_str = brackets(data, len(carry), in_str)
                 level = depth + np.cumsum(np.where(opens, 1, -1))
@@ -101,9 +109,10 @@ class ArrayScan:
                 else:
                     carry = data[-256:] if state == "before" else b""
                 base += len(data) - len(carry)
-        if state != "after" or depth != 0 or in_str:
-            raise ValueError(f"no complete {self.key!r} array")
-        with open(self.path, "rb") as f:
+            if state != "after" or depth != 0 or in_str:
+                raise ValueError(f"no complete {self.key!r} array")
+            self.sha256 = hasher.hexdigest()
+            f.seek(0)
             head = f.read(open_at + 1)
             f.seek(close_at)
             self.rest = head + f.read()

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from comparator.formats.common import text_id
 from comparator.formats.llm_comparator import EXAMPLE_KEYS, NS, RATING_KEYS
+from comparator.schema.files import open_binary
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.records import SCHEMA_VERSION
 from comparator.store import schema
@@ -128,7 +129,7 @@ ERRORS = (_NotPlain, KeyError, TypeError, AttributeError, ValueError, pa.ArrowIn
 
 def looks_like_document(path: Path) -> bool:
     """A JSON object spread over the file (not JSON lines): what LLM Comparator writes."""
-    with open(path, "rb") as f:
+    with open_binary(path) as f:
         head = f.read(1 << 20)
     if not head.lstrip()[:1] == b"{":
         return False
@@ -166,7 +167,7 @@ def _stream(path: Path, out: Path, json_free: bool) -> dict[str, Any] | None:
             writer.put(conv.batch([orjson.loads(x) for x in raw]))
         if not writer.close():
             return None
-        return _head(orjson.loads(scan.rest))
+        return {**_head(orjson.loads(scan.rest)), "sha256": scan.sha256}  # of the bytes read
     except schema.FreeMismatch:
         raise
     except (*ERRORS, orjson.JSONDecodeError):

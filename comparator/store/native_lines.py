@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 from pydantic import ValidationError
 
 from comparator.formats.common import check_utf8
 from comparator.formats.native import check_statuses, validation_error
-from comparator.schema.errors import InputError, excerpt
+from comparator.schema.errors import InputError
 from comparator.schema.records import EXAMPLE
 from comparator.store import schema
+from comparator.store.ids import Ids
 
 BATCH = 20_000
 
@@ -27,25 +29,27 @@ def _check_utf8_line(path: Path, raw: bytes, n: int) -> None:
         raise InputError(path, e.message, line=n) from None
 
 
-def read_lines(path: Path, data: bytes, first_line: int, seen: dict[str, int],
-               batcher: schema.Batcher) -> list[pa.RecordBatch]:
+def read_lines(path: Path, data: bytes, first_line: int, batcher: schema.Batcher, ids: Ids,
+               deferred: list[InputError]) -> list[pa.RecordBatch]:
     """The lines of ``data`` (whole lines; the first is line ``first_line`` of ``path``) as
-    record batches; InputError at the first problem. ``seen``: the ids of the lines before
-    (id -> line), updated; ``batcher`` gives the batches the file's schema (FreeMismatch when
-    a free-form value does not fit it)."""
+    record batches; InputError at the first line that is not a valid example. What the
+    importer checks only once every line is valid is left to the end of the file, as there:
+    a judgment's status against its score (the first such error is added to ``deferred``)
+    and unique ids (``ids`` gets the block's). ``batcher`` gives the batches the file's
+    schema (FreeMismatch when a free-form value does not fit it)."""
     validate = EXAMPLE.validate_json
     out: list[pa.RecordBatch] = []
     rows, lines = [], []
 
     def flush() -> None:
         nonlocal rows, lines
-        check_statuses(path, rows, lines)
-        for ex, n in zip(rows, lines):
-            first = seen.setdefault(ex["id"], n)
-            if first != n:
-                raise InputError(path, f"duplicate id {excerpt(ex['id'])} (first on line "
-                                 f"{first})", line=n, field="id")
+        if not deferred:
+            try:
+                check_statuses(path, rows, lines)
+            except InputError as e:
+                deferred.append(e)
         out.append(batcher.batch(rows))
+        ids.add(out[-1].column("id"), np.array(lines, np.int64))
         rows, lines = [], []
 
     for n, raw in enumerate(data.split(b"\n"), start=first_line):

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from comparator.engines.base import redact
 from comparator.engines.runner import Progress
+from comparator.schema.redact import redact
 
 
 @dataclass

@@ -25,7 +25,7 @@ from comparator.formats import save
 from comparator.reports.metric_charts import distributions, ngram_bars, share_bars
 from comparator.schema.records import Comparison
 from comparator.ui import state
-from comparator.ui.widgets import Page, md_text
+from comparator.ui.widgets import Page, md_label, md_text
 
 
 def on_metric_click(chart_key: str) -> None:
@@ -160,11 +160,11 @@ def ngram_panel(page: Page) -> None:
         return
     a_side, b_side = st.columns(2)
     with a_side:
-        st.markdown(f"**More in A** ({md_text(comp.model_a)})")
+        st.markdown(f"**More in A** ({md_label(comp.model_a)})")
         st.plotly_chart(ngram_bars(df[df.z > 0], "a", int(top)), key="ngram_a",
                         on_select=partial(on_ngram_click, "ngram_a"), selection_mode="points")
     with b_side:
-        st.markdown(f"**More in B** ({md_text(comp.model_b)})")
+        st.markdown(f"**More in B** ({md_label(comp.model_b)})")
         st.plotly_chart(ngram_bars(df[df.z < 0], "b", int(top)), key="ngram_b",
                         on_select=partial(on_ngram_click, "ngram_b"), selection_mode="points")
     with st.expander("Table"):

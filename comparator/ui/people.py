@@ -70,7 +70,7 @@ def people_section(comp: Comparison, t: float) -> bool:
         a = people_vs_judge(merged, name, t, human=human)
         if not a["n"]:
             continue
-        st.markdown(f"**{widgets.md_text(name)} vs people**")
+        st.markdown(f"**{widgets.md_label(name)} vs people**")
         c = st.columns(4)
         c[0].metric("Agreement (example level)", _pct(a["agreement"]))
         c[0].caption(f"95% CI {_pct(a['agreement'], a['agreement_ci95'])} · n = {a['n']}")

@@ -11,7 +11,7 @@ import streamlit as st
 from comparator.analysis.stats import OUTCOMES, derive, outcomes
 from comparator.reports.textdiff import word_diff
 from comparator.schema.records import Comparison, prompt_text, response_text
-from comparator.ui.text import md_text
+from comparator.ui.text import md_label, md_text
 from comparator.ui.widgets import diff_markdown
 
 BADGE = {"A": ("blue", "A is better"), "B": ("orange", "B is better"), "tie": ("gray", "tie"),
@@ -48,8 +48,8 @@ def reading_view(comp: Comparison, rows: np.ndarray, tie_threshold: float, judge
     oc = outcomes(d.score, tie_threshold)
     head = st.columns([3, 4, 4, 1.3])
     head[0].markdown("**Prompt**")
-    head[1].markdown(f"**Response from A** · {md_text(comp.model_a)}")
-    head[2].markdown(f"**Response from B** · {md_text(comp.model_b)}")
+    head[1].markdown(f"**Response from A** · {md_label(comp.model_a)}")
+    head[2].markdown(f"**Response from B** · {md_label(comp.model_b)}")
     head[3].markdown("**Score**")
     for i in map(int, rows):
         ex = comp.examples[i]

@@ -17,6 +17,7 @@ from comparator.analysis.filters import Filters, apply
 from comparator.analysis.patterns import PatternError
 from comparator.formats import InputError, Loaded, LoadOptions
 from comparator.formats.fetch import save_upload, write_stream
+from comparator.schema.files import confine, server_dirs
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.settings import data_dir
 from comparator.store.cache import open_store
@@ -69,9 +70,18 @@ def _open(p: Path) -> Loaded:
     return _load_file(str(p), s.st_mtime_ns, s.st_size)
 
 
+def confine_reads() -> None:
+    """Every file this script run reads is checked against the allowed folders when it is read
+    (``comparator.schema.files``), so a file swapped for a link to elsewhere after it was
+    opened is refused on the next read: the folders of links, and the server's own (demos,
+    uploads, runs, caches)."""
+    confine(server_dirs())
+
+
 def current() -> Loaded | None:
     """The open comparison (the first demo by default); None if it cannot be loaded (an
     error is shown)."""
+    confine_reads()  # also when a page runs without app.py (Streamlit's AppTest)
     src = st.session_state.get(SOURCE)
     if st.session_state.get(URL_ERROR):
         st.error(f"The link's file was not opened: {st.session_state.pop(URL_ERROR)}")

@@ -30,6 +30,7 @@ from comparator.ui.state import (
     TIE,
     UPLOAD_PATH,
     URL_ERROR,
+    confine_reads,
     demos,
     set_metric_filter,
     tie_threshold,
@@ -64,7 +65,10 @@ def _warm_readers() -> bool:
 
 def persist() -> None:
     """Keep filter values across page switches (widgets drop theirs when not rendered), read
-    the URL query string once per session and mirror the view into it."""
+    the URL query string once per session and mirror the view into it. Every file this run
+    reads is checked against the allowed folders when it is read (``schema.files``): a file
+    swapped for a link to elsewhere after it was opened is refused on the next read."""
+    confine_reads()
     _warm_readers()
     _freeze_once()
     for k in (*FILTER_KEYS, TIE):

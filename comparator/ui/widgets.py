@@ -14,7 +14,6 @@ import streamlit as st
 from comparator.analysis.metrics import metric_fields
 from comparator.analysis.stats import OUTCOMES, derive, slice_values, winners
 from comparator.engines import SamplingParams, make_backend
-from comparator.engines.base import public_url
 from comparator.engines.ct2_backend import COMPUTE_TYPES
 from comparator.engines.registry import PROVIDERS
 from comparator.engines.secrets import api_key, base_urls
@@ -22,9 +21,11 @@ from comparator.formats import Loaded
 from comparator.formats.tabular import CANONICAL
 from comparator.reports.textdiff import word_diff
 from comparator.schema.records import Comparison, prompt_text, response_text
+from comparator.schema.redact import public_url
+from comparator.schema.visible import visible
 from comparator.store.table import store_for
 from comparator.ui import state
-from comparator.ui.text import md_text
+from comparator.ui.text import md_label, md_text
 
 
 def diff_markdown(segments: list[tuple[str, bool]], color: str, mark: bool = True) -> str:
@@ -65,7 +66,7 @@ def sidebar(loaded: Loaded) -> None:
     """The shared filters, in the sidebar of every analysis page."""
     comp = loaded.comparison
     sb = st.sidebar
-    sb.caption(f"**{md_text(comp.model_a)}** (A) vs **{md_text(comp.model_b)}** (B) · "
+    sb.caption(f"**{md_label(comp.model_a)}** (A) vs **{md_label(comp.model_b)}** (B) · "
                f"{len(comp.examples):,} examples")
     fields = slice_fields(comp)
     options = [state.NO_FIELD, *fields]
@@ -82,11 +83,12 @@ def sidebar(loaded: Loaded) -> None:
         vals = [state.ALL_VALUES, *names]
         cur_v = st.session_state.get(state.F_VALUE)
         sb.selectbox("Slice value", vals, key=state.W_VALUE, on_change=state.on_value_change,
+                     format_func=visible,  # look-alike values (a zero-width space) apart
                      **_index(state.W_VALUE, vals, cur_v if cur_v in vals else state.ALL_VALUES))
     names = comp.judges()
     if len([n for n in names if n != "human"]) > 1 or ("human" in names and len(names) > 1):
         opts = [state.ALL_JUDGES, *names]
-        sb.selectbox("Scores from judge", opts, key=state.F_JUDGE,
+        sb.selectbox("Scores from judge", opts, key=state.F_JUDGE, format_func=visible,
                      help="(default): every model judge (human labels only when there is no "
                           "model judge); or one judge, e.g. human", **_index(
                               state.F_JUDGE, opts, st.session_state.get(state.F_JUDGE)))
@@ -165,8 +167,8 @@ def column_mapping(columns: list[str], guess: dict[str, str]) -> dict[str, str]:
 def _response_columns(a: str, b: str, model_a: str, model_b: str) -> None:
     ca, cb = st.columns(2)
     diff = word_diff(a, b)
-    ca.markdown(f"**A · {md_text(model_a)}**")
-    cb.markdown(f"**B · {md_text(model_b)}**")
+    ca.markdown(f"**A · {md_label(model_a)}**")
+    cb.markdown(f"**B · {md_label(model_b)}**")
     if diff is None:
         ca.text(a)
         cb.text(b)

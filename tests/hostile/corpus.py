@@ -278,6 +278,7 @@ def broken() -> list[Case]:
         Case("llmc_examples_object.json", _dump({**llmc, "examples": {"a": 1}}), "examples",
              field="examples", args=("--format", "llm-comparator")),
     ]
+    cases += _types(header, exs, alpaca, pandalm, mt)
     single = [json.loads(x) for f in MT_SINGLE for x in f.read_text().splitlines()[:3]]
     jb = [json.loads(x) for x in JUDGEBENCH.read_text().splitlines()[:4]]
     cases += [  # the benchmark formats (issue 14's readers)
@@ -291,6 +292,65 @@ def broken() -> list[Case]:
              line=2, field="judgments"),
     ]
     return cases
+
+
+def _judged(ex: dict, **changes) -> list[dict]:
+    """``ex``'s judgments with the first one changed."""
+    return [{**ex["judgments"][0], **changes}, *ex["judgments"][1:]]
+
+
+def _reason(ex: dict, **changes) -> list[dict]:
+    """``ex``'s reasons with the first one changed."""
+    return [{**ex["reasons"][0], **changes}, *ex["reasons"][1:]]
+
+
+BIG = "1" * 400  # an integer beyond a float's range: as 1e999, not a finite number
+
+
+def _types(header: dict, exs: list[dict], alpaca: list, pandalm: list, mt: list) -> list[Case]:
+    """Numbers that are not numbers (issue 20, class 8): ``true`` where a number is due (a lax
+    reader takes it as 1), integers beyond a float's or the store's range, schema versions
+    that do not exist."""
+    def native(i: int, **changes) -> str:
+        return _lines([header, *_with(exs, i, **changes)])
+
+    def head(version) -> str:
+        return _lines([{**header, "schema_version": version}, *exs])
+
+    return [
+        Case("native_score_true.jsonl", native(1, judgments=_judged(exs[1], score=True)),
+             "number", line=3, field="judgments[0].score"),
+        Case("native_reported_score_true.jsonl", native(2, reported_score=True), "number",
+             line=4, field="reported_score"),
+        Case("native_400_digit_score.jsonl", native(3, judgments=_judged(exs[3], score=0.123))
+             .replace("0.123", BIG), "finite", line=5, field="judgments[0].score"),
+        Case("native_400_digit_reason_x.jsonl", native(1, reasons=_reason(exs[1], x=0.123))
+             .replace("0.123", BIG), "finite", line=3, field="reasons[0].x"),
+        Case("native_reason_cluster_true.jsonl", native(2, reasons=_reason(exs[2], cluster=True)),
+             "integer", line=4, field="reasons[0].cluster"),
+        Case("native_reason_cluster_2_40.jsonl", native(0, reasons=_reason(exs[0],
+                                                                           cluster=1 << 40)),
+             "2147483647", line=2, field="reasons[0].cluster"),
+        Case("native_schema_version_0.jsonl", head(0), "whole number", line=1,
+             field="schema_version"),
+        Case("native_schema_version_-1.jsonl", head(-1), "whole number", line=1,
+             field="schema_version"),
+        Case("native_schema_version_text.jsonl", head("3"), "whole number", line=1,
+             field="schema_version"),
+        Case("native_schema_version_true.jsonl", head(True), "whole number", line=1,
+             field="schema_version"),
+        Case("table_score_true.jsonl", _lines([{"prompt": e["prompt"], "response_a":
+                                                e["response_a"], "response_b": e["response_b"],
+                                                "score": True if k == 2 else 0.5}
+                                               for k, e in enumerate(exs)]),
+             "number", line=3, field="score"),
+        Case("alpaca_preference_true.json", _dump(_with(alpaca, 2, preference=True)), "number",
+             record=3, field="preference"),
+        Case("pandalm_annotator_true.json", _dump(_with(pandalm, 1, annotator2=True)), "1, 2",
+             record=2, field="annotator2"),
+        Case("mt_turn_true.jsonl", _lines(_with(mt, 2, turn=True)), "integer", line=3,
+             field="turn"),
+    ]
 
 
 def readable() -> list[Case]:

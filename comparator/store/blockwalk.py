@@ -1,0 +1,317 @@
+"""The compiled pass of ``comparator.store.blockscan`` (plain Python that numba compiles; see
+that module for what it is for). Kept apart so that the state machine reads in one place.
+
+Keys are numbered as in ``NAMES``. Per key: where it is looked for (an example's own key, a
+judgment's key inside ``judgments``), whether its value is a list of turns to rename
+(``ALIASES``), and whether its string value is decoded here (``SLOT``: the texts, which are most
+of a file's bytes, so that Arrow's parser reads only what is around them)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_DEPTH = 64  # deeper nesting is left to the line reader (Arrow's parser recurses)
+TURN_KEYS = {"response_a": "turns_of_a", "response_b": "turns_of_b",
+             "reference": "turns_ref"}  # each alias has its key's length
+JUDGMENTS, METADATA, EXTRA = 0, 1, 2
+NAMES = ("judgments", "metadata", "extra", *TURN_KEYS, "prompt", "rationale", "raw")
+TEXT_KEYS = ("response_a", "response_b", "reference", "prompt", "rationale", "raw")
+JUDGMENT_TEXTS = ("rationale", "raw")
+KEYS = np.zeros((len(NAMES), 16), np.uint8)
+LENS = np.array([len(n) for n in NAMES], np.int64)
+ALIASES = np.zeros((len(NAMES), 16), np.uint8)
+TOP = np.array([n not in JUDGMENT_TEXTS for n in NAMES], np.uint8)  # an example's key
+IN_JUDGMENT = np.array([n in ("extra", *JUDGMENT_TEXTS) for n in NAMES], np.uint8)
+SLOT = np.array([TEXT_KEYS.index(n) if n in TEXT_KEYS else -1 for n in NAMES], np.int64)
+for _i, _n in enumerate(NAMES):
+    KEYS[_i, :len(_n)] = np.frombuffer(_n.encode(), np.uint8)
+    if _n in TURN_KEYS:
+        ALIASES[_i, :len(_n)] = np.frombuffer(TURN_KEYS[_n].encode(), np.uint8)
+EVENT = 8  # columns of an event: key, depth, key position, value start, value end, row,
+# judgment index, decoded (1: the value was a string decoded into its slot; start and end
+# are then positions in the slot's buffer)
+
+# 8 bytes at a time: "has a zero byte" of v ^ c finds a quote or a backslash; "has a byte
+# below 0x20" finds a control character
+_LO, _HI = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
+_QUOTES, _SLASHES = np.uint64(0x2222222222222222), np.uint64(0x5C5C5C5C5C5C5C5C)
+_SPACES = np.uint64(0x2020202020202020)
+_ESCAPES = np.zeros(256, np.int64) - 1  # \x -> the byte it stands for (-1: not an escape)
+for _c, _v in zip(b'"\\/bfnrt', b'"\\/\x08\x0c\n\r\t'):
+    _ESCAPES[_c] = _v
+
+
+def _hex4(buf, p):  # pragma: no cover - compiled
+    """The value of the 4 hex digits at ``buf[p:p+4]``, or -1."""
+    v = 0
+    for j in range(p, p + 4):
+        c = buf[j]
+        if 48 <= c <= 57:
+            d = c - 48
+        elif 97 <= c <= 102:
+            d = c - 87
+        elif 65 <= c <= 70:
+            d = c - 55
+        else:
+            return -1
+        v = v * 16 + d
+    return v
+
+
+def _decode(buf, words, i, n, tb, o):  # pragma: no cover - compiled
+    """Decode the JSON string whose opening quote is at ``i`` into ``tb`` from ``o``. Returns
+    (index of the closing quote, end in tb), or (-1, 0) when it is not a valid JSON string
+    (a control character, an unknown escape, a lone surrogate, no end)."""
+    j = i + 1
+    while j < n:
+        if (j & 7) == 0 and j + 8 <= n:
+            v = words[j >> 3]
+            x = v ^ _QUOTES
+            y = v ^ _SLASHES
+            if ((((x - _LO) & ~x) | ((y - _LO) & ~y) | ((v - _SPACES) & ~v)) & _HI) == 0:
+                for k in range(8):
+                    tb[o + k] = buf[j + k]
+                o += 8
+                j += 8
+                continue
+        c = buf[j]
+        if c == 34:
+            return j, o
+        if c < 32:
+            return -1, 0
+        if c != 92:
+            tb[o] = c
+            o += 1
+            j += 1
+            continue
+        if j + 1 >= n:
+            return -1, 0
+        e = buf[j + 1]
+        if e != 117:
+            if _ESCAPES[e] < 0:
+                return -1, 0
+            tb[o] = _ESCAPES[e]
+            o += 1
+            j += 2
+            continue
+        if j + 6 > n:
+            return -1, 0
+        cp = _hex4(buf, j + 2)
+        j += 6
+        if cp < 0 or 0xDC00 <= cp <= 0xDFFF:
+            return -1, 0
+        if 0xD800 <= cp <= 0xDBFF:  # a high surrogate: its low one must follow
+            if j + 6 > n or buf[j] != 92 or buf[j + 1] != 117:
+                return -1, 0
+            lo = _hex4(buf, j + 2)
+            if lo < 0xDC00 or lo > 0xDFFF:
+                return -1, 0
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
+            j += 6
+        if cp < 0x80:
+            tb[o] = cp
+            o += 1
+        elif cp < 0x800:
+            tb[o] = 0xC0 | (cp >> 6)
+            tb[o + 1] = 0x80 | (cp & 0x3F)
+            o += 2
+        elif cp < 0x10000:
+            tb[o] = 0xE0 | (cp >> 12)
+            tb[o + 1] = 0x80 | ((cp >> 6) & 0x3F)
+            tb[o + 2] = 0x80 | (cp & 0x3F)
+            o += 3
+        else:
+            tb[o] = 0xF0 | (cp >> 18)
+            tb[o + 1] = 0x80 | ((cp >> 12) & 0x3F)
+            tb[o + 2] = 0x80 | ((cp >> 6) & 0x3F)
+            tb[o + 3] = 0x80 | (cp & 0x3F)
+            o += 4
+    return -1, 0
+
+
+def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
+    """One pass over ``buf`` (whole lines), writing Arrow's copy into ``out``: free-form
+    objects (``free[k]`` = 1) blanked, lists of turns' keys renamed, the texts' strings decoded
+    into their slot of ``tb`` (``tpos``: each slot's end) and blanked. Fills ``row_line`` (each
+    object's line) and ``ev`` (one row per key found, ``EVENT`` columns). Returns (code, rows,
+    events, judgments, lines): code 0 ok, 1 not plain, 2 out of room."""
+    n = len(buf)
+    words = buf[:n - n % 8].view(np.uint64)
+    stack = np.zeros(MAX_DEPTH + 2, np.uint8)
+    track = np.full(MAX_DEPTH + 2, -1, np.int64)  # event whose value opened at this depth
+    depth = 0
+    line = 0
+    rows = 0
+    nev = 0
+    judgments = 0
+    in_judgments = 0  # depth of the judgments array being read, or 0
+    cur_judgment = -1
+    last_row_line = -1
+    pending = -1  # key just read (a string equal to a name), waiting for its colon
+    pending_pos = 0
+    await_value = -1  # event waiting for its value's first byte
+    i = 0
+    while i < n:
+        c = buf[i]
+        if c == 34:  # a string
+            start = i
+            if await_value >= 0 and SLOT[ev[await_value, 0]] >= 0:  # a text: decoded
+                e = await_value
+                s = SLOT[ev[e, 0]]
+                i, end = _decode(buf, words, i, n, tb[s], tpos[s])
+                if i < 0:
+                    return 1, rows, nev, judgments, line
+                ev[e, 3] = tpos[s]
+                ev[e, 4] = end
+                ev[e, 7] = 1
+                tpos[s] = end
+                out[start + 1] = 34  # "" and spaces: Arrow reads an empty string
+                for j in range(start + 2, i + 1):
+                    out[j] = 32
+                await_value = -1
+                pending = -1
+                i += 1
+                continue
+            i += 1  # find its end, escapes skipped, 8 bytes a step
+            while i < n:
+                if (i & 7) == 0 and i + 8 <= n:
+                    v = words[i >> 3]
+                    x = v ^ _QUOTES
+                    y = v ^ _SLASHES
+                    if (((x - _LO) & ~x) | ((y - _LO) & ~y)) & _HI == 0:
+                        i += 8  # no quote and no backslash in these 8 bytes
+                        continue
+                c = buf[i]
+                if c == 34:
+                    break
+                i += 2 if c == 92 else 1
+            if i >= n:
+                return 1, rows, nev, judgments, line
+            if await_value >= 0:
+                if free[ev[await_value, 0]] == 1:
+                    return 1, rows, nev, judgments, line  # a free-form value that is a string
+                ev[await_value, 3] = start
+                await_value = -1
+            pending = -1
+            ln = i - start - 1
+            where = TOP if depth == 1 else IN_JUDGMENT  # an example's, or a judgment's key
+            if depth == 1 or (depth == 3 and in_judgments > 0):
+                for k in range(len(LENS)):
+                    if LENS[k] == ln and where[k] == 1:
+                        same = True
+                        for j in range(ln):
+                            if buf[start + 1 + j] != KEYS[k, j]:
+                                same = False
+                                break
+                        if same:
+                            pending = k
+                            pending_pos = start
+                            break
+            i += 1
+            continue
+        if c == 32 or c == 9 or c == 13:
+            i += 1
+            continue
+        if c == 10:
+            if depth:
+                return 1, rows, nev, judgments, line  # an object over lines: not JSON lines
+            line += 1
+            i += 1
+            continue
+        if c == 58:  # a colon: the pending key's value comes next
+            if pending >= 0:
+                if nev >= len(ev):
+                    return 2, rows, nev, judgments, line
+                ev[nev, 0] = pending
+                ev[nev, 1] = depth
+                ev[nev, 2] = pending_pos
+                ev[nev, 3] = -1
+                ev[nev, 4] = -1
+                ev[nev, 5] = rows - 1
+                ev[nev, 6] = cur_judgment if depth == 3 else -1
+                ev[nev, 7] = 0
+                await_value = nev
+                nev += 1
+                pending = -1
+            i += 1
+            continue
+        pending = -1
+        value_event = await_value
+        if await_value >= 0:
+            ev[await_value, 3] = i
+            await_value = -1
+            k = ev[value_event, 0]
+            if free[k] == 1 and c != 123 and c != 110:
+                return 1, rows, nev, judgments, line  # a free-form value that is not an object
+            if c == 91 and ALIASES[k, 0] != 0:  # a list of turns: rename the key
+                p = ev[value_event, 2]
+                for j in range(LENS[k]):
+                    out[p + 1 + j] = ALIASES[k, j]
+        if c == 123 or c == 91:
+            if depth == 0:
+                if c != 123 or line == last_row_line:
+                    return 1, rows, nev, judgments, line  # not an object, or two on a line
+                if rows >= len(row_line):
+                    return 2, rows, nev, judgments, line
+                row_line[rows] = line
+                last_row_line = line
+                rows += 1
+            depth += 1
+            if depth > MAX_DEPTH:
+                return 1, rows, nev, judgments, line
+            stack[depth] = c
+            track[depth] = value_event
+            if value_event >= 0 and ev[value_event, 0] == JUDGMENTS and depth == 2 and c == 91:
+                in_judgments = 2
+            if in_judgments > 0 and depth == 3 and c == 123:
+                cur_judgment = judgments
+                judgments += 1
+        elif c == 125 or c == 93:
+            if depth == 0 or stack[depth] + 2 != c:
+                return 1, rows, nev, judgments, line
+            e = track[depth]
+            if e >= 0:
+                ev[e, 4] = i + 1
+                track[depth] = -1
+                k = ev[e, 0]
+                if free[k] == 1 and c == 125 and (ev[e, 1] == 1 or k == EXTRA):
+                    a = ev[e, 3]
+                    out[a] = 34
+                    out[a + 1] = 34
+                    for j in range(a + 2, i + 1):
+                        out[j] = 32
+            if depth == in_judgments:
+                in_judgments = 0
+            depth -= 1
+        i += 1
+    if depth != 0:
+        return 1, rows, nev, judgments, line
+    return 0, rows, nev, judgments, line
+
+
+def gather(buf, starts, ends):  # pragma: no cover - compiled
+    """The slices ``buf[starts[i]:ends[i]]`` one after another: (offsets, bytes)."""
+    n = len(starts)
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    for i in range(n):
+        offsets[i + 1] = offsets[i] + ends[i] - starts[i]
+    out = np.empty(offsets[n], np.uint8)
+    for i in range(n):
+        out[offsets[i]:offsets[i + 1]] = buf[starts[i]:ends[i]]
+    return offsets, out
+
+
+def wrap(data, offsets, out, pos):  # pragma: no cover - compiled
+    """Each text as the line ``{"x":TEXT}``, written into ``out`` from ``pos``; the end."""
+    for i in range(len(offsets) - 1):
+        for c in (123, 34, 120, 34, 58):
+            out[pos] = c
+            pos += 1
+        n = offsets[i + 1] - offsets[i]
+        out[pos:pos + n] = data[offsets[i]:offsets[i + 1]]
+        pos += n
+        out[pos] = 125
+        out[pos + 1] = 10
+        pos += 2
+    return pos
