@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -45,6 +46,7 @@ def make_file(n: int, folder: Path) -> Path:
 def rerun_times(path: Path, repeats: int) -> dict[str, float]:
     from streamlit.testing.v1 import AppTest
 
+    os.environ["COMPARATOR_DATA_DIRS"] = str(path.parent)  # a folder the dashboard may read
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.session_state[state.SOURCE] = ("path", str(path))
     at.run()  # load + first derivation (cached afterwards)
