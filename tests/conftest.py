@@ -90,6 +90,18 @@ def running(cmd: list[str], health_url: str, log: Path, env: dict | None = None)
             proc.kill()
 
 
+@contextmanager
+def app_server(home: Path, env: dict | None = None):
+    """`streamlit run app.py` on 127.0.0.1 with its own COMPARATOR_HOME (and ``env``); its URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+           str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
+    url = f"http://127.0.0.1:{port}"
+    with running(cmd, url + "/_stcore/health", home / "st.log",
+                 {"COMPARATOR_HOME": str(home), **(env or {})}):
+        yield url
+
+
 @pytest.fixture(scope="session")
 def tiny_server(tiny_model):
     """`transformers serve` of the tiny model on 127.0.0.1: a real OpenAI-compatible server."""

@@ -5,10 +5,9 @@ responses carry <script> / <img onerror> must not run anything."""
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
-from conftest import ALPACA_COT, ROOT, free_port, running
+from conftest import ALPACA_COT, app_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -24,12 +23,8 @@ def _chromium():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-           str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
-    url = f"http://127.0.0.1:{port}"
-    home = tmp_path_factory.mktemp("st")  # uploads and caches stay out of the user's dirs
-    with running(cmd, url + "/_stcore/health", home / "st.log", {"COMPARATOR_HOME": str(home)}):
+    # uploads and caches stay out of the user's dirs
+    with app_server(tmp_path_factory.mktemp("st")) as url:
         yield url
 
 

@@ -7,14 +7,13 @@ health endpoint must keep answering."""
 from __future__ import annotations
 
 import re
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import ALPACA_COT, MT_JUDGMENTS, MT_QUESTIONS, ROOT, free_port, run_cli, running
+from conftest import ALPACA_COT, MT_JUDGMENTS, MT_QUESTIONS, app_server, run_cli
 
 from comparator.analysis.filters import search_mask
 from comparator.analysis.metrics import MetricError, add_user_metric, metric_columns
@@ -100,13 +99,7 @@ def test_cli_filter_and_metric_refuse_with_a_message_within_the_deadline(tmp_pat
 
 @pytest.fixture(scope="module")
 def slow_pattern_server(tmp_path_factory):
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-           str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
-    url = f"http://127.0.0.1:{port}"
-    home = tmp_path_factory.mktemp("st")
-    with running(cmd, url + "/_stcore/health", home / "st.log",
-                 {"COMPARATOR_HOME": str(home), "COMPARATOR_REGEX_SECONDS": "4"}):
+    with app_server(tmp_path_factory.mktemp("st"), {"COMPARATOR_REGEX_SECONDS": "4"}) as url:
         yield url
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -68,14 +68,18 @@ class Deadline:
         self.end = time.monotonic() + self.seconds
 
     def left(self, pat: Pattern) -> float:
+        """Seconds left (PatternError when none is)."""
         left = self.end - time.monotonic()
         if left <= 0:
-            raise PatternError(
-                f"the regular expression \"{pat.text}\" was stopped after {self.seconds:g} s: "
-                f"RE2 (which never takes long) cannot run it ({pat.why_not_re2}), and the "
-                "slower engine for look-arounds and back-references ran out of time. Rewrite "
-                "it without them, or raise COMPARATOR_REGEX_SECONDS")
+            self.expired(pat)
         return left
+
+    def expired(self, pat: Pattern) -> NoReturn:
+        raise PatternError(
+            f"the regular expression \"{pat.text}\" was stopped after {self.seconds:g} s: "
+            f"RE2 (which never takes long) cannot run it ({pat.why_not_re2}), and the "
+            "slower engine for look-arounds and back-references ran out of time. Rewrite "
+            "it without them, or raise COMPARATOR_REGEX_SECONDS")
 
 
 def _python(texts: pa.Array, pat: Pattern, deadline: Deadline, count: bool) -> np.ndarray:
@@ -90,8 +94,7 @@ def _python(texts: pa.Array, pat: Pattern, deadline: Deadline, count: bool) -> n
                 out[i] = pat.python.search(s, timeout=deadline.left(pat),
                                            concurrent=True) is not None
         except TimeoutError:
-            deadline.end = 0.0
-            deadline.left(pat)
+            deadline.expired(pat)
     return out
 
 
