@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from comparator.clustering import ClusterConfig, cluster_prompts, cluster_rationales
-from comparator.reports.charts import reason_map
+from comparator.reports.charts import cluster_color, reason_map
 from comparator.ui import state, widgets
 
 page = widgets.analysis_page("Rationale clusters")
@@ -65,9 +65,12 @@ table = pd.DataFrame([{
     "95% CI": None if c["share_a_ci95"] is None else
     f"[{100 * c['share_a_ci95'][0]:.0f}, {100 * c['share_a_ci95'][1]:.0f}]",
 } for c in clusters])
+boiler = (f", {info['boilerplate']} verdict-only sentences left out (\"Therefore, model A is "
+          "ranked higher.\", \"Final verdict: [[A]]\")" if info.get("boilerplate") else "")
 st.caption(f"{info['reasons']} reasons from the judges' rationales, {len(clusters)} clusters "
-           f"({info['method']}), {info['unclustered']} unclustered. Click a row to filter the "
-           "examples to those with a reason in that cluster (closest first).")
+           f"({info['method']}), {info['unclustered']} unclustered{boiler}. Outputs are named "
+           "A / B as in the file. Click a row to filter the examples to those with a reason in "
+           "that cluster (closest first).")
 picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                       key="cl_table")
 rows = picked.selection.rows if picked else []
@@ -85,10 +88,12 @@ if points:
     groups = [title.get(r["cluster"], "unclustered") if color == "cluster" else
               {"A": "favours A", "B": "favours B"}.get(r.get("favours"), "neither")
               for _, r in points]
+    # by cluster id in the full clustering: a cluster keeps its colour whatever the filter
+    colours = {title[c]: cluster_color(c) for c in sorted(title)} if color == "cluster" else None
     fig = reason_map(np.array([r["x"] for _, r in points]), np.array([r["y"] for _, r in points]),
                      groups, np.array([i for i, _ in points]),
                      [r["text"][:140] for _, r in points],
-                     "reasons (box or lasso select to filter the examples)")
+                     "reasons (box or lasso select to filter the examples)", colours)
     st.plotly_chart(fig, on_select=partial(state.on_map_select, "cl_map_chart"),
                     selection_mode=("box", "lasso"), key="cl_map_chart")
 else:

@@ -4,10 +4,8 @@ validation report."""
 import streamlit as st
 
 from comparator.analysis.stats import judgment_counts
-from comparator.formats import FORMATS, InputError, LoadOptions, peek
-from comparator.formats.fetch import fetch_location
-from comparator.formats.tabular import resolve_columns
-from comparator.ui import state, widgets
+from comparator.formats import LoadOptions
+from comparator.ui import opening, state, widgets
 
 st.title("Data")
 demos = state.demos()
@@ -24,60 +22,28 @@ if choice and st.button("Open this demo", disabled=choice == cur):
     st.rerun()
 
 st.subheader("Open a file on this server or a URL")
-st.caption("A file inside the folders this server allows (COMPARATOR_DATA_DIRS), or an http(s) "
-           "URL under a prefix it allows (COMPARATOR_URL_PREFIXES); the format is detected.")
+st.caption("A file inside this server's $COMPARATOR_HOME (its runs) or the folders it allows "
+           "(COMPARATOR_DATA_DIRS), or an http(s) URL under a prefix it allows "
+           "(COMPARATOR_URL_PREFIXES); the format is detected, or chosen below.")
 location = st.text_input("Path or URL", key="open_location")
+path_fmt, path_options = (  # the upload's options, read from the file's head when it is a path
+    opening.file_options("path", opening.path_head(location)) if location.strip()
+    else (None, LoadOptions()))
 if st.button("Open"):
-    try:
-        with st.spinner("Opening…"):
-            opened = fetch_location(location)
-        state.open_path(opened)
-        st.success(f"Opened {widgets.md_text(location.strip())}.")
-    except ValueError as e:
-        st.error(f"Not opened: {widgets.md_text(str(e))}")
+    opening.open_location(location, path_fmt, path_options)
 
 st.subheader("Upload a judged file")
 st.caption("Native JSONL, LLM Comparator JSON, FastChat MT-Bench judgments (pairwise or "
-           "single grades), Arena battles, Arena-Hard-Auto judgments, JudgeBench outputs, "
-           "AlpacaEval annotations, LLMBar, PandaLM, or any CSV/TSV/JSONL table with a column "
-           "mapping. The format is detected from the content.")
+           "single grades), Arena-Hard-Auto judgments, JudgeBench outputs, AlpacaEval "
+           "annotations, LLMBar, PandaLM, Arena battles with their conversations, or any "
+           "CSV/TSV/JSONL table with a column mapping. The format is detected from the content. "
+           "An Arena battle log (model_a, model_b, winner only) ranks models: open it on the "
+           "Leaderboard page.")
 up = st.file_uploader("File", type=["jsonl", "json", "csv", "tsv"], key="upload")
 if up is not None:
-    fmt = st.selectbox("Format", ["auto-detect", *FORMATS], key="upload_format")
-    fmt = None if fmt == "auto-detect" else fmt
-    options = LoadOptions()
-    src = None
-    try:  # from the first MiB only: the upload is not copied whole in memory
-        src, complete = peek.head(up, up.name)  # refuses binary or wrongly encoded bytes
-        detected = fmt or peek.detect(src, complete)
-    except InputError as e:
-        detected = "table" if src is not None else None  # unreadable bytes: "Load" says why
-        if src is not None:
-            st.info(f"{e}  \nMap the columns below to read it as a table.")
-    if detected == "table" and src is not None:
-        try:
-            columns = peek.columns(src, complete)
-        except InputError as e:
-            columns = []
-            st.error(widgets.md_text(str(e)))
-        options.mapping = widgets.column_mapping(columns, resolve_columns(columns, {}))
-    src = None  # the head is not needed any more
-    if detected == "mt-bench":
-        q = st.file_uploader("MT-Bench question.jsonl (categories; optional)", type=["jsonl"],
-                             key="questions")
-        if q is not None:
-            options.questions = state.saved_upload(q)
-    pair = st.text_input("Model pair for multi-pair files (A,B; optional)", key="upload_pair")
-    if pair and len(pair.split(",")) == 2:
-        options.pair = tuple(x.strip() for x in pair.split(","))
+    fmt, options = opening.file_options("upload", opening.head_of(up, up.name))
     if st.button("Load", type="primary"):
-        try:
-            state.open_upload(up.name, up, fmt, options)
-            st.success(f"Loaded {widgets.md_text(up.name)}.")
-        except InputError as e:
-            st.error(f"Could not load: {widgets.md_text(str(e))}")
-        except ValueError as e:
-            st.error(f"Could not load {widgets.md_text(up.name)}: {widgets.md_text(str(e))}")
+        opening.open_upload(up, fmt, options)
 
 loaded = state.current()
 if loaded is not None:

@@ -23,10 +23,11 @@ if query:
     if not found:
         st.info("No example among the filtered ones matches the search.")
         st.stop()
-    st.caption(f"Top {len(found)} matches, best first.")
-    event = st.dataframe(search.table(comp, found), hide_index=True, on_select="rerun",
-                         selection_mode="single-row", key=f"ranked_{query}_{meaning}",
-                         column_config={"#": None})
+    st.caption(f"Top {len(found)} matches, best first (match score: the search's ranking; "
+               "judge score and winner: the judge's verdict).")
+    event = st.dataframe(search.table(comp, found, t, judges), hide_index=True,
+                         on_select="rerun", selection_mode="single-row",
+                         key=f"ranked_{query}_{meaning}", column_config={"#": None})
     if event and event.selection.rows:
         st.session_state[state.SELECTED] = found[event.selection.rows[0]].index
     sel = st.session_state.get(state.SELECTED)

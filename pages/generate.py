@@ -5,11 +5,12 @@ from pathlib import Path
 import streamlit as st
 
 from comparator.engines import Side, generate_pairs, load_prompts
+from comparator.engines.plan import generation_plan
 from comparator.formats import InputError
 from comparator.schema.settings import data_dir
 from comparator.ui import jobs, state, widgets
 
-JOB = "generation_job"
+JOB = "generation_job"  # the run this session started last (the page lists every run)
 BUNDLED = state.DATA_DIR / "prompts" / "mt_bench_questions.jsonl"
 
 st.title("Generate")
@@ -39,25 +40,30 @@ name = st.text_input("Output name", "generation", key="gen_name")
 out = data_dir() / "runs" / f"{Path(name).stem or 'generation'}.jsonl"
 st.caption(f"Output: {widgets.md_text(str(out))} (rerunning with the same name resumes)")
 
-job: jobs.Job | None = st.session_state.get(JOB)
-if st.button("Start", type="primary", disabled=bool(job and job.running)):
-    try:
-        items = load_prompts(prompts_path, limit or None)
-        sides = []
-        for s, f in forms.items():
-            backend, info = widgets.backend_of(f, s)
-            sides.append(Side(f["model"], backend, f["params"], info))
-        if sides[0].name == sides[1].name:
-            sides[0].name, sides[1].name = f"{sides[0].name} [A]", f"{sides[1].name} [B]"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        st.session_state[JOB] = jobs.start(
-            "generation", out, len(items), [forms["a"]["key"], forms["b"]["key"]],
-            lambda on_progress, cancel: generate_pairs(
-                items, sides[0], sides[1], out, concurrency=int(concurrency),
-                prompts_name=str(prompts_path), on_progress=on_progress, cancel=cancel))
-        st.rerun()
-    except (InputError, ValueError) as e:
-        st.error(widgets.md_text(str(e)))
+try:
+    items = load_prompts(prompts_path, limit or None)
+    plan = generation_plan(items, (forms["a"]["params"].max_tokens,
+                                   forms["b"]["params"].max_tokens),
+                           (forms["a"]["params"].system, forms["b"]["params"].system))
+except InputError as e:
+    items, plan = [], None
+    st.error(widgets.md_text(str(e)))
 
 
-widgets.job_panel(JOB)
+def launch() -> jobs.Job:
+    sides = []
+    for s, f in forms.items():
+        backend, info = widgets.backend_of(f, s)
+        sides.append(Side(f["model"], backend, f["params"], info))
+    if sides[0].name == sides[1].name:
+        sides[0].name, sides[1].name = f"{sides[0].name} [A]", f"{sides[1].name} [B]"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return jobs.start("generation", out, len(items), [forms["a"]["key"], forms["b"]["key"]],
+                      lambda on_progress, cancel: generate_pairs(
+                          items, sides[0], sides[1], out, concurrency=int(concurrency),
+                          prompts_name=str(prompts_path), on_progress=on_progress,
+                          cancel=cancel), calls=plan.calls)
+
+
+jobs.start_button("Start", plan, JOB, launch)
+jobs.panel("generation")

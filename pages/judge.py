@@ -4,16 +4,25 @@ from pathlib import Path
 
 import streamlit as st
 
+from comparator.judge.plan import judge_plan
 from comparator.judge.prompts import PROTOCOLS, TEMPLATES
 from comparator.judge.runner import JudgeConfig, judge_comparison
 from comparator.schema.settings import data_dir
 from comparator.ui import jobs, state, widgets
 
-JOB = "judge_job"
+JOB = "judge_job"  # the run this session started last (the page lists every run)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _plan(key: tuple, _target, _cfg: JudgeConfig):
+    """Calls and tokens of judging ``_target`` (every prompt rendered: cached by ``key``)."""
+    return judge_plan(_target, _cfg)
+
 
 st.title("Judge")
 loaded = state.current()
 if loaded is None:
+    jobs.panel("judging")
     st.stop()
 comp = loaded.comparison
 st.caption(f"Judging the open comparison: {widgets.md_text(comp.model_a)} (A) vs "
@@ -37,19 +46,24 @@ name = c2.text_input("Output name", "judged", key="judge_name")
 out = data_dir() / "runs" / f"{Path(name).stem or 'judged'}.jsonl"
 c2.caption(f"Output: {widgets.md_text(str(out))} (the same name resumes)")
 
-job = st.session_state.get(JOB)
-if st.button("Start judging", type="primary", disabled=bool(job and job.running)):
-    try:
-        backend, _ = widgets.backend_of(form, "judge")
-        cfg = JudgeConfig(PROTOCOLS[protocol], int(repeats), form["params"], rubric or None)
-        target = comp.subset(comp.examples[: int(limit)]) if limit else comp
-        st.session_state[JOB] = jobs.start(
-            "judging", out, len(target.examples), [form["key"]],
-            lambda on_progress, cancel: judge_comparison(
-                target, backend, cfg, out, name=form["model"], concurrency=int(concurrency),
-                on_progress=on_progress, cancel=cancel))
-        st.rerun()
-    except ValueError as e:
-        st.error(widgets.md_text(str(e)))
+cfg = JudgeConfig(PROTOCOLS[protocol], int(repeats), form["params"], rubric or None)
+target = comp.subset(comp.examples[: int(limit)]) if limit else comp
+try:
+    plan = _plan((state.source_label(), id(comp), len(target.examples), comp.model_a,
+                  comp.model_b, repr(cfg)), target, cfg)
+except ValueError as e:
+    plan = None
+    st.warning(widgets.md_text(str(e)))
 
-widgets.job_panel(JOB)
+
+def launch() -> jobs.Job:
+    backend, _ = widgets.backend_of(form, "judge")
+    return jobs.start("judging", out, len(target.examples), [form["key"]],
+                      lambda on_progress, cancel: judge_comparison(
+                          target, backend, cfg, out, name=form["model"],
+                          concurrency=int(concurrency), on_progress=on_progress,
+                          cancel=cancel), calls=plan.calls)
+
+
+jobs.start_button("Start judging", plan, JOB, launch)
+jobs.panel("judging")

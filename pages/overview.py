@@ -11,8 +11,9 @@ from comparator.analysis.length_control import lc_win_rate
 from comparator.analysis.stats import derive
 from comparator.reports.charts import score_histogram, slice_bars
 from comparator.ui import state, widgets
+from comparator.ui.benchmarks import benchmark_panel
 
-loaded = state.current()
+loaded = state.current(quiet=True)  # analysis_page says why when nothing opens
 page = widgets.analysis_page(f"{loaded.comparison.model_a} vs {loaded.comparison.model_b}"
                              if loaded else "Overview")
 comp, mask, t, judges = page.comp, page.mask, page.t, page.judges
@@ -64,6 +65,8 @@ if s["win_rate_a"] is not None and pc is not None:
     st.info(f"A wins {100 * s['win_rate_a']:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]; the judge "
             f"agrees with itself across orders on {100 * pc:.0f}% of "
             f"{whole['position_consistency_n']} examples judged both ways.")
+
+benchmark_panel(comp, t)
 
 st.subheader("Score distribution")
 d = derive(comp, judges)

@@ -83,6 +83,8 @@ if "human" in names and models:
         if fields:
             field = st.selectbox("Agreement per slice of", fields, key=f"agree_field_{name}")
             rows = agreement_by_slice(comp, name, human, field, t)
+            if field == "judge":
+                st.caption("Per judge: each judge's own verdicts against the human's.")
             st.dataframe([{"slice": r["value"], "n": r["n"],
                            "agreement %": round(100 * r["agreement"], 1),
                            "without ties %": None if r["agreement_without_ties"] is None

@@ -3,6 +3,8 @@ file of ../shared/data uploaded through the Data page; slices, search, the side-
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import ALL_JUDGED, ROOT
 
@@ -128,10 +130,13 @@ def test_file_text_is_shown_as_text(tmp_path):
     at.run()
     assert_clean(at)
     md = "\n".join(m.value for m in at.markdown)
-    assert "\\<script\\>" in md and "<script>" not in md
-    assert "\\*\\*bold\\*\\*" in md
-    assert "\\[link\\]\\(javascript" in md
-    assert not at.html
+    assert "<script>" not in md and "<img" not in md and "javascript" not in md
+    # prompt and responses: safe HTML (comparator.reports.markdown_safe), the file's markup
+    # shown as text, links as their source, Markdown emphasis rendered
+    html = re.sub(r"</?mark[^>]*>", "", "\n".join(h.value for h in at.html))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <strong>bold</strong>" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html and "<img" not in html
+    assert "[link](javascript:alert(3))" in html and "<a " not in html and "href" not in html
 
 
 def test_scores_from_one_judge():

@@ -63,6 +63,11 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
 
 def _open_first_example(page):
     page.get_by_role("link", name="Examples", exact=True).click()
+    select_first_row(page)
+
+
+def select_first_row(page):
+    """Select the first row of the page's first table; wait for the side-by-side view."""
     page.wait_for_selector("[data-testid=stDataFrame]", timeout=60_000)
     for _ in range(5):  # the grid may be redrawn by a late rerun under load: click again
         wait_idle(page)

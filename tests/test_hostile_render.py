@@ -187,6 +187,11 @@ def test_hostile_file_is_inert_on_every_page(server, pixel_server, tmp_path):
         body = page.inner_text("main").replace("\u2060", "")
         assert h["response_a"] in body and h["rationale"] in body
         _assert_inert(page, pixel_server, "native example")
+        # Raw mode (kept for the pages walked below): the exact text, just as inert
+        page.locator("[data-testid=stButtonGroup] button", has_text="Raw").first.click()
+        page.wait_for_selector("main .cmp-side-b.cmp-raw", timeout=60_000)
+        assert page.locator("main .cmp-side-b").inner_text() == h["response_b"]
+        _assert_inert(page, pixel_server, "native example (raw)")
         # the exports: the text is kept verbatim, and opened again it is as inert
         for fmt, suffix in (("csv", ".csv"), ("llm-comparator", ".json")):
             out = tmp_path / f"export{suffix}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import LLMC_TINY, ROOT, free_port, running
 
-from comparator.formats import load
+from comparator.formats import InputError, load
 from comparator.schema.settings import allowed_url
 from comparator.ui import state
 
@@ -346,3 +347,61 @@ def test_open_serves_a_file_from_any_folder(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     assert at.session_state[state.SOURCE] == ("path", str(file.resolve()))
     assert examples(at) == n_examples(LLMC_TINY)
+
+
+# ---- issue 21: $COMPARATOR_HOME always allowed; refusals in the dashboard's words ------------
+
+def test_data_dirs_add_to_comparator_home(tmp_path, monkeypatch):
+    from comparator.schema.settings import APP_DATA, allowed_dirs, allowed_path, data_dir
+
+    home, listed = tmp_path / "home", tmp_path / "listed"
+    listed.mkdir()
+    monkeypatch.setenv("COMPARATOR_HOME", str(home))
+    run = data_dir() / "runs" / "judged.jsonl"  # where the Generate and Judge pages write
+    run.parent.mkdir(parents=True)
+    shutil.copy(DEMO, run)
+    monkeypatch.delenv("COMPARATOR_DATA_DIRS", raising=False)
+    assert allowed_dirs() == [home.resolve(), APP_DATA.resolve()]
+    monkeypatch.setenv("COMPARATOR_DATA_DIRS", f"{listed}{os.pathsep}{home}")
+    assert allowed_dirs() == [home.resolve(), listed.resolve()]  # once each, the home first
+    assert allowed_path(run) == run.resolve()
+    with pytest.raises(ValueError, match="not in a folder"):
+        allowed_path(DEMO)  # the app's data/ only when no folders are listed
+
+
+def test_a_failed_open_changes_nothing_and_a_battle_log_is_named(dirs, tmp_path):
+    from test_leaderboard import _arena_battles
+
+    from comparator.ui.wording import dashboard_words
+
+    battles = dirs["allowed"] / "battles.jsonl"
+    battles.write_text("".join(json.dumps(b) + "\n" for b in _arena_battles()))
+    at = open_location(data_page(), str(dirs["allowed"] / LLMC_TINY.name))
+    assert at.session_state[state.SOURCE][0] == "path"
+    before = (at.session_state[state.SOURCE], examples(at))
+    at = open_location(at, str(battles))
+    (msg,) = errors(at)  # one message, naming the page that reads the file
+    assert "Arena battle log" in msg and "open it on the Leaderboard page" in msg, msg
+    assert not at.success
+    assert (at.session_state[state.SOURCE], examples(at)) == before
+    with pytest.raises(InputError) as e:  # the CLI names its command
+        load(battles)
+    assert "comparator leaderboard FILE" in str(e.value)
+    assert "Leaderboard page" in dashboard_words(str(e.value))
+    for flag in ("choose two with --pair A,B", "give --questions", "use --format table",
+                 "name columns with --map NAME=COLUMN", "choose one with --model-a MODEL"):
+        assert "--" not in dashboard_words(flag), dashboard_words(flag)
+
+
+def test_a_file_that_breaks_after_it_was_opened_is_reported_once(dirs):
+    path = dirs["allowed"] / "judged.jsonl"
+    shutil.copy(DEMO, path)
+    at = open_location(data_page(), str(path))
+    assert not at.error, errors(at)
+    path.write_text('{"prompt": "no longer a comparison"}\n')  # rewritten since
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception, at.exception
+    (msg,) = errors(at)  # the page asks for the open file twice: said once
+    assert "judged.jsonl" in msg and msg.startswith("Could not open the comparison"), msg
+    at.run()
+    assert len(errors(at)) == 1  # and again on the next run

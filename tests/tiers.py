@@ -26,8 +26,10 @@ HERE = Path(__file__).resolve().parent
 ROOTS = {"SHARED": "data", "run_cli": "cli", "sys.executable": "cli",
          "sync_playwright": "browser", "tiny_model": "slow"}
 
-BROWSER_MODULES = {"test_browser", "test_browser_report", "test_e2e_browser",
-                   "test_hostile_render", "test_rate_browser"}
+BROWSER_MODULES = {"test_browser", "test_browser_report", "test_e2e_browser", "test_finish_render",
+                   "test_report_render", "test_cluster_colors", "test_click_selects",
+                   "test_hostile_render", "test_jobs_browser", "test_open_session",
+                   "test_rate_browser", "test_swap_browser"}
 SLOW_MODULES = {"test_golden"}
 # module -> fixtures that cost a minute or more (an embedding + UMAP fit, 1 GB written, 100k
 # examples): every test that uses one is slow, wherever that cost would land
@@ -45,6 +47,8 @@ SLOW_TESTS = {
                         "test_clusters_page_runs_and_filters_examples",
                         "test_discovered_categories_work_as_slices",
                         "test_hdbscan_keeps_outliers_visible"},
+    "test_cluster_names": {"test_a_rationale_of_only_boilerplate_is_counted_not_clustered",
+                           "test_a_clustering_run_names_a_and_b_in_its_themes"},
     "test_ct2": {"test_missing_path_and_unsupported_architecture_are_one_clear_line"},
     "test_data_safety": {"test_kill_9_while_clustering_then_rerun"},
     "test_demo_clusters": {"test_a_run_in_one_session_leaves_the_demo_unchanged_for_others"},
@@ -78,6 +82,7 @@ SLOW_TESTS = {
     "test_soft_win_rate": {"test_slices_and_cli_show_it"},
     "test_sql": {"test_real_files"},
     "test_store": {"test_parquet_round_trip_through_the_cli"},
+    "test_swap": {"test_stats_of_the_swapped_file_equal_the_swapped_view"},
 }
 
 

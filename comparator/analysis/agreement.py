@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from comparator.analysis.filters import slice_mask
+from comparator.analysis.human_vote import MAJORITY
 from comparator.analysis.judgments import judgment_arrays
 from comparator.analysis.stats import OUTCOMES, derive, outcomes, slice_values
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
@@ -101,10 +102,18 @@ def pairwise_table(comp: Comparison, selectors: list[str],
 
 def agreement_by_slice(comp: Comparison, judge_x: str, judge_y: str, field: str,
                        tie_threshold: float = DEFAULT_TIE_THRESHOLD) -> list[dict[str, Any]]:
-    """``agreement`` for every value of a slice field (largest first)."""
+    """``agreement`` for every value of a slice field (largest first). The field ``judge`` is
+    a slice of judgments, not of examples: its row J is J's own verdicts against ``judge_y``
+    (``judge_y`` itself has no row); as a slice of examples every judge's row would repeat the
+    same agreement wherever the judges scored the same examples."""
     rows = []
     for value in slice_values(comp, field)[2]:
-        a = agreement(comp, judge_x, judge_y, tie_threshold, slice_mask(comp, field, value))
+        if field == "judge":
+            if value in (judge_y, judge_y.removesuffix(MAJORITY)):
+                continue
+            a = agreement(comp, value, judge_y, tie_threshold)
+        else:
+            a = agreement(comp, judge_x, judge_y, tie_threshold, slice_mask(comp, field, value))
         if a["n"]:
             rows.append({"field": field, "value": value, **{k: a[k] for k in (
                 "n", "agreement", "n_without_ties", "agreement_without_ties", "cohen_kappa")}})

@@ -47,11 +47,13 @@ def _per_example(comp: Comparison, drop: str) -> np.ndarray:
     return store_for(comp).memo(("arena_hard_battles", drop), build)
 
 
-def _battles(comp: Comparison, mask: np.ndarray | None, drop: str) -> tuple[int, int, int]:
-    """(model wins, ties, baseline wins) counted in battles over the examples in ``mask``."""
+def _battles(comp: Comparison, mask: np.ndarray | None, drop: str, swapped: bool
+             ) -> tuple[int, int, int]:
+    """(model wins, ties, baseline wins) counted in battles over the examples in ``mask``
+    (``swapped``: the baseline is A)."""
     per = _per_example(comp, drop)
     wins, ties, losses = (per if mask is None else per[:, mask]).sum(axis=1).tolist()
-    return wins, ties, losses
+    return (losses, ties, wins) if swapped else (wins, ties, losses)
 
 
 def _score(wins: int, ties: int, losses: int, level: tuple[float, float], seed: int
@@ -69,22 +71,27 @@ def _score(wins: int, ties: int, losses: int, level: tuple[float, float], seed: 
 
 
 def arena_hard_score(comp: Comparison, seed: int = 0) -> dict[str, Any] | None:
-    """Arena-Hard's score of ``model_a`` against its baseline (None for other files)."""
+    """Arena-Hard's score of the model against its baseline (``model_b``; ``model_a`` in a
+    swapped file) (None for other files)."""
     info = comp.metadata.get("arena_hard")
     if not info:
         return None
     layout = info.get("layout", "v2.0")
     drop = info.get("drop", "record")
     level = LEVELS.get(layout, LEVELS["v2.0"])
-    out: dict[str, Any] = {"model": comp.model_a, "baseline": comp.model_b, "layout": layout,
+    # a swapped file (comparator.schema.swap) has the baseline as A: the score stays the model's
+    swapped = comp.model_a == " | ".join(info.get("baselines") or ()) != comp.model_b
+    model, baseline = (comp.model_b, comp.model_a) if swapped else (comp.model_a, comp.model_b)
+    out: dict[str, Any] = {"model": model, "baseline": baseline, "layout": layout,
                            "unscored_dropped": "game" if drop == "game" else "record",
                            "ci_level": level[1] - level[0], "bootstrap_rounds": ROUNDS}
     if len(info.get("baselines") or []) <= 1:
-        out.update(_score(*_battles(comp, None, drop), level, seed))
+        out.update(_score(*_battles(comp, None, drop, swapped), level, seed))
     else:
         out.update(score=None, ci=None, battles=None)  # one score per category and baseline
     cats = np.array(store_for(comp).column("category").fill_null("").to_pylist())
-    out["by_category"] = {str(c): _score(*_battles(comp, cats == c, drop), level, seed)
+    out["by_category"] = {str(c): _score(*_battles(comp, cats == c, drop, swapped), level,
+                                             seed)
                           for c in dict.fromkeys(cats.tolist()) if c}
     return out
 

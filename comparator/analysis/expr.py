@@ -2,7 +2,7 @@
 
     field=value       a slice: category=coding, tags=math, judge=gpt-4, a metadata key
     winner=A|B|tie    one or several outcomes (also ``unscored``)
-    score>=x          score<=x (x on the +1.5 ... -1.5 scale)
+    score>=x          score<=x, score<x (x on the +1.5 ... -1.5 scale)
     search=TEXT       case-insensitive text in the prompt or either response
     regex=PATTERN     the same with a regular expression
     ngram=WORDS       examples whose A or B response contains this n-gram (1-4 words)
@@ -23,8 +23,8 @@ from comparator.analysis.patterns import PatternError, compile_pattern
 _EXPR = re.compile(r"^\s*([^=<>!]+?)\s*(>=|<=|!=|>|<|=)(.*)$", re.DOTALL)
 _WINNERS = {"a": "A", "b": "B", "tie": "tie", "unscored": "unscored"}
 _METRIC = re.compile(r"^[ab]\.\w+$")
-SYNTAX = ("field=value, winner=A|B|tie, score>=x, score<=x, search=TEXT, regex=PATTERN, "
-          "ngram=WORDS, cluster=N, index=I,J,..., a.METRIC>x")
+SYNTAX = ("field=value, winner=A|B|tie, score>=x, score<=x, score<x, search=TEXT, "
+          "regex=PATTERN, ngram=WORDS, cluster=N, index=I,J,..., a.METRIC>x")
 
 
 def _number(expr: str, text: str) -> float:
@@ -47,11 +47,13 @@ def parse(exprs: list[str], base: Filters | None = None) -> Filters:
             _add_metric(f, expr, key, op, _number(expr, value))
             continue
         if key == "score":
-            if op not in (">=", "<="):
-                raise ValueError(f"filter {expr!r}: use score>=x or score<=x")
+            if op not in (">=", "<=", "<"):
+                raise ValueError(f"filter {expr!r}: use score>=x, score<=x or score<x")
             x = _number(expr, value)
             if op == ">=":
                 f.score_min = x if f.score_min is None else max(f.score_min, x)
+            elif op == "<":
+                f.score_below = x if f.score_below is None else min(f.score_below, x)
             else:
                 f.score_max = x if f.score_max is None else min(f.score_max, x)
             continue
@@ -115,6 +117,8 @@ def to_exprs(f: Filters) -> list[str]:
         out.append(f"score>={_fmt(f.score_min)}")
     if f.score_max is not None:
         out.append(f"score<={_fmt(f.score_max)}")
+    if f.score_below is not None:
+        out.append(f"score<{_fmt(f.score_below)}")
     if f.search:
         out.append(f"{'regex' if f.regex else 'search'}={f.search}")
     if f.cluster is not None:

@@ -30,6 +30,7 @@ class Filters:
     winners: list[str] = field(default_factory=list)  # subset of A, tie, B, unscored
     score_min: float | None = None
     score_max: float | None = None
+    score_below: float | None = None  # score < this (a histogram bar's upper edge)
     search: str = ""
     regex: bool = False
     cluster: int | None = None  # examples with a reason in this rationale cluster
@@ -44,10 +45,13 @@ class Filters:
             parts.append(f"{self.slice_field} = {self.slice_value}")
         if self.winners:
             parts.append("winner in " + ", ".join(self.winners))
-        if self.score_min is not None or self.score_max is not None:
-            lo = "-1.5" if self.score_min is None else f"{self.score_min:+.2f}"
-            hi = "+1.5" if self.score_max is None else f"{self.score_max:+.2f}"
-            parts.append(f"score in [{lo}, {hi}]")
+        if any(x is not None for x in (self.score_min, self.score_max, self.score_below)):
+            lo = "-1.5" if self.score_min is None else f"{self.score_min:+g}"
+            hi = "+1.5]" if self.score_max is None else f"{self.score_max:+g}]"
+            if self.score_below is not None and (self.score_max is None
+                                                 or self.score_below <= self.score_max):
+                hi = f"{self.score_below:+g})"
+            parts.append(f"score in [{lo}, {hi}")
         if self.search:
             parts.append(f"{'regex' if self.regex else 'text'} {self.search!r}")
         if self.cluster is not None:
@@ -94,6 +98,8 @@ def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRES
         mask &= d.score >= f.score_min
     if f.score_max is not None:
         mask &= d.score <= f.score_max
+    if f.score_below is not None:
+        mask &= d.score < f.score_below
     if f.search:
         mask &= search_mask(comp, f.search, f.regex)
     if f.cluster is not None:
@@ -124,7 +130,8 @@ def _short(text: str, n: int = 160) -> str:
 
 def table(comp: Comparison, rows: np.ndarray, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
           judges="auto") -> pd.DataFrame:
-    """Display rows (example indices) as a table: texts truncated, score, winner, category."""
+    """Display rows (example indices) as a table: score and winner first (what a reader scans
+    for), then id, category and the texts truncated."""
     d = derive(comp, judges)
     oc = outcomes(d.score, tie_threshold)
     recs = []
@@ -139,8 +146,9 @@ def table(comp: Comparison, rows: np.ndarray, tie_threshold: float = DEFAULT_TIE
             "score": None if np.isnan(d.score[i]) else round(float(d.score[i]), 3),
             "winner": OUTCOMES[oc[i]], "judgments": len(ex.get("judgments") or []),
         })
-    return pd.DataFrame.from_records(recs, columns=["#", "id", "category", "prompt", "response A",
-                                                    "response B", "score", "winner", "judgments"])
+    return pd.DataFrame.from_records(recs, columns=["#", "score", "winner", "id", "category",
+                                                    "prompt", "response A", "response B",
+                                                    "judgments"])
 
 
 SORTS = {"file order": None, "score (A best first)": "score_desc",

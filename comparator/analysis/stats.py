@@ -197,6 +197,21 @@ def _metadata_slices(st, field: str) -> tuple[np.ndarray, np.ndarray, list[str]]
     return (np.asarray(idx, dtype=np.int64), np.asarray(code, dtype=np.int64), list(codes))
 
 
+def slice_scores(comp: Comparison, field: str, judges, idx: np.ndarray, code: np.ndarray,
+                 names: list[str]) -> np.ndarray:
+    """The score of each (example ``idx``, slice value ``code``) pair of ``slice_values``: the
+    selected judges' score of the example, except for the field ``judge``, a slice of
+    judgments: the slice's own judge's score (otherwise every judge's row shows the same
+    examples scored by the same judges: identical rows for a human and a model judge)."""
+    if field != "judge":
+        return derive(comp, judges).score[idx]
+    out = np.full(len(idx), np.nan)
+    for c, name in enumerate(names):
+        sel = code == c
+        out[sel] = derive(comp, frozenset([name])).score[idx[sel]]
+    return out
+
+
 def slice_table(comp: Comparison, field: str, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
                 judges: frozenset[str] | None | str = "auto", ci_method: str = DEFAULT_CI,
                 mask: np.ndarray | None = None) -> list[dict[str, Any]]:
@@ -206,14 +221,15 @@ def slice_table(comp: Comparison, field: str, tie_threshold: float = DEFAULT_TIE
     if mask is not None:
         keep = mask[idx]
         idx, code = idx[keep], code[keep]
-    oc = outcomes(d.score, tie_threshold)[idx]
+    score = slice_scores(comp, field, judges, idx, code, names)
+    oc = outcomes(score, tie_threshold)
     counts = np.bincount(code * 4 + oc, minlength=4 * len(names)).reshape(len(names), 4)
-    score = d.score[idx]
     ok = ~np.isnan(score)
     n_ok = np.bincount(code[ok], minlength=len(names))
     sums = np.bincount(code[ok], weights=score[ok], minlength=len(names))
     sq = np.bincount(code[ok], weights=score[ok] ** 2, minlength=len(names))
-    whole = outcomes(d.score if mask is None else d.score[mask], tie_threshold)
+    whole = oc if field == "judge" else outcomes(d.score if mask is None else d.score[mask],
+                                                 tie_threshold)
     p_rest = versus_rest(counts[:, :3], np.bincount(whole, minlength=4)[:3])
     rows = []
     for c, value in enumerate(names):

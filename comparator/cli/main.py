@@ -4,7 +4,8 @@ Each command lives in its own module of comparator.cli and is loaded when it run
 ``--help`` lists it), so ``comparator stats`` does not import the generation engines, the
 clustering or the report renderers. Exit codes: 0 ok, 2 bad input or usage (one line
 ``error: ...`` on stderr naming file, line and field), 3 when some generations or judgments
-failed, 1 for an internal error (``COMPARATOR_DEBUG=1`` shows its traceback).
+failed, 1 for an internal error (``COMPARATOR_DEBUG=1`` shows its traceback), 141 (quietly)
+when the reader of the output has gone (``... | head``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import click
 
-from comparator.cli.terminal import safe_output
+from comparator.cli.terminal import OutputClosed, quiet_closed_output, safe_output
 from comparator.schema.errors import InputError, escaped
 from comparator.schema.redact import redact
 from comparator.schema.settings import settings
@@ -102,6 +103,9 @@ class Commands(click.Group):
             try:
                 code = super().main(args, prog_name, complete_var, standalone_mode=False,
                                     **extra)
+                sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+            except OutputClosed:  # `... | head`: the reader has what it wanted
+                code = quiet_closed_output()
             except click.Abort as e:
                 if isinstance(e.__context__, KeyboardInterrupt):
                     raise e.__context__ from None  # Ctrl+C: as Python reports it
@@ -122,7 +126,7 @@ def cli() -> None:
 
     Exit codes: 0 ok; 2 bad input or usage (one line on stderr naming file, line and field);
     3 some generations or judgments failed; 1 an internal error (COMPARATOR_DEBUG=1 shows the
-    traceback).
+    traceback); 141 the output's reader has gone (... | head), quietly.
     """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ from comparator.cli.options import (
 )
 from comparator.reports.build import ViewSpec, build
 from comparator.reports.export import write_report
+from comparator.schema.swap import swap as swap_sides
 
 
 @click.command(short_help="a slice report: HTML (self-contained), Markdown, CSV of the "
@@ -40,11 +42,13 @@ from comparator.reports.export import write_report
               help="show a random sample of the filtered examples, seeded (not with --pick)")
 @click.option("--pick", metavar="ID,...", help="show these examples (by id)")
 @ratings_option
+@click.option("--swap", is_flag=True,
+              help="swap A and B, as the dashboard's \"Swap A and B\" (B's model becomes A)")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="OUT.html, OUT.md, OUT.csv or OUT.json")
 def report(source: Input, by: tuple[str, ...], filters: tuple[str, ...], judge: str | None,
            tie_threshold: float, ci: str, human_vote: str, examples: int, sample: int | None,
-           pick: str | None, ratings: tuple[Path, ...], output: Path) -> int:
+           pick: str | None, ratings: tuple[Path, ...], swap: bool, output: Path) -> int:
     """A report of INPUT (a judged file in any supported format), filtered and sliced as
     asked: self-contained HTML, Markdown, CSV of the filtered examples, or JSON of every
     figure (the format from OUTPUT's extension)."""
@@ -56,8 +60,11 @@ def report(source: Input, by: tuple[str, ...], filters: tuple[str, ...], judge: 
                     "selected" if pick else "largest",
                     seed=sample or 0,
                     picked=[x.strip() for x in (pick or "").split(",") if x.strip()],
-                    ratings=[str(p) for p in ratings])
-    made = build(source.load(), spec)
+                    ratings=[str(p) for p in ratings], swap=swap)
+    loaded = source.load()
+    if swap:
+        loaded = replace(loaded, comparison=swap_sides(loaded.comparison))
+    made = build(loaded, spec)
     fmt = write_report(made, output, inputs=[*source.files(), *ratings])
     d = made.data
     print(f"wrote a {fmt} report of {d['n_filtered']} of {d['n_total']} examples "

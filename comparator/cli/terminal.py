@@ -12,6 +12,7 @@ name cannot overwrite what was printed before it on its line.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,18 +21,33 @@ from typing import Any, TextIO
 from comparator.schema.visible import visible
 
 
+class OutputClosed(Exception):  # noqa: N818 (not an error: the reader is done)
+    """The reader of the command's output has gone (``... | head``): the command stops
+    quietly (``cli.main``). Not an OSError, so that no handler of file errors reports it."""
+
+
 class SafeStream:
-    """A text stream that writes ``visible(text)`` to the stream it wraps."""
+    """A text stream that writes ``visible(text)`` to the stream it wraps; a closed pipe
+    raises ``OutputClosed``."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            return self._stream.write(text)  # refused by the text stream, as before
-        head = "\r" if text.startswith("\r") else ""
-        self._stream.write(head + visible(text[len(head):], keep="\n\t"))
+        try:
+            if not isinstance(text, str):
+                return self._stream.write(text)  # refused by the text stream, as before
+            head = "\r" if text.startswith("\r") else ""
+            self._stream.write(head + visible(text[len(head):], keep="\n\t"))
+        except BrokenPipeError:
+            raise OutputClosed from None
         return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed from None
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -39,6 +55,19 @@ class SafeStream:
 
     def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding, fileno, buffer ...
         return getattr(self._stream, name)
+
+
+def quiet_closed_output() -> int:
+    """After ``OutputClosed``: stdout pointed at /dev/null, so that the flush at exit cannot
+    fail again (Python's advice, "Note on SIGPIPE" in the signal module's docs); the exit code
+    a shell shows for a writer whose reader left, 141 (128 + SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):  # no stdout at all: nothing to flush
+        pass
+    return 141
 
 
 @contextmanager

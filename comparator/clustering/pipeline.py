@@ -103,17 +103,19 @@ def cluster_rationales(comp: Comparison, cfg: ClusterConfig | None = None,
     cfg = cfg or ClusterConfig()
     timings: dict[str, float] = {}
     t = time.perf_counter()
+    dropped: list[str] = []  # sentences that only state a verdict: counted, not clustered
     if cfg.llm is not None:
         reasons = asyncio.run(llm_reasons(comp, cfg.llm, _llm_params(cfg), tie_threshold=
-                                          cfg.tie_threshold))
+                                          cfg.tie_threshold, dropped=dropped))
     else:
-        reasons = extract_reasons(comp, cfg.tie_threshold)
+        reasons = extract_reasons(comp, cfg.tie_threshold, dropped)
     timings["reasons_s"] = time.perf_counter() - t
     texts = [r["text"] for r in reasons]
     for ex in comp.examples:
         ex.pop("reasons", None)
     if not texts:
-        comp.metadata["clusters"] = {"what": "rationales", "clusters": [], "unclustered": 0}
+        comp.metadata["clusters"] = {"what": "rationales", "clusters": [], "unclustered": 0,
+                                     "boilerplate": len(dropped)}
         return ClusterRun([], 0, 0, timings)
     labels, xy, sims, _, computed = _embed_cluster(texts, cfg, cache, timings)
     for r, lab, (x, y), s in zip(reasons, labels, xy, sims):
@@ -134,7 +136,8 @@ def cluster_rationales(comp: Comparison, cfg: ClusterConfig | None = None,
         "min_cluster_size": cfg.min_cluster_size, "seed": cfg.seed,
         "embedding_model": cfg.embedding_model, "tie_threshold": cfg.tie_threshold,
         "reasons_by": cfg.llm.spec if cfg.llm is not None else "offline splitter",
-        "clusters": clusters, "unclustered": unclustered, "reasons": len(texts)}
+        "clusters": clusters, "unclustered": unclustered, "reasons": len(texts),
+        "boilerplate": len(dropped)}
     comp.invalidate()
     return ClusterRun(clusters, len(texts), unclustered, timings, computed)
 

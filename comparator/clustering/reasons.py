@@ -11,52 +11,39 @@ from __future__ import annotations
 import asyncio
 import re
 
+from comparator.clustering.rationale import oriented_rationale, reason_of
 from comparator.engines.cache import ResponseCache
 from comparator.engines.runner import Progress, Side, cached_call
-from comparator.judge.parse import swap_ab
 from comparator.judge.prompts import reasons_prompt
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD, winner_of
 from comparator.schema.records import Comparison, Judgment, is_ok
 
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])|\n+\s*(?:[-*•]|\d+[.)])?\s*")
 _VERDICT = re.compile(r"\[\[[^\]]*\]\]|<verdict>.*?</verdict>|</?rationale>", re.S | re.I)
-_BOILER = re.compile(r"^(my |the |our )?(final )?(verdict|judgement|judgment|decision)\b|"
-                     r"^(therefore|thus|so|hence|in conclusion|overall),?\s*(i |my )?"
-                     r"(would |will )?(choose|pick|select|rate|verdict)", re.I)
-MIN_WORDS = 4
 
 
-def oriented_rationale(j: Judgment) -> str:
-    """The rationale in the file's A/B: names like AlpacaEval's "Model M" are mapped, and a
-    swapped judgment's text is un-swapped unless the source already did (our judge does)."""
-    text = j.get("rationale") or ""
-    extra = j.get("extra") or {}
-    refs = extra.get("referenced_models")
-    if isinstance(refs, dict):  # AlpacaEval: {"M": "output_1", "m": "output_2"}
-        side = {"output_1": "A", "output_2": "B"}
-        for letter, out in refs.items():
-            if out in side:
-                text = re.sub(rf"\b(Model|model|Output|output) {re.escape(letter)}\b",
-                              rf"\1 {side[out]}", text)
-        return text
-    if j.get("flipped") and not extra.get("run"):  # imported swapped text (MT-Bench g2 ...)
-        return swap_ab(text)
-    return text
-
-
-def split_reasons(text: str) -> list[str]:
+def split_reasons(text: str, dropped: list[str] | None = None) -> list[str]:
+    """The reasons of a rationale (already in A / B: ``oriented_rationale``): its sentences and
+    bullets without verdict boilerplate (``rationale.reason_of``); a sentence that is only a
+    verdict is left out and appended to ``dropped`` (fragments under 4 words are left out)."""
     out = []
     for part in _SPLIT.split(_VERDICT.sub(" ", text)):
         s = " ".join(part.split()).strip(" -*•")
-        if len(s.split()) >= MIN_WORDS and not _BOILER.match(s):
-            out.append(s)
+        if not s:
+            continue
+        reason, verdict = reason_of(s)
+        if reason is not None:
+            out.append(reason)
+        elif verdict and dropped is not None:
+            dropped.append(s)
     return out
 
 
-def extract_reasons(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD
-                    ) -> list[dict]:
+def extract_reasons(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+                    dropped: list[str] | None = None) -> list[dict]:
     """Every reason of every ok judgment with a rationale:
-    {"example": i, "judgment": k, "text": ..., "favours": "A" | "B" | None}."""
+    {"example": i, "judgment": k, "text": ..., "favours": "A" | "B" | None}; the sentences left
+    out as verdict boilerplate are appended to ``dropped``."""
     reasons = []
     for i, ex in enumerate(comp.examples):
         for k, j in enumerate(ex.get("judgments") or ()):
@@ -64,7 +51,7 @@ def extract_reasons(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHO
                 continue
             w = winner_of(j["score"], tie_threshold)
             favours = w if w in ("A", "B") else None
-            for text in split_reasons(oriented_rationale(j)):
+            for text in split_reasons(oriented_rationale(j), dropped):
                 reasons.append({"example": i, "judgment": k, "text": text, "favours": favours})
     return reasons
 
@@ -80,9 +67,11 @@ def parse_bullets(text: str) -> list[tuple[str, str | None]]:
 
 
 async def llm_reasons(comp: Comparison, backend, params, concurrency: int = 8,
-                      tie_threshold: float = DEFAULT_TIE_THRESHOLD, cache=None) -> list[dict]:
+                      tie_threshold: float = DEFAULT_TIE_THRESHOLD, cache=None,
+                      dropped: list[str] | None = None) -> list[dict]:
     """Reasons written by an LLM (prompt ``reasons-v1``): one call per rationale, cached. A
-    reply with no tagged bullet falls back to the offline splitter for that rationale."""
+    reply with no tagged bullet falls back to the offline splitter for that rationale; bullets
+    that only state a verdict are left out (appended to ``dropped``)."""
     cache = cache or ResponseCache()
     side = Side("bulletizer", backend, params)
     sem = asyncio.Semaphore(max(1, concurrency))
@@ -93,11 +82,19 @@ async def llm_reasons(comp: Comparison, backend, params, concurrency: int = 8,
     async def one(i: int, k: int, j: Judgment) -> list[dict]:
         text = oriented_rationale(j)
         res = await cached_call(side, reasons_prompt(text), cache, sem, prog)
-        bullets = parse_bullets(res.text) if res.status == "ok" else []
+        bullets = []
+        for r, f in parse_bullets(res.text) if res.status == "ok" else []:
+            reason, verdict = reason_of(r)
+            if not verdict:  # a short bullet is a reason here ("More detailed steps")
+                bullets.append((r, f))
+            elif reason is not None:
+                bullets.append((reason, f))
+            elif dropped is not None:
+                dropped.append(r)
         if not bullets:
             w = winner_of(j["score"], tie_threshold)
             fav = w if w in ("A", "B") else None
-            bullets = [(r, fav) for r in split_reasons(text)]
+            bullets = [(r, fav) for r in split_reasons(text, dropped)]
         return [{"example": i, "judgment": k, "text": r, "favours": f} for r, f in bullets]
 
     out = await asyncio.gather(*(one(*job) for job in jobs))

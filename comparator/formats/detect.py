@@ -30,6 +30,11 @@ def records_format(src: Source, keys: set[str]) -> str:
     name = sniff_keys(keys)
     if name:
         return name
+    if {"model_a", "model_b", "winner"} <= keys:  # votes without the responses they judged
+        raise InputError(src.path, "this is an Arena battle log (model_a, model_b and winner "
+                         "per battle, no conversations): it ranks models rather than compare "
+                         "two models' responses; rate its models with `comparator leaderboard "
+                         "FILE`")
     tried = [f"{fmt.name} ({fmt.misfit(keys)})" for fmt in by_keys()]
     raise InputError(src.path, f"matches no format; the first record's keys are "
                      f"{excerpt(sorted(keys), 200)}. Tried as: {'; '.join(tried)}. Name the "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from comparator.schema.labels import SEVEN_LEVEL
+from comparator.schema.labels import SEVEN_LEVEL, swap_ab  # noqa: F401 (swap_ab: re-exported)
 
 _XML_VERDICT = re.compile(r"<verdict>\s*(.*?)\s*</verdict>", re.S | re.I)
 _XML_RATIONALE = re.compile(r"<rationale>\s*(.*?)\s*</rationale>", re.S | re.I)
@@ -74,23 +74,3 @@ def parse_verdict(text: str | None, grammar: str) -> Verdict:
         return Verdict(False, problem="conflicting verdicts: " + ", ".join(lbl for lbl, _ in found))
     label, score = found[-1]
     return Verdict(True, score=score, label=label, rationale=rat)
-
-
-_MENTION = re.compile(r"\b(Responses?|Assistants?|Answers?|Outputs?|Models?|Conversations?)"
-                      r"(\s+|_)([AB])\b|\[\[([AB])\]\]|\b([AB])('s)\b|"
-                      r"\b(response|conversation)_([ab])\b")
-
-
-def swap_ab(text: str) -> str:
-    """Turn a rationale written about the swapped order back to the file's A/B: "Response A"
-    (what the judge saw first, i.e. model B) becomes "Response B", and so on."""
-    def flip(m: re.Match) -> str:
-        if m.group(1):
-            return f"{m.group(1)}{m.group(2)}{'B' if m.group(3) == 'A' else 'A'}"
-        if m.group(4):
-            return f"[[{'B' if m.group(4) == 'A' else 'A'}]]"
-        if m.group(7):
-            return f"{m.group(7)}_{'b' if m.group(8) == 'a' else 'a'}"
-        return f"{'B' if m.group(5) == 'A' else 'A'}{m.group(6)}"
-
-    return _MENTION.sub(flip, text)

@@ -39,6 +39,7 @@ from comparator.formats.native import validation_error
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison, Score, prompt_text, response_text
 from comparator.schema.settings import data_dir
+from comparator.schema.swap import is_swapped
 from comparator.store.table import store_for
 
 KIND = "comparator.ratings"
@@ -83,12 +84,16 @@ class Rating(BaseModel):
 
 def comparison_key(comp: Comparison) -> str:
     """Content hash of a comparison (models, ids, prompts, responses; not the judgments),
-    cached on it."""
+    cached on it. A comparison read from B's side (``comparator.schema.swap``) has its file's
+    key: its ratings are the file's, sides turned over (``turned``)."""
+    a, b = ("response_b", "response_a") if is_swapped(comp) else ("response_a", "response_b")
+
     def build() -> str:
-        h = hashlib.blake2b(orjson.dumps([comp.model_a, comp.model_b]), digest_size=10)
+        models = [comp.model_b, comp.model_a] if is_swapped(comp) else [comp.model_a, comp.model_b]
+        h = hashlib.blake2b(orjson.dumps(models), digest_size=10)
         for ex in comp.examples:  # every text in full (about 4x faster than orjson per line)
-            h.update("\x1f".join((ex["id"], prompt_text(ex), response_text(ex["response_a"]),
-                                  response_text(ex["response_b"]), "\x1e")).encode())
+            h.update("\x1f".join((ex["id"], prompt_text(ex), response_text(ex[a]),
+                                  response_text(ex[b]), "\x1e")).encode())
         return h.hexdigest()[:20]
 
     return store_for(comp).memo(("content_key", comp.model_a, comp.model_b), build)
@@ -118,6 +123,13 @@ def clean_rater(name: str) -> str:
     return name
 
 
+def turned(r: Rating) -> Rating:
+    """A rating read from the other side: score negated, ``flipped`` turned over (the same
+    response was on the left)."""
+    return r.model_copy(update={"score": None if r.score is None else -r.score + 0.0,
+                                "flipped": not r.flipped})
+
+
 def rating_side(choice: int, flipped: bool) -> float:
     """The score in A's orientation of choice ``choice`` (0 = left much better ... 4)."""
     s = LEFT_SCORES[choice]
@@ -127,12 +139,15 @@ def rating_side(choice: int, flipped: bool) -> float:
 def save_rating(comp: Comparison, rater: str, example_id: str, score: float | None,
                 flipped: bool, note: str | None = None, seconds: float | None = None,
                 root: Path | None = None) -> Path:
-    """Append one rating (``score`` None = skipped) to the rater's file; durable on return."""
+    """Append one rating (``score`` None = skipped) to the rater's file; durable on return.
+    On a comparison read from B's side, the rating is written in its file's orientation."""
     rec = Rating(id=example_id, rater=rater, score=score, flipped=flipped, note=note or None,
                  rated_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace(
                      "+00:00", "Z"),
                  seconds=None if seconds is None else round(seconds, 2),
                  status="skipped" if score is None else "ok")
+    if is_swapped(comp):
+        rec = turned(rec)
     key = comparison_key(comp)
     path = ratings_path(key, rater, root)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,8 +159,10 @@ def save_rating(comp: Comparison, rater: str, example_id: str, score: float | No
         if size and os.pread(fd, 1, size - 1) != b"\n":  # a line cut short: end it first
             line = b"\n" + line
         if size == 0:
-            line = orjson.dumps(RatingsHeader(comparison=key, rater=rater, model_a=comp.model_a,
-                                              model_b=comp.model_b).model_dump()) + b"\n" + line
+            models = (comp.model_b, comp.model_a) if is_swapped(comp) else (comp.model_a,
+                                                                             comp.model_b)
+            line = orjson.dumps(RatingsHeader(comparison=key, rater=rater, model_a=models[0],
+                                              model_b=models[1]).model_dump()) + b"\n" + line
         view = memoryview(line)
         while view:
             view = view[os.write(fd, view):]
@@ -163,11 +180,12 @@ def _is_header(raw: bytes) -> bool:
     return isinstance(obj, dict) and obj.get("kind") == KIND
 
 
-def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
-                 ) -> dict[tuple[str, str], Rating]:
-    """The ratings of one file, the last line per (id, rater) standing. Raises InputError
-    naming the file and line: a bad line, a header of another comparison (when ``key`` is
-    given), an id not in ``ids``. A line cut short (a killed writer) is ignored."""
+def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None,
+                 swapped: bool = False) -> dict[tuple[str, str], Rating]:
+    """The ratings of one file, the last line per (id, rater) standing (``swapped``: read from
+    B's side, ``turned``). Raises InputError naming the file and line: a bad line, a header of
+    another comparison (when ``key`` is given), an id not in ``ids``. A line cut short (a
+    killed writer) is ignored."""
     out: dict[tuple[str, str], Rating] = {}
     lines = read_file(path).split(b"\n")  # a regular file the read rules allow; never blocks
     last = max((k for k, raw in enumerate(lines) if raw.strip()), default=-1)
@@ -194,7 +212,7 @@ def read_ratings(path: Path, key: str | None = None, ids: set[str] | None = None
         if ids is not None and r.id not in ids:
             raise InputError(path, f"example id {r.id!r} is not in the comparison (ratings "
                              "of another file?)", line=k + 1, field="id")
-        out[(r.id, r.rater)] = r
+        out[(r.id, r.rater)] = turned(r) if swapped else r
     return out
 
 
@@ -204,9 +222,10 @@ def load_ratings(paths: list[Path], comp: Comparison | None = None, check_key: b
     checked against ``comp`` when given."""
     key = comparison_key(comp) if comp is not None and check_key else None
     ids = {ex["id"] for ex in comp.examples} if comp is not None else None
+    swapped = comp is not None and is_swapped(comp)
     merged: dict[tuple[str, str], Rating] = {}
     for p in paths:
-        merged.update(read_ratings(Path(p), key, ids))
+        merged.update(read_ratings(Path(p), key, ids, swapped))
     return list(merged.values())
 
 

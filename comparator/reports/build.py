@@ -9,6 +9,7 @@ function of the file's bytes and the spec.
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from comparator.analysis.human_vote import human_selector
 from comparator.analysis.people import people_report
 from comparator.analysis.result import StatsResult, stats_result
 from comparator.analysis.stats import DEFAULT_CI, OUTCOMES, default_judges, derive, outcomes
+from comparator.clustering.rationale import oriented_rationale
 from comparator.formats import Loaded
 from comparator.schema.digest import file_sha256
 from comparator.schema.jsonsafe import clean
@@ -50,6 +52,7 @@ class ViewSpec:
     seed: int = 0
     picked: list[str] = field(default_factory=list)  # example ids, for choice="selected"
     ratings: list[str] = field(default_factory=list)  # Rate-page ratings files (People vs judge)
+    swap: bool = False  # A and B swapped (comparator.schema.swap): the loaded file is swapped
 
     def command(self, input_name: str, fmt: str | None = None, output: str = "report.html"
                 ) -> str:
@@ -57,6 +60,8 @@ class ViewSpec:
         args = ["python", "-m", "comparator", "report", input_name]
         if fmt:
             args += ["--format", fmt]
+        if self.swap:
+            args += ["--swap"]
         for f in self.by:
             args += ["--by", f]
         for e in self.filters:
@@ -109,6 +114,8 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
     if spec.ratings:
         people = people_report(view.comparison, spec.tie_threshold, tuple(spec.by),
                                human_selector(spec.human_vote))
+        if not people["n_rated"]:  # only skipped or filtered-out ratings: nothing to compare
+            people = None
     score = derive(comp, judges).score
     counts, edges = np.histogram(score[mask & ~np.isnan(score)], bins=np.linspace(
         SCORE_MIN, SCORE_MAX, HIST_BINS + 1))
@@ -123,10 +130,11 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
             "by": list(spec.by), "tie_threshold": spec.tie_threshold,
             "judges": stats.score_judges, "ci_method": spec.ci_method,
             "human_vote": spec.human_vote, "ratings": [Path(r).name for r in spec.ratings],
+            **({"swapped": True} if spec.swap else {}),  # A and B (comparator.schema.swap)
             "examples": {"n": spec.examples, "choice": spec.choice, "seed": spec.seed,
                          "picked": list(spec.picked)},
             "tool": "comparator", "version": __version__,
-            "created": (created or datetime.now(UTC)).isoformat(timespec="seconds"),
+            "created": (created or report_time()).isoformat(timespec="seconds"),
             "command": spec.command(name, loaded.format, "report.html"),
         },
         "n_total": len(comp.examples), "n_filtered": int(mask.sum()),
@@ -138,6 +146,20 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
                      for i in choose_examples(loaded, mask, score, spec)],
     }
     return Report(clean(data), mask, loaded, spec, stats)
+
+
+def report_time() -> datetime:
+    """When a report is made: now, or ``SOURCE_DATE_EPOCH`` (seconds since 1970, the
+    reproducible-builds convention) when it is set, so that the dashboard and the CLI write the
+    same bytes for the same view."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return datetime.now(UTC)
+    try:
+        return datetime.fromtimestamp(int(epoch), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r}: the report's time must be whole "
+                         "seconds since 1970-01-01 UTC (e.g. 1767225600), or unset it") from None
 
 
 def choose_examples(loaded: Loaded, mask: np.ndarray, score: np.ndarray, spec: ViewSpec
@@ -170,7 +192,7 @@ def _example(loaded: Loaded, i: int, score: np.ndarray, t: float) -> dict[str, A
         "judgments": [{"judge": j.get("judge"), "rater": j.get("rater"),
                        "status": j.get("status", "ok"), "score": j.get("score"),
                        "flipped": j.get("flipped"),
-                       "rationale": j.get("rationale") or j.get("raw") or ""}
+                       "rationale": oriented_rationale(j) or j.get("raw") or ""}
                       for j in ex.get("judgments") or ()],
     }
 

@@ -9,8 +9,10 @@ import html
 from typing import Any
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
+from comparator.analysis.bins import SCORE_EDGES, bars
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.visible import visible
 
@@ -26,27 +28,30 @@ def plain(text: object) -> str:
     return html.escape(visible(text), quote=False)
 
 
-def score_histogram(scores: np.ndarray, tie_threshold: float, bins: int = 24,
+def score_histogram(scores: np.ndarray, tie_threshold: float,
                     model_a: str = "A", model_b: str = "B") -> go.Figure:
-    """Pre-binned histogram (bars carry [lo, hi] in customdata) with the tie band shaded."""
-    s = scores[~np.isnan(scores)]
-    edges = np.linspace(SCORE_MIN, SCORE_MAX, bins + 1)
-    counts, _ = np.histogram(s, bins=edges)
+    """Pre-binned histogram with the tie band shaded. Bars and what a click on bar ``i``
+    selects come from ``analysis.bins`` (``SCORE_EDGES``): ``state.on_bin_click`` reads the
+    clicked bar's index, never a value sent back by the browser."""
+    edges = SCORE_EDGES
+    counts = [b.count for b in bars(scores, edges)]
     mids = (edges[:-1] + edges[1:]) / 2
     colors = [COLOR_A if m > tie_threshold else COLOR_B if m < -tie_threshold else COLOR_TIE
               for m in mids]
+    last = len(counts) - 1
     fig = go.Figure(go.Bar(
         x=mids, y=counts, width=np.diff(edges) * 0.95, marker_color=colors,
-        customdata=np.stack([edges[:-1], edges[1:]], axis=1),
-        hovertemplate="score %{customdata[0]:+.2f} … %{customdata[1]:+.2f}<br>%{y} examples"
-                      "<extra></extra>"))
+        customdata=[f"{lo:+g} ≤ score {'≤' if i == last else '<'} {hi:+g}"
+                    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))],
+        hovertemplate="%{customdata}<br>%{y} examples<extra></extra>"))
     fig.add_vrect(x0=-tie_threshold, x1=tie_threshold, fillcolor=COLOR_TIE, opacity=0.15,
                   line_width=0, annotation_text="tie band", annotation_position="top left")
     fig.update_layout(
         height=300, margin=dict(l=10, r=10, t=30, b=10), bargap=0.02,
         xaxis=dict(title=f"← {plain(model_b)} better      score      {plain(model_a)} better →",
                    range=[SCORE_MIN - 0.05, SCORE_MAX + 0.05]),
-        yaxis_title="examples", clickmode="event+select", dragmode=False)
+        yaxis_title="examples", clickmode="event+select", dragmode=False,
+        hovermode="x")  # a click anywhere in a bar's column picks it (a bar of 2 in 700: 1 px)
     return fig
 
 
@@ -85,21 +90,38 @@ def confusion_heatmap(matrix: list[list[int]], labels: list[str], rows: str, col
     return fig
 
 
+# one colour per cluster id (KMeans goes up to k = 40), the same in every chart and filter
+CLUSTER_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                   "#7f7f7f", "#bcbd22", "#17becf", *(c for c in plotly.colors.qualitative.Dark24
+                                                       if c not in ("#222A2A",)),
+                   *plotly.colors.qualitative.Light24]
+
+
+def cluster_color(cluster_id: int) -> str:
+    """A cluster's colour, by its id in the full clustering (never by its position in a
+    filtered list): a cluster keeps its colour across filters; unclustered (-1) is grey."""
+    return "#cccccc" if cluster_id < 0 else CLUSTER_PALETTE[cluster_id % len(CLUSTER_PALETTE)]
+
+
 def reason_map(x: np.ndarray, y: np.ndarray, groups: list[str], examples: np.ndarray,
-               hover: list[str], title: str = "") -> go.Figure:
+               hover: list[str], title: str = "", colors: dict[str, str] | None = None
+               ) -> go.Figure:
     """The 2-D map of reasons (WebGL, fine at 10k+ points), one trace per group (cluster or
-    favoured model); each point carries its example index in customdata."""
+    favoured model); each point carries its example index in customdata. ``colors``: each
+    group's colour and the legend's order (``cluster_color`` for clusters), so a group keeps
+    its colour whichever groups a filter leaves."""
     fig = go.Figure()
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf"]
     fixed = {"favours A": COLOR_A, "favours B": COLOR_B, "neither": COLOR_TIE,
-             "unclustered": "#cccccc"}
+             "unclustered": "#cccccc", **(colors or {})}
     arr = np.asarray(groups, dtype=object)
-    for k, g in enumerate(dict.fromkeys(groups)):
+    present = set(groups)
+    names = [g for g in (colors or {}) if g in present]
+    for k, g in enumerate(names + [g for g in dict.fromkeys(groups) if g not in names]):
         m = arr == g
         fig.add_trace(go.Scattergl(
             x=x[m], y=y[m], mode="markers", name=plain(g),
-            marker=dict(size=5, opacity=0.7, color=fixed.get(g, palette[k % len(palette)])),
+            marker=dict(size=5, opacity=0.7, color=fixed.get(g, CLUSTER_PALETTE[
+                k % len(CLUSTER_PALETTE)])),
             customdata=examples[m], text=np.asarray([plain(h) for h in hover], dtype=object)[m],
             hovertemplate="%{text}<extra>%{fullData.name}</extra>"))
     fig.update_layout(title=plain(title), height=520, margin=dict(l=10, r=10, t=40, b=10),

@@ -18,9 +18,11 @@ from comparator.formats.tabular import to_rows
 from comparator.reports.build import Report
 from comparator.reports.html import render_html
 from comparator.reports.tables import (
+    BENCHMARK,
     HEADLINE,
     PEOPLE,
     RELIABILITY,
+    benchmark_rows,
     cluster_rows,
     headline_rows,
     people_rows,
@@ -65,8 +67,10 @@ def render_markdown(report: Report) -> str:
     out = [f"# {md_cell(s['model_a'])} (A) vs {md_cell(s['model_b'])} (B)", "",
            f"{d['n_filtered']:,} of {d['n_total']:,} examples · "
            f"{md_cell(p['filter_description'])}", "", "## Headline", "",
-           _md_table(HEADLINE, headline_rows(s)), "", "## Judge reliability", "",
-           _md_table(RELIABILITY, reliability_rows(s))]
+           _md_table(HEADLINE, headline_rows(s))]
+    if bench := benchmark_rows(s):
+        out += ["", "## Benchmark figures", "", _md_table(BENCHMARK, bench)]
+    out += ["", "## Judge reliability", "", _md_table(RELIABILITY, reliability_rows(s))]
     h = d["score_histogram"]
     out += ["", "## Score distribution", "", _md_table(
         ["score from", "to", "examples"],

@@ -15,9 +15,11 @@ from plotly.offline import get_plotlyjs
 from comparator.reports.build import Report
 from comparator.reports.charts import COLOR_A, COLOR_B, COLOR_TIE, plain, slice_bars
 from comparator.reports.tables import (
+    BENCHMARK,
     HEADLINE,
     PEOPLE,
     RELIABILITY,
+    benchmark_rows,
     cluster_rows,
     fmt_ci,
     fmt_pct,
@@ -45,6 +47,8 @@ padding:.5rem;font-size:.85rem;max-height:30rem;overflow:auto}
 border-top:2px solid #ccc;padding-top:.5rem}code,pre{font-size:.85rem}
 .prov td:first-child{font-weight:600;white-space:nowrap}
 """.replace("COLOR_A", COLOR_A).replace("COLOR_B", COLOR_B)
+
+REPORT_TEMPLATE = "plotly"  # never pio.templates.default: Streamlit sets it to its own
 
 # defence in depth: the page may not load anything (scripts and styles are inline)
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
@@ -96,8 +100,14 @@ def charts(report: Report) -> dict[str, go.Figure]:
 
 
 def _figure_html(fig: go.Figure, div_id: str) -> str:
-    """plotly.js writes ``div_id`` into its script as it is: only ids made here, never text
-    from the data (a field name with a quote, backslash or line break would end the string)."""
+    """A chart of the HTML report, the same wherever it is made: plotly's own template (a
+    figure made in the dashboard's process would otherwise carry Streamlit's, which has
+    placeholder colours and no automatic margins: clipped tick labels, titles over the ticks)
+    and margins that grow to fit the labels. plotly.js writes ``div_id`` into its script as
+    it is: only ids made here, never text from the data (a field name with a quote, backslash
+    or line break would end the string)."""
+    fig = go.Figure(fig).update_layout(template=REPORT_TEMPLATE)
+    fig.update_xaxes(automargin=True).update_yaxes(automargin=True)
     return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id,
                        config={"displaylogo": False, "responsive": True})
 
@@ -143,6 +153,8 @@ def render_html(report: Report) -> str:
     parts += [f'<div class="card" data-figure="{e(k)}">{e(k)}<b>{e(v)}</b>{e(c)}</div>'
               for k, v, c in cards]
     parts.append("</div><h2>Headline</h2>" + _table(HEADLINE, headline_rows(s)))
+    if bench := benchmark_rows(s):
+        parts.append("<h2>Benchmark figures</h2>" + _table(BENCHMARK, bench))
     parts.append(_figure_html(figs.pop("score_histogram"), "fig-score-histogram"))
     parts.append("<h2>Judge reliability</h2>" + _table(RELIABILITY, reliability_rows(s)))
     for k, field in enumerate(report.spec.by):

@@ -28,10 +28,13 @@ def rating_chart(models: list[dict[str, Any]]) -> go.Figure:
 def win_matrix_heatmap(win: dict[str, Any]) -> go.Figure:
     """P(row beats column) predicted by the ratings, in %."""
     z = np.round(100 * np.array(win["matrix"]), 0)
-    np.fill_diagonal(z, np.nan)
+    np.fill_diagonal(z, np.nan)  # a model against itself: no colour, "—" as its text
+    text = [["—" if i == j else f"{v:.0f}" for j, v in enumerate(row)]
+            for i, row in enumerate(100 * np.array(win["matrix"]))]
     names = [plain(m) for m in win["models"]]
     fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="RdBu",
-                               zmin=0, zmax=100, text=z, texttemplate="%{text:.0f}",
+                               zmin=0, zmax=100, text=text, texttemplate="%{text}",
+                               hoverongaps=False,
                                hovertemplate="%{y} beats %{x}: %{z:.0f}%<extra></extra>"))
     fig.update_layout(height=max(300, 40 * len(win["models"]) + 120),
                       margin=dict(l=10, r=10, t=30, b=10),

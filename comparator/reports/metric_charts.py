@@ -1,6 +1,7 @@
 """Plotly figures of response metrics and the n-gram panel (no Streamlit here). Every clickable
 mark carries ``customdata`` naming the filter a click applies: ``[metric, lo, hi]`` for a bin
-(``lo <= value < hi``; the last bin includes ``hi``), ``[metric, "==", 1]`` for a boolean bar,
+(``lo <= value < hi``, None for the open ends of the first and last bins: ``analysis.bins``),
+``[metric, "==", 1]`` for a boolean bar,
 the n-gram itself for an n-gram bar."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from comparator.analysis.bins import bars, readable
 from comparator.reports.charts import COLOR_A, COLOR_B, plain
 
 COLOR_DIFF = "#6a51a3"
@@ -50,18 +52,17 @@ def _bins(values: np.ndarray, n_bins: int) -> np.ndarray:
         return np.array([lo - 0.5, lo + 0.5])
     if np.all(v == np.round(v)) and hi - lo < n_bins:  # small integers: one bin per value
         return np.arange(lo - 0.5, hi + 1.0)
-    return np.linspace(lo, hi, n_bins + 1)
+    return readable(np.linspace(lo, hi, n_bins + 1))
 
 
 def _bar(values: np.ndarray, edges: np.ndarray, metric: str, name: str, color: str) -> go.Bar:
+    """The bars of ``values`` (``analysis.bins``: a click selects exactly a bar's count)."""
     v = values[np.isfinite(values)]
-    counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), bins=edges)
-    last = np.arange(len(counts)) == len(counts) - 1
+    shown = bars(v, edges)
     return go.Bar(
-        x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges) * 0.95, name=name,
-        marker_color=color, opacity=0.6,
-        customdata=[[metric, float(lo), None if is_last else float(hi)]
-                    for lo, hi, is_last in zip(edges[:-1], edges[1:], last, strict=True)],
+        x=(edges[:-1] + edges[1:]) / 2, y=[b.count for b in shown], width=np.diff(edges) * 0.95,
+        name=name, marker_color=color, opacity=0.6,
+        customdata=[[metric, b.lo, b.hi] for b in shown],
         hovertemplate="around %{x:.4g}<br>%{y}<extra></extra>")
 
 

@@ -115,4 +115,36 @@ def people_rows(p: dict[str, Any]) -> list[list[Any]]:
     for r in p.get("left_bias") or []:
         rows.append([f"{r['rater']} picks the left side", fmt_pct(r["rate"]),
                      fmt_ci(r.get("ci95")), r["n"]])
+    return shown([r for r in rows if r[1] != "n/a"])  # a figure without data says nothing
+
+
+BENCHMARK = ["figure", "value", "detail", "n"]
+
+
+def benchmark_rows(s: dict[str, Any]) -> list[list[Any]]:
+    """The benchmark figures of a ``stats --json`` object (or of ``benchmark_figures``), each
+    as its benchmark reports it: Arena-Hard's score (overall and per category, with its
+    bootstrap interval), MT-Bench single-grade means per model and turn, a judge's accuracy
+    against the reference (JudgeBench's gold label), overall and per source. The one table
+    of these figures in the HTML and Markdown reports and on the Overview."""
+    rows: list[list[Any]] = []
+    ah = s.get("arena_hard_score")
+    if ah:
+        head = f"Arena-Hard score of {ah['model']} vs {ah['baseline']}"
+        for name, r in [(None, ah), *ah["by_category"].items()]:
+            if r.get("score") is not None:
+                lo, hi = r["ci"]
+                rows.append([head if name is None else f"{head}: {name}", f"{r['score']:.1f}%",
+                             f"[{lo:.1f}, {hi:.1f}] ({ah['ci_level']:g}% bootstrap)",
+                             r["battles"]])
+    for model, r in (s.get("single_scores") or {}).items():
+        rows.append([f"MT-Bench single grade of {model}",
+                     "n/a" if r["mean"] is None else f"{r['mean']:.3f}", "", r["n"]])
+        rows += [[f"MT-Bench single grade of {model}, turn {t}", f"{v:.3f}", "", ""]
+                 for t, v in r["by_turn"].items()]
+    for judge, r in (s.get("reference_accuracy") or {}).items():
+        head = f"{judge} accuracy vs {r['reference']}"
+        rows += [[head if g is None else f"{head}: {g}", f"{100 * x['accuracy']:.2f}%",
+                  f"{x['correct']} correct", x["n"]]
+                 for g, x in [(None, r), *r["groups"].items()] if x["accuracy"] is not None]
     return shown(rows)

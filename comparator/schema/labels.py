@@ -77,3 +77,25 @@ def winner_of(score: float | None, tie_threshold: float = DEFAULT_TIE_THRESHOLD)
     if score < -tie_threshold:
         return "B"
     return "tie"
+
+
+_MENTION = re.compile(r"\b(Responses?|Assistants?|Answers?|Outputs?|Models?|Conversations?)"
+                      r"(\s+|_)([AB])\b|\[\[([AB])\]\]|\b([AB])('s)\b|"
+                      r"\b(response|conversation)_([ab])\b")
+
+
+def swap_ab(text: str) -> str:
+    """The A and B a text names, turned over: "Response A" becomes "Response B", "[[B]]"
+    "[[A]]", "A's" "B's", ``response_a`` ``response_b`` (and back: applied twice it gives the
+    text back). Used to turn a rationale written about the swapped order back to the file's
+    A/B (what the judge saw first was model B), and by ``comparator.schema.swap``."""
+    def flip(m: re.Match) -> str:
+        if m.group(1):
+            return f"{m.group(1)}{m.group(2)}{'B' if m.group(3) == 'A' else 'A'}"
+        if m.group(4):
+            return f"[[{'B' if m.group(4) == 'A' else 'A'}]]"
+        if m.group(7):
+            return f"{m.group(7)}_{'b' if m.group(8) == 'a' else 'a'}"
+        return f"{'B' if m.group(5) == 'A' else 'A'}{m.group(6)}"
+
+    return _MENTION.sub(flip, text)

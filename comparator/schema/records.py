@@ -127,6 +127,9 @@ class Comparison(BaseModel):
     # this comparison's cache: its judges and the columnar store built over its example dicts
     # (``comparator.store.table.store_for``), which holds every derived result
     _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # read from B's side (``comparator.schema.swap``): the file's ratings apply with their
+    # sides turned over (``comparator.ratings.store``)
+    _swapped: bool = PrivateAttr(default=False)
 
     def invalidate(self) -> None:
         """After an in-place edit of the examples (clusters, stored metrics): the one place
@@ -137,7 +140,9 @@ class Comparison(BaseModel):
         """The same comparison over other (already validated) examples, with its own caches."""
         fields = {k: getattr(self, k) for k in ("schema_version", "model_a", "model_b",
                                                 "source_format", "metadata")}
-        return Comparison.model_construct(examples=examples, **fields)
+        out = Comparison.model_construct(examples=examples, **fields)
+        out._swapped = self._swapped
+        return out
 
     def judges(self) -> list[str]:
         """Every judge named in the file, in first-seen order (cached)."""

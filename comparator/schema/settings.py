@@ -139,12 +139,13 @@ APP_DATA = Path(__file__).resolve().parents[2] / "data"  # the repository's data
 
 
 def allowed_dirs() -> list[Path]:
-    """Folders the dashboard may open files from (e.g. by a shared link): the
-    ``COMPARATOR_DATA_DIRS`` folders (separated by ``os.pathsep``), else the user data dir and
-    the app's ``data/``; symlinks resolved."""
-    dirs = settings().data_dirs
-    dirs = [data_dir(), APP_DATA] if dirs is None else dirs
-    return [d.expanduser().resolve() for d in dirs]
+    """Folders the dashboard may open files from (e.g. by a shared link), symlinks resolved:
+    always the user data dir (``$COMPARATOR_HOME``: the app's own runs, uploads and downloads),
+    then the ``COMPARATOR_DATA_DIRS`` folders (separated by ``os.pathsep``), else the app's
+    ``data/``."""
+    listed = settings().data_dirs
+    dirs = [data_dir(), *([APP_DATA] if listed is None else listed)]
+    return list(dict.fromkeys(d.expanduser().resolve() for d in dirs))
 
 
 def allowed_path(path: str | Path) -> Path:

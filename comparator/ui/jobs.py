@@ -1,53 +1,157 @@
-"""Background jobs of the dashboard (generation, judging): a thread with its own event loop, a
-cancel flag, and progress the page polls. Finished work is on disk as it goes."""
+"""Runs on the Generate and Judge pages: the size of a run before it starts (and a confirmation
+above ``CONFIRM_CALLS``), and every run of the server (comparator/engines/jobs.py), whichever
+tab started it, with its progress, a Cancel button while it runs and its output after."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+import time
+from collections.abc import Callable
 
-from comparator.engines.runner import Progress
-from comparator.schema.redact import redact
+import streamlit as st
 
+from comparator.engines.jobs import Job, cancel, listing, start
+from comparator.engines.plan import CONFIRM_CALLS, Plan
+from comparator.ui import state
+from comparator.ui.text import md_text
+from comparator.ui.wording import dashboard_words
 
-@dataclass
-class Job:
-    out: Path
-    total: int
-    kind: str
-    cancel: threading.Event = field(default_factory=threading.Event)
-    progress: Progress | None = None
-    error: str | None = None
-    finished: bool = False
-    thread: threading.Thread | None = None
+__all__ = ["Job", "confirmed", "panel", "refuse", "start", "start_button"]
 
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+_GOTO = "_job_goto"
+TITLES = {"generation": "Generation", "judging": "Judging"}
 
 
-def start(kind: str, out: Path, total: int, secrets: list[str | None],
-          run: Callable[[Callable[[Progress], None], threading.Event], Coroutine[Any, Any,
-                                                                                  Progress]]
-          ) -> Job:
-    """Run ``run(on_progress, cancel)`` in a thread; errors become ``job.error`` (redacted)."""
-    job = Job(out=out, total=total, kind=kind)
+def confirmed(plan: Plan | None, key: str) -> bool:
+    """Show the size of the run; above CONFIRM_CALLS calls a box to tick before it may start
+    (keyed by the plan, so a changed setting asks again). True when it may start."""
+    if plan is None:
+        return False
+    st.info(f"This run makes {md_text(plan.describe())}")
+    if not plan.needs_confirm:
+        return True
+    return st.checkbox(f"Confirm: start {plan.calls:,} calls (more than {CONFIRM_CALLS:,})",
+                       key=f"{key}_confirm_{plan.calls}_{plan.tokens}")
 
-    def on_progress(p: Progress) -> None:
-        job.progress = replace(p)
 
-    def work() -> None:
-        try:
-            job.progress = asyncio.run(run(on_progress, job.cancel))
-        except Exception as e:  # shown on the page; finished examples stay in the file
-            job.error = redact(f"{type(e).__name__}: {e}", secrets)
-        finally:
-            job.finished = True
+def start_button(label: str, plan: Plan | None, key: str, launch: Callable[[], Job]) -> None:
+    """The run's size, its confirmation when large, and the Start button: ``launch()`` starts
+    the job once allowed (kept as ``st.session_state[key]``: the run this session started
+    last); a ValueError (a bad setting, the output busy) is shown instead."""
+    ok = confirmed(plan, key)
+    if not st.button(label, type="primary"):
+        return
+    if not ok:
+        refuse(plan)
+        return
+    try:
+        st.session_state[key] = launch()
+    except ValueError as e:
+        st.error(md_text(str(e)))
+        return
+    st.rerun()
 
-    job.thread = threading.Thread(target=work, name=f"{kind} {out.name}", daemon=True)
-    job.thread.start()
-    return job
+
+def refuse(plan: Plan | None) -> None:
+    """Why Start did nothing: the plan could not be made, or it waits for confirmation."""
+    if plan is None:
+        st.warning("Not started: fix the settings above first.")
+    else:
+        st.warning(f"Not started: this run makes {plan.calls:,} calls; tick “Confirm” above to "
+                   "start it, or lower the limit or the repeats.")
+
+
+def _go(out, page: str) -> None:
+    """Open ``out`` and go to ``page``: switching pages from inside a fragment that reruns
+    every second sometimes left a blank page in Chromium, so the switch happens in a full
+    run of the page (panel) instead."""
+    try:  # read first (state.open_path): a run file that cannot be read leaves all as it was
+        state.open_path(out)
+    except (ValueError, OSError) as e:
+        st.error(f"Not opened: {md_text(dashboard_words(str(e)))}")
+        return
+    st.session_state[_GOTO] = page
+    st.rerun(scope="app")
+
+
+def _clock(t: float | None) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t)) if t else "?"
+
+
+def _progress_text(job: Job) -> str:
+    c, p = job.counts(), job.progress
+    text = f"{c['done'] + c['failed']} of {c['total']} examples"
+    if hasattr(p, "unscored"):
+        text += f" · {p.ok} verdicts · {p.unscored} unscored · {p.errors} errors"
+    else:
+        text += f" · {c['failed']} failed"
+    text += f" · {c['cached']} cached replies"
+    if c["skipped"]:
+        text += f" · {c['skipped']} resumed from the file"
+    rate = job.rate()
+    return text + (f" · {rate:.2f} examples/s" if rate else "")
+
+
+def _outcome(job: Job) -> None:
+    c = job.counts()
+    if job.status == "finished":
+        st.success(f"Finished: {c['done']} examples" +
+                   (f", {c['failed']} failed." if c["failed"] else "."))
+    elif job.status == "cancelled":
+        st.warning(f"Cancelled: {c['done']} of {c['total']} examples finished and kept in the "
+                   "file; start again with the same output name to resume.")
+    elif job.status == "interrupted":
+        st.warning(f"Interrupted — start again to resume: {md_text(job.reason or '')}")
+    else:
+        st.error(f"The run stopped: {md_text(str(job.reason))}. Finished examples are kept in "
+                 "the file; start again to resume.")
+
+
+def _job(job: Job) -> None:
+    c = job.counts()
+    st.markdown(f"**{TITLES.get(job.kind, job.kind)}** → {md_text(job.out.name)} · started "
+                f"{_clock(job.started)}" + (f", ended {_clock(job.ended)}" if job.ended else "")
+                + f" · {job.status}")
+    st.caption(md_text(str(job.out)) + (f" · {job.calls:,} calls planned" if job.calls else ""))
+    st.progress(min(1.0, (c["done"] + c["failed"]) / max(1, c["total"])),
+                text=_progress_text(job))
+    if job.running:
+        if job.cancel.is_set():
+            st.caption("Cancelling: the examples in flight finish and are kept…")
+        elif job.cancellable and st.button("Cancel", key=f"job_cancel_{job.id}"):
+            cancel(job.id)
+            st.caption("Cancelling: the examples in flight finish and are kept…")
+        elif not job.cancellable:
+            st.caption(md_text(job.reason or ""))
+        return
+    _outcome(job)
+    if not job.out.is_file():
+        st.caption("The output file is no longer there.")
+        return
+    c1, c2 = st.columns(2)
+    if c1.button("Open in the dashboard", key=f"job_open_{job.id}"):
+        _go(job.out, "pages/overview.py")
+    if job.kind == "generation" and c2.button("Judge these pairs", key=f"job_judge_{job.id}"):
+        _go(job.out, "pages/judge.py")
+
+
+def panel(kind: str) -> None:
+    """Every run of ``kind`` (newest first, from any tab or an earlier server process), polled
+    every second while one runs."""
+    goto = st.session_state.pop(_GOTO, None)
+    if goto:  # a button of the fragment below asked for another page (see _go)
+        st.switch_page(goto)
+    busy = any(j.running for j in listing(kind))
+
+    @st.fragment(run_every=1.0 if busy else 5.0)
+    def runs() -> None:
+        found = listing(kind)
+        if not found:
+            st.caption("No runs yet. Runs go on when the tab is closed and are listed here in "
+                       "every tab.")
+            return
+        st.subheader("Runs")
+        for job in found:
+            with st.container(border=True):
+                _job(job)
+
+    runs()

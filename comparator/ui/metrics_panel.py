@@ -29,8 +29,8 @@ from comparator.ui.widgets import Page, md_label, md_text
 
 
 def on_metric_click(chart_key: str) -> None:
-    """A bar ([metric, "==", 1]) or a bin ([metric, lo, hi]) keeps the matching examples; it
-    replaces any earlier condition on the same metric."""
+    """A bar ([metric, "==", 1]) or a bin ([metric, lo, hi]: lo <= value < hi, None an open
+    end) keeps the matching examples; it replaces any earlier condition on the same metric."""
     data = state._first_customdata(chart_key)
     if not data or len(data) != 3:
         return
@@ -38,10 +38,13 @@ def on_metric_click(chart_key: str) -> None:
     conds = [c for c in st.session_state.get(state.F_METRICS) or [] if c[0] != name]
     if lo == "==":
         conds.append((name, "==", float(hi)))
-    else:
-        conds.append((name, ">=", float(lo)))
+    else:  # a bin of analysis.bins: lo <= value < hi, None an open end
+        if lo is not None:
+            conds.append((name, ">=", float(lo)))
         if hi is not None:
             conds.append((name, "<", float(hi)))
+        if lo is None and hi is None:  # the one bin: every value (a missing one is not)
+            conds.append((name, ">", float("-inf")))
     state.set_metric_filter(conds, st.session_state.get(state.F_NGRAM))
 
 

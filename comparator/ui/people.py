@@ -20,6 +20,7 @@ from comparator.ratings.store import comparison_key, ratings_dir, saved_ratings,
 from comparator.reports.charts import confusion_heatmap
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison
+from comparator.schema.swap import is_swapped
 from comparator.ui import widgets
 
 
@@ -36,8 +37,8 @@ def merged_with_ratings(comp: Comparison) -> Comparison | None:
     files = sorted(d.glob("*.jsonl")) if d.is_dir() else []
     if not files:
         return None
-    stamp = (comparison_key(comp), tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                                         for p in files))
+    stamp = (comparison_key(comp), is_swapped(comp),  # (the key is the file's: both sides)
+             tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
     hit = st.session_state.get("_people_merged")
     if hit and hit[0] == stamp:
         return hit[1]

@@ -27,7 +27,8 @@ from comparator.ratings.store import (
 )
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison, prompt_text, response_text
-from comparator.ui import state, widgets
+from comparator.schema.swap import is_swapped
+from comparator.ui import responses, state, widgets
 
 R_NAME, R_KIND, R_N, R_SEED, R_FIELD = "rate_rater", "rate_kind", "rate_n", "rate_seed", \
     "rate_field"
@@ -157,7 +158,8 @@ def _mine(comp: Comparison, rater: str) -> dict[str, Rating]:
     if not path.exists():
         return {}
     try:
-        return {i: r for (i, _), r in read_ratings(path, comparison_key(comp)).items()}
+        return {i: r for (i, _), r in read_ratings(path, comparison_key(comp),
+                                                    swapped=is_swapped(comp)).items()}
     except InputError as e:
         st.error(f"Your ratings file cannot be read: {widgets.md_text(str(e))}. Move it away "
                  "to start afresh.")
@@ -197,6 +199,7 @@ def _label(r: Rating) -> str:
 def _show_pair(ex, flipped: bool) -> None:
     a, b = ex["response_a"], ex["response_b"]
     left, right = (b, a) if flipped else (a, b)
+    responses.style()
     if ex.get("messages"):
         users = [m["content"] for m in ex["messages"] if m["role"] == "user"]
         turns = [(q, left[t] if isinstance(left, list) and t < len(left) else "",
@@ -206,14 +209,14 @@ def _show_pair(ex, flipped: bool) -> None:
         turns = [(prompt_text(ex), response_text(left), response_text(right))]
     for t, (q, lt, rt) in enumerate(turns):
         st.markdown(f"**User{f', turn {t + 1}' if len(turns) > 1 else ''}**")
-        st.markdown(widgets.md_text(q))
+        responses.show(st, q)
         c1, c2 = st.columns(2)
         cl = c1.container(border=True, key=f"rate_left_{t}")
         cr = c2.container(border=True, key=f"rate_right_{t}")
         cl.markdown("**Left**")
-        cl.markdown(widgets.md_text(lt) or "_(empty)_")
+        responses.show(cl, lt)
         cr.markdown("**Right**")
-        cr.markdown(widgets.md_text(rt) or "_(empty)_")
+        responses.show(cr, rt)
 
 
 def _reveal(comp: Comparison, i: int, r: Rating) -> None:

@@ -1,7 +1,8 @@
 """Reading mode of the Examples page (as LLM Comparator shows examples): one row per example
 with the prompt, both full responses side by side (the words they share highlighted) and a
-score badge with the rater count; a multi-turn conversation is aligned turn by turn. Every
-text from the file goes through ``md_text``."""
+score badge with the rater count; a multi-turn conversation is aligned turn by turn. Names
+go through ``md_label``, prompts and responses through ``responses`` (Markdown or raw, safe
+HTML, shared runs highlighted)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,13 @@ import numpy as np
 import streamlit as st
 
 from comparator.analysis.stats import OUTCOMES, derive, outcomes
-from comparator.reports.textdiff import word_diff
 from comparator.schema.records import Comparison, prompt_text, response_text
+from comparator.ui import responses
 from comparator.ui.text import md_label, md_text
-from comparator.ui.widgets import diff_markdown
 
 BADGE = {"A": ("blue", "A is better"), "B": ("orange", "B is better"), "tie": ("gray", "tie"),
          "unscored": ("gray", "unscored")}
 MAX_CHARS = 6000  # longer responses are cut in the reading view (the full text: select the row)
-
-
-def shared_markdown(a: str, b: str) -> tuple[str, str]:
-    """Both texts as escaped Markdown with the runs of words they share highlighted green (one
-    diff, so the two sides mark the same runs); plain text when too long to diff."""
-    diff = word_diff(a, b)
-    if diff is None:
-        return md_text(a), md_text(b)
-    return diff_markdown(diff[0], "green", False), diff_markdown(diff[1], "green", False)
 
 
 def _cut(text: str) -> str:
@@ -46,6 +37,7 @@ def reading_view(comp: Comparison, rows: np.ndarray, tie_threshold: float, judge
     """The examples ``rows`` (indices), one bordered row each."""
     d = derive(comp, judges)
     oc = outcomes(d.score, tie_threshold)
+    responses.control()
     head = st.columns([3, 4, 4, 1.3])
     head[0].markdown("**Prompt**")
     head[1].markdown(f"**Response from A** · {md_label(comp.model_a)}")
@@ -57,11 +49,10 @@ def reading_view(comp: Comparison, rows: np.ndarray, tie_threshold: float, judge
         turns = _turns(ex)
         for k, (q, ra, rb) in enumerate(turns):
             c = box.columns([3, 4, 4, 1.3])
-            prefix = f"**Turn {k + 1}** · " if len(turns) > 1 else ""
-            c[0].markdown(prefix + md_text(_cut(q)))
-            ma, mb = shared_markdown(_cut(ra), _cut(rb))
-            c[1].markdown(ma or "_(empty)_")
-            c[2].markdown(mb or "_(empty)_")
+            if len(turns) > 1:
+                c[0].markdown(f"**Turn {k + 1}**")
+            responses.show(c[0], _cut(q))
+            responses.pair(c[1], c[2], _cut(ra), _cut(rb), shared=True)
             if k:
                 continue
             color, label = BADGE[OUTCOMES[oc[i]]]

@@ -19,8 +19,10 @@ from comparator.reports.build import Report, ViewSpec, build, file_sha256
 from comparator.reports.export import render
 from comparator.reports.html import charts
 from comparator.reports.tables import (
+    BENCHMARK,
     PEOPLE,
     RELIABILITY,
+    benchmark_rows,
     cluster_rows,
     fmt_ci,
     fmt_pct,
@@ -81,7 +83,8 @@ def controls(loaded: Loaded) -> ViewSpec:
                     judge=None if state.score_judges(comp) == "auto" else judge,
                     tie_threshold=state.tie_threshold(), ci_method=ci, examples=int(n),
                     choice=choice, seed=seed,
-                    human_vote=st.session_state.get("human_vote") or "mean")
+                    human_vote=st.session_state.get("human_vote") or "mean",
+                    swap=state.swapped())
     files = ratings_files(comp)
     if files and st.checkbox(f"People vs judge from the {len(files)} raters' ratings (Rate "
                              "page)", value=True, key="rep_people"):
@@ -131,6 +134,9 @@ def preview(report: Report) -> None:
     c2.metric("A / tie / B", f"{s.a_wins} / {s.ties} / {s.b_wins}")
     c2.caption(f"{s.unscored} unscored of {s.n}")
     c3.metric("Mean score", "n/a" if s.mean_score is None else f"{s.mean_score:+.3f}")
+    if bench := benchmark_rows(d["stats"]):
+        st.markdown("**Benchmark figures**")
+        st.dataframe(pd.DataFrame(bench, columns=BENCHMARK), hide_index=True)
     figs = charts(report)
     st.plotly_chart(figs.pop("score_histogram"), key="rep_hist")
     st.markdown("**Judge reliability**")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from comparator.analysis.stats import derive, winners
 from comparator.schema.records import Comparison
 from comparator.search.ranked import Hit, field_texts, meaning_index, search
 from comparator.ui import state
@@ -34,14 +35,21 @@ def hits(comp: Comparison, mask: np.ndarray, query: str, meaning: bool) -> list[
     return search(comp, query, mask, k=MAX_HITS, meaning=meaning)
 
 
-def table(comp: Comparison, found: list[Hit]) -> pd.DataFrame:
+def table(comp: Comparison, found: list[Hit], tie_threshold: float, judges) -> pd.DataFrame:
+    """The ranked hits: the judge's score and winner first (as in the examples table), then
+    the search's own numbers, named as such ("match score": the fused ranking score)."""
     prompts = field_texts(comp)["prompt"]
+    judged = derive(comp, judges).score
+    won = winners(comp, tie_threshold, judges)
     return pd.DataFrame.from_records([{
-        "rank": r + 1, "#": h.index, "id": comp.examples[h.index]["id"],
-        "score": round(h.score, 4),
+        "rank": r + 1, "#": h.index,
+        "judge score": None if np.isnan(judged[h.index]) else round(float(judged[h.index]), 3),
+        "winner": won[h.index], "id": comp.examples[h.index]["id"],
+        "match score": round(h.score, 4),
         "BM25": None if h.bm25 is None else round(h.bm25, 2),
         "similarity": None if h.similarity is None else round(h.similarity, 3),
         "matched in": ", ".join(h.fields) or "(meaning only)",
         "prompt": " ".join(prompts[h.index].split())[:160],
-    } for r, h in enumerate(found)], columns=["rank", "#", "id", "score", "BM25", "similarity",
+    } for r, h in enumerate(found)], columns=["rank", "#", "judge score", "winner", "id",
+                                              "match score", "BM25", "similarity",
                                               "matched in", "prompt"])

@@ -1,10 +1,11 @@
 """The one escaping helper of the dashboard: text from files (model names, categories, tags,
-slice values, judge names, responses, error messages quoting a file) goes through ``md_text``
+slice values, judge names, error messages quoting a file) goes through ``md_text``
 (names and labels through ``md_label``, which also shows invisible characters) before any
 Streamlit element that renders Markdown (markdown, title, caption, metric labels, expander
 labels, alerts). Markdown punctuation, HTML brackets and ``$`` (LaTeX) are backslash-escaped,
 so the text is shown as written: no link, image, heading, bold or formula. Plotly labels have
-their own escaping (``comparator.reports.charts.plain``)."""
+their own escaping (``comparator.reports.charts.plain``). Prompts, responses, reference answers
+and rationales are rendered as safe HTML instead (``comparator.ui.responses``)."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import streamlit as st
 from comparator.analysis.expr import parse, to_exprs
 from comparator.analysis.filters import Filters
 from comparator.analysis.stats import OUTCOMES
+from comparator.formats import LoadOptions
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
-from comparator.schema.settings import allowed_path
 from comparator.store import blockscan
 from comparator.ui.state import (
     ALL_JUDGES,
@@ -22,24 +22,30 @@ from comparator.ui.state import (
     F_NGRAM,
     F_REGEX,
     F_SCORE,
+    F_SCORE_OPEN,
     F_SEARCH,
     F_VALUE,
     F_WINNERS,
     FILTER_KEYS,
+    PATH_OPTIONS,
     SOURCE,
+    SWAP,
     TIE,
     UPLOAD_PATH,
     URL_ERROR,
     confine_reads,
     demos,
+    read_path,
     set_metric_filter,
+    swapped,
     tie_threshold,
 )
+from comparator.ui.wording import dashboard_words
 
 # A view is a link: besides ?data= / ?path= and ?slice=, the judge, tie threshold, winners,
-# score range, search, metric conditions and n-gram live in the query string (the page is the
-# URL's path).
-_QP_KEYS = ("judge", "t", "winner", "score", "q", "regex", "metric", "ngram")
+# score range, search, metric conditions, n-gram and the A/B swap live in the query string (the
+# page is the URL's path).
+_QP_KEYS = ("judge", "t", "winner", "score", "q", "regex", "metric", "ngram", "swap")
 _QP_READ = "_query_params_read"
 _FROZEN = False
 
@@ -71,7 +77,7 @@ def persist() -> None:
     confine_reads()
     _warm_readers()
     _freeze_once()
-    for k in (*FILTER_KEYS, TIE):
+    for k in (*FILTER_KEYS, TIE, SWAP):
         if k in st.session_state:
             st.session_state[k] = st.session_state[k]
     if not st.session_state.get(_QP_READ):
@@ -91,8 +97,8 @@ def view_query() -> dict[str, str]:
     if ss.get(F_WINNERS):
         out["winner"] = "|".join(ss[F_WINNERS])
     lo, hi = ss.get(F_SCORE, (-1.5, 1.5))
-    if lo > -1.5 or hi < 1.5:
-        out["score"] = f"{lo:g},{hi:g}"
+    if lo > -1.5 or hi < 1.5:  # "lo,hi)": hi excluded (a histogram bar)
+        out["score"] = f"{lo:g},{hi:g}" + (")" if ss.get(F_SCORE_OPEN) and hi < 1.5 else "")
     if (ss.get(F_SEARCH) or "").strip():
         out["q"] = ss[F_SEARCH].strip()
         if ss.get(F_REGEX):
@@ -101,7 +107,17 @@ def view_query() -> dict[str, str]:
         out["metric"] = ";".join(to_exprs(Filters(metrics=[tuple(c) for c in ss[F_METRICS]])))
     if ss.get(F_NGRAM):
         out["ngram"] = ss[F_NGRAM]
+    if swapped():
+        out["swap"] = "1"
     return out
+
+
+def _path_options(qp) -> tuple[str | None, LoadOptions | None]:
+    """The format and model pair a link's ``?path=`` file is read with (``&format=``,
+    ``&pair=A,B``: what the Data page's options were, so the link opens the same view)."""
+    pair = [x.strip() for x in qp.get("pair", "").split(",")]
+    return (qp.get("format") or None,
+            LoadOptions(pair=(pair[0], pair[1])) if len(pair) == 2 and all(pair) else None)
 
 
 def read_view(qp) -> None:
@@ -113,19 +129,25 @@ def read_view(qp) -> None:
                 ss[SOURCE] = ("demo", label)
     if "slice" in qp and ":" in qp["slice"]:
         ss[F_FIELD], ss[F_VALUE] = qp["slice"].split(":", 1)
-    if "path" in qp:  # a file on this server: only from the allowed folders
-        try:
-            ss[SOURCE] = ("path", str(allowed_path(qp["path"])))
-        except ValueError as e:
-            ss[URL_ERROR] = str(e)
+    if "path" in qp:  # a file on this server: only from the allowed folders, read first
+        try:  # a file that cannot be read leaves the default open (and says why)
+            fmt, options = _path_options(qp)
+            ss[SOURCE] = ("path", str(read_path(qp["path"], fmt, options)[0]))
+            if fmt or options:
+                ss[PATH_OPTIONS] = (fmt, options)
+        except (ValueError, OSError) as e:
+            ss[URL_ERROR] = dashboard_words(str(e))
     if qp.get("judge"):
         ss[F_JUDGE] = qp["judge"]
+    if qp.get("swap") == "1":  # A and B swapped for the whole view
+        ss[SWAP] = True
     try:
         if "t" in qp:
             ss[TIE] = min(1.5, max(0.0, float(qp["t"])))
         if "score" in qp:
-            lo, hi = (float(x) for x in qp["score"].split(","))
+            lo, hi = (float(x) for x in qp["score"].removesuffix(")").split(","))
             ss[F_SCORE] = (max(-1.5, lo), min(1.5, hi))
+            ss[F_SCORE_OPEN] = qp["score"].endswith(")") and hi < 1.5
     except ValueError:
         pass
     if qp.get("winner"):
@@ -146,6 +168,11 @@ def write_view() -> None:
     want = view_query()
     if src and src[0] == "path":
         want["path"] = src[1]
+        fmt, options = st.session_state.get(PATH_OPTIONS, (None, None))
+        if fmt:
+            want["format"] = fmt
+        if options is not None and options.pair:
+            want["pair"] = ",".join(options.pair)
     elif src and src[0] == "upload" and st.session_state.get(UPLOAD_PATH):
         want["path"] = st.session_state[UPLOAD_PATH]
     elif src and src[0] == "demo" and src[1] in demos():
@@ -153,7 +180,7 @@ def write_view() -> None:
     field, value = st.session_state.get(F_FIELD), st.session_state.get(F_VALUE)
     if field and value is not None:
         want["slice"] = f"{field}:{value}"
-    for k in ("path", "data", "slice", *_QP_KEYS):
+    for k in ("path", "format", "pair", "data", "slice", *_QP_KEYS):
         if k in want and st.query_params.get(k) != want[k]:
             st.query_params[k] = want[k]
         elif k not in want and k in st.query_params:

@@ -13,33 +13,19 @@ import streamlit as st
 
 from comparator.analysis.metrics import metric_fields
 from comparator.analysis.stats import OUTCOMES, derive, slice_values, winners
+from comparator.clustering.rationale import oriented_label, oriented_rationale
 from comparator.engines import SamplingParams, make_backend
 from comparator.engines.ct2_backend import COMPUTE_TYPES
 from comparator.engines.registry import PROVIDERS
 from comparator.engines.secrets import api_key, base_urls
 from comparator.formats import Loaded
 from comparator.formats.tabular import CANONICAL
-from comparator.reports.textdiff import word_diff
 from comparator.schema.records import Comparison, prompt_text, response_text
 from comparator.schema.redact import public_url
 from comparator.schema.visible import visible
 from comparator.store.table import store_for
-from comparator.ui import state
+from comparator.ui import responses, state
 from comparator.ui.text import md_label, md_text
-
-
-def diff_markdown(segments: list[tuple[str, bool]], color: str, mark: bool = True) -> str:
-    """Escaped Markdown of ``word_diff`` segments; those whose ``differs`` is ``mark`` are
-    highlighted (mark=False: the shared words)."""
-    out = []
-    for seg, differs in segments:
-        if differs == mark:
-            # highlight line by line: a directive cannot span a line break
-            out.append("\n".join(f":{color}-background[{md_text(p)}]" if p.strip() else p
-                                 for p in seg.split("\n")))
-        else:
-            out.append(md_text(seg))
-    return "".join(out).replace("\n", "  \n")
 
 
 def slice_fields(comp: Comparison) -> list[str]:
@@ -68,6 +54,10 @@ def sidebar(loaded: Loaded) -> None:
     sb = st.sidebar
     sb.caption(f"**{md_label(comp.model_a)}** (A) vs **{md_label(comp.model_b)}** (B) · "
                f"{len(comp.examples):,} examples")
+    sb.checkbox("Swap A and B", key=state.SWAP, **_default(state.SWAP, False),
+                help="Read the whole view from B's side: B's model becomes A, every score is "
+                     "negated (e.g. AlpacaEval files put the baseline first). Kept in the link; "
+                     "`comparator convert FILE -o OUT --swap` writes the swapped file.")
     fields = slice_fields(comp)
     options = [state.NO_FIELD, *fields]
     cur = st.session_state.get(state.F_FIELD)
@@ -94,7 +84,7 @@ def sidebar(loaded: Loaded) -> None:
                               state.F_JUDGE, opts, st.session_state.get(state.F_JUDGE)))
     sb.multiselect("Winner", list(OUTCOMES), key=state.F_WINNERS)
     sb.slider("Score range", -1.5, 1.5, step=0.05, key=state.F_SCORE,
-              **_default(state.F_SCORE, (-1.5, 1.5)))
+              on_change=state.on_score_slider, **_default(state.F_SCORE, (-1.5, 1.5)))
     sb.text_input("Search prompt and responses", key=state.F_SEARCH,
                   placeholder="text, or a regular expression")
     sb.checkbox("regular expression", key=state.F_REGEX)
@@ -149,8 +139,10 @@ def _default(key: str, value) -> dict:
     return {} if key in st.session_state else {"value": value}
 
 
-def column_mapping(columns: list[str], guess: dict[str, str]) -> dict[str, str]:
-    """A form row per canonical column; returns {canonical: column} for the chosen ones."""
+def column_mapping(columns: list[str], guess: dict[str, str], key: str = "map"
+                   ) -> dict[str, str]:
+    """A form row per canonical column (widget keys ``{key}_{name}``); returns {canonical:
+    column} for the chosen ones."""
     st.caption("Map your columns (prompt, response_a and response_b are required; a score on "
                "the +1.5 … −1.5 scale or a label such as A / B / tie gives the judgment).")
     out = {}
@@ -158,7 +150,7 @@ def column_mapping(columns: list[str], guess: dict[str, str]) -> dict[str, str]:
     for k, name in enumerate(CANONICAL):
         opts = ["—", *columns]
         index = opts.index(guess[name]) if guess.get(name) in opts else 0
-        pick = cols[k % 4].selectbox(name, opts, key=f"map_{name}", index=index)
+        pick = cols[k % 4].selectbox(name, opts, key=f"{key}_{name}", index=index)
         if pick != "—":
             out[name] = pick
     return out
@@ -166,15 +158,9 @@ def column_mapping(columns: list[str], guess: dict[str, str]) -> dict[str, str]:
 
 def _response_columns(a: str, b: str, model_a: str, model_b: str) -> None:
     ca, cb = st.columns(2)
-    diff = word_diff(a, b)
     ca.markdown(f"**A · {md_label(model_a)}**")
     cb.markdown(f"**B · {md_label(model_b)}**")
-    if diff is None:
-        ca.text(a)
-        cb.text(b)
-    else:
-        ca.markdown(diff_markdown(diff[0], "blue") or "_(empty)_")
-        cb.markdown(diff_markdown(diff[1], "orange") or "_(empty)_")
+    responses.pair(ca, cb, a, b)
 
 
 def verdict(comp: Comparison, i: int, tie_threshold: float, judges="auto"
@@ -197,23 +183,24 @@ def side_by_side(comp: Comparison, i: int, tie_threshold: float, judges="auto") 
             **(ex.get("metadata") or {})}
     st.caption(" · ".join(f"{md_text(str(k))}: {md_text(str(v))}" for k, v in meta.items()
                           if v not in (None, "")))
+    responses.control()
     turns_a, turns_b = ex["response_a"], ex["response_b"]
     if ex.get("messages"):
         users = [m["content"] for m in ex["messages"] if m["role"] == "user"]
         for t, q in enumerate(users):
             st.markdown(f"**User, turn {t + 1}**")
-            st.markdown(md_text(q))
+            responses.show(st, q)
             ra = turns_a[t] if isinstance(turns_a, list) and t < len(turns_a) else ""
             rb = turns_b[t] if isinstance(turns_b, list) and t < len(turns_b) else ""
             _response_columns(ra, rb, comp.model_a, comp.model_b)
     else:
         st.markdown("**Prompt**")
-        st.markdown(md_text(prompt_text(ex)))
+        responses.show(st, prompt_text(ex))
         _response_columns(response_text(turns_a), response_text(turns_b), comp.model_a,
                           comp.model_b)
     if ex.get("reference"):
         with st.expander("Reference answer"):
-            st.markdown(md_text(response_text(ex["reference"])))
+            responses.show(st, response_text(ex["reference"]))
     judgments = ex.get("judgments") or []
     st.markdown(f"**Judgments ({len(judgments)})** — scores in A's orientation "
                 "(+1.5 A much better … −1.5 B much better)")
@@ -224,17 +211,19 @@ def side_by_side(comp: Comparison, i: int, tie_threshold: float, judges="auto") 
         head = (f"{k + 1}. {md_text(str(j.get('judge') or 'judge'))}"
                 + (f" ({md_text(str(j['rater']))})" if j.get("rater") else "")
                 + (f" · score {j['score']:+.2f}" if status == "ok" else f" · {md_text(status)}")
-                + (f" · label {md_text(str(j['label']))}" if j.get("label") else "")
+                + (f" · label {md_text(str(oriented_label(j)))}" if j.get("label") else "")
                 + (" · order swapped (B shown first)" if j.get("flipped") else
                    " · order A, B" if j.get("flipped") is False else ""))
         with st.expander(head, expanded=len(judgments) <= 2):
             refs = (j.get("extra") or {}).get("referenced_models")
             if isinstance(refs, dict):  # AlpacaEval names the outputs by letters
                 side = {"output_1": "A", "output_2": "B"}
-                st.caption("In this rationale: " + ", ".join(
-                    f"{md_text(k)} = {side.get(v, md_text(str(v)))}" for k, v in refs.items()))
-            text = j.get("rationale") or j.get("raw") or ""
-            st.markdown(md_text(text) if text else "_(no rationale)_")
+                st.caption("Shown as A / B; the judge wrote " + ", ".join(
+                    f"{md_text(k)} for {side.get(v, md_text(str(v)))}" for k, v in refs.items()))
+            elif j.get("flipped") and j.get("rationale"):
+                st.caption("Written about the order shown (B first); shown here in A / B.")
+            text = oriented_rationale(j) or j.get("raw") or ""
+            responses.show(st, text, "(no rationale)")
 
 
 def counts_table(rows: list[dict]) -> pd.DataFrame:
@@ -302,54 +291,3 @@ def backend_of(form: dict, side: str):
         backend = make_backend(f"{form['provider']}/{form['model']}", base_urls=urls,
                                api_key=api_key(side, form["key"]), options=form.get("options"))
     return backend, ({"base_urls": [public_url(u) for u in urls]} if urls else {})
-
-
-_GOTO = "_job_goto"
-
-
-def _go(out, page: str) -> None:
-    """Open ``out`` and go to ``page``: switching pages from inside a fragment that reruns
-    every second sometimes left a blank page in Chromium, so the switch happens in a full
-    run of the page (job_panel) instead."""
-    state.open_path(out)
-    st.session_state[_GOTO] = page
-    st.rerun(scope="app")
-
-
-def job_panel(job_key: str) -> None:
-    """Progress of a background job (polled every second), cancel, and open its result."""
-
-    goto = st.session_state.pop(_GOTO, None)
-    if goto:  # a button of the fragment below asked for another page (see _go)
-        st.switch_page(goto)
-
-    @st.fragment(run_every=1.0)
-    def panel() -> None:
-        job = st.session_state.get(job_key)
-        if job is None:
-            return
-        p = job.progress
-        done = (p.done + p.failed) if p else 0
-        extra = (f" · {p.ok} verdicts · {p.unscored} unscored · {p.errors} errors"
-                 if hasattr(p, "unscored") else f" · {p.failed if p else 0} failed")
-        st.progress(done / max(1, job.total), text=f"{done} of {job.total}{extra} · "
-                    f"{p.cache_hits if p else 0} cached replies")
-        if job.running:
-            if st.button("Cancel"):
-                job.cancel.set()
-            return
-        if job.error:
-            st.error(f"The run stopped: {md_text(str(job.error))}. Finished examples are kept "
-                     "in the file; start again to resume.")
-        elif job.cancel.is_set():
-            st.warning("Cancelled. Finished examples are kept; start again to resume.")
-        else:
-            st.success(f"Finished: {p.done} examples" + (f", {p.failed} failed." if p.failed
-                                                         else "."))
-        c1, c2 = st.columns(2)
-        if c1.button("Open in the dashboard"):
-            _go(job.out, "pages/overview.py")
-        if job.kind == "generation" and c2.button("Judge these pairs"):
-            _go(job.out, "pages/judge.py")
-
-    panel()
