@@ -14,7 +14,8 @@ It reproduces the rules of ``comparator/analysis/stats.py`` exactly:
 - winner A if score > t, B if score < -t, tie otherwise (``$t``, default 0.25); unscored
   examples are counted but left out of the win rate (A + ties / 2) / (A + ties + B);
 - slices: ``category`` ('(none)' for null or empty), ``tags`` (an example once per distinct
-  tag, '(none)' when none) and ``judge`` (the judges that judged the example).
+  tag, '(none)' when none) and ``judge`` (an example once per judge that judged it, scored
+  by that judge's own ok judgments; '(none)' when none judged it, scored as above).
 
 The SQL gives counts, win rates and mean scores (with the sums the intervals need); the 95%
 intervals are computed from those by the formulas of ``stats.py`` (``run_duckdb`` does it).
@@ -43,6 +44,10 @@ NAMED_SELECTED = ("(list_contains($judges, j.judge)"  # Spark: array_contains(:j
 # reported_score is used only when no selection applies (stats.derive: judges is None)
 AUTO_REPORTED = "NOT (s.models_only OR s.humans_only)"
 NAMED_REPORTED = "FALSE"
+
+# A score's outcome under the tie threshold $t (stats.outcomes).
+WINNER = ("CASE WHEN {score} IS NULL THEN 'unscored' WHEN {score} > $t THEN 'A'"
+          " WHEN {score} < -$t THEN 'B' ELSE 'tie' END")
 
 # Per-example score and outcome, shared by the headline and every slice. ``id`` is the
 # example key (unique in a comparison). Spark: ``unnest(judgments) AS j`` is
@@ -77,10 +82,9 @@ scored AS (
   FROM examples e CROSS JOIN selection s LEFT JOIN ok ON ok.id = e.id
 ),
 outcomes AS (
-  SELECT *, CASE WHEN score IS NULL THEN 'unscored' WHEN score > $t THEN 'A'
-                 WHEN score < -$t THEN 'B' ELSE 'tie' END AS winner
+  SELECT *, {winner} AS winner
   FROM scored
-)"""
+)""".replace("{winner}", WINNER.format(score="score"))
 
 # The figures of one group of examples (the whole file or one slice value).
 FIGURES = """
@@ -107,8 +111,12 @@ SLICE_VALUES = {
     "tags": "SELECT DISTINCT id, winner, score, value FROM (SELECT id, winner, score,"
             " unnest(CASE WHEN coalesce(len(tags), 0) > 0 THEN tags ELSE ['(none)'] END)"
             " AS value FROM outcomes)",
-    "judge": "SELECT DISTINCT o.id, o.winner, o.score, coalesce(j.judge, '(none)') AS value"
-             " FROM outcomes o LEFT JOIN judgments j ON j.id = o.id",
+    # each judge's row scores its examples by that judge's own ok judgments (stats.slice_scores)
+    "judge": "SELECT id, " + WINNER.format(score="score") + " AS winner, score, value FROM ("
+             "SELECT o.id, coalesce(j.judge, '(none)') AS value, CASE WHEN j.judge IS NULL"
+             " THEN max(o.score) ELSE avg(CASE WHEN j.status IS NULL OR j.status = 'ok'"
+             " THEN j.score END) END AS score"
+             " FROM outcomes o LEFT JOIN judgments j ON j.id = o.id GROUP BY o.id, j.judge)",
 }
 
 

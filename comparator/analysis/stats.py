@@ -202,13 +202,17 @@ def slice_scores(comp: Comparison, field: str, judges, idx: np.ndarray, code: np
     """The score of each (example ``idx``, slice value ``code``) pair of ``slice_values``: the
     selected judges' score of the example, except for the field ``judge``, a slice of
     judgments: the slice's own judge's score (otherwise every judge's row shows the same
-    examples scored by the same judges: identical rows for a human and a model judge)."""
+    examples scored by the same judges: identical rows for a human and a model judge). The
+    value ``(none)`` (examples no judge judged) keeps the selection's score (a file's own
+    ``reported_score``). ``comparator.analysis.sql.SLICE_VALUES['judge']`` is the same rule."""
+    score = derive(comp, judges).score
     if field != "judge":
-        return derive(comp, judges).score[idx]
-    out = np.full(len(idx), np.nan)
+        return score[idx]
+    out = score[idx]
     for c, name in enumerate(names):
-        sel = code == c
-        out[sel] = derive(comp, frozenset([name])).score[idx[sel]]
+        if name != "(none)":
+            sel = code == c
+            out[sel] = derive(comp, frozenset([name])).score[idx[sel]]
     return out
 
 
