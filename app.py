@@ -13,6 +13,7 @@ st.set_page_config(page_title="comparator", page_icon=str(FAVICON), layout="wide
 view.persist()
 st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/bar_chart:", default=True),
+    st.Page("pages/findings.py", title="Findings", icon=":material/lightbulb:"),
     st.Page("pages/examples.py", title="Examples", icon=":material/table_rows:"),
     st.Page("pages/reliability.py", title="Judge reliability", icon=":material/balance:"),
     st.Page("pages/rate.py", title="Rate", icon=":material/thumbs_up_down:"),

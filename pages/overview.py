@@ -1,4 +1,4 @@
-"""Overview: headline win rate, score histogram, win rate by slice (clicks filter)."""
+"""Overview: headline win rate, findings, score histogram, win rate by slice (clicks filter)."""
 
 from functools import partial
 
@@ -12,6 +12,7 @@ from comparator.analysis.stats import derive
 from comparator.reports.charts import score_histogram, slice_bars
 from comparator.ui import state, widgets
 from comparator.ui.benchmarks import benchmark_panel
+from comparator.ui.findings_panel import overview_panel
 
 loaded = state.current(quiet=True)  # analysis_page says why when nothing opens
 page = widgets.analysis_page(f"{loaded.comparison.model_a} vs {loaded.comparison.model_b}"
@@ -66,6 +67,7 @@ if s["win_rate_a"] is not None and pc is not None:
             f"agrees with itself across orders on {100 * pc:.0f}% of "
             f"{whole['position_consistency_n']} examples judged both ways.")
 
+findings_slot = st.container()  # filled last: the rest of the page does not wait for it
 benchmark_panel(comp, t)
 
 st.subheader("Score distribution")
@@ -100,3 +102,4 @@ else:
 if filtered:
     st.page_link("pages/examples.py", label=f"Show the {int(mask.sum()):,} filtered examples →",
                  icon=":material/table_rows:")
+overview_panel(findings_slot, comp, t, judges)

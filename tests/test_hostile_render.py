@@ -19,8 +19,8 @@ import pytest
 from conftest import ROOT, free_port, run_cli, running
 from test_browser import ARGS, CHROMIUM
 
-PAGES = ["Overview", "Examples", "Judge reliability", "Rate", "Clusters", "Report", "Metrics",
-         "Leaderboard", "Data", "Generate", "Judge"]
+PAGES = ["Overview", "Findings", "Examples", "Judge reliability", "Rate", "Clusters", "Report",
+         "Metrics", "Leaderboard", "Data", "Generate", "Judge"]
 
 
 class _Counter(http.server.BaseHTTPRequestHandler):

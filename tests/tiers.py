@@ -29,8 +29,9 @@ ROOTS = {"SHARED": "data", "run_cli": "cli", "sys.executable": "cli",
 BROWSER_MODULES = {"test_browser", "test_browser_report", "test_e2e_browser", "test_finish_render",
                    "test_report_render", "test_cluster_colors", "test_click_selects",
                    "test_hostile_render", "test_jobs_browser", "test_open_session",
-                   "test_rate_browser", "test_swap_browser"}
-SLOW_MODULES = {"test_golden"}
+                   "test_rate_browser", "test_swap_browser", "test_filter_conjunctions_browser",
+                   "test_findings_browser"}
+SLOW_MODULES = {"test_golden", "test_findings_planted", "test_findings_themes"}
 # module -> fixtures that cost a minute or more (an embedding + UMAP fit, 1 GB written, 100k
 # examples): every test that uses one is slow, wherever that cost would land
 SLOW_FIXTURES = {"test_clustering": {"alpaca_run"}, "test_hostile": {"gb_file"},
@@ -39,6 +40,7 @@ SLOW_FIXTURES = {"test_clustering": {"alpaca_run"}, "test_hostile": {"gb_file"},
 # machine, i.e. about 3 s or more alone (tests/README.md: how to measure)
 SLOW_TESTS = {
     "test_app": {"test_upload_each_real_file_then_every_page"},
+    "test_bench_findings": {"test_bench_findings_table"},
     "test_benchmark_formats": {"test_arena_hard_edited_copy_strong_verdicts_nulls_and_interval",
                                "test_arena_hard_score_equals_its_result_scripts"},
     "test_cli": {"test_bad_inputs_name_file_line_and_field",
@@ -58,6 +60,9 @@ SLOW_TESTS = {
                      "test_utf16_csv_gives_the_same_stats_as_utf8_through_the_cli",
                      "test_value_too_deep_to_write_is_named_on_export_and_leaves_no_file"},
     "test_human_vote": {"test_cli_option_says_which_verdict"},
+    "test_property_themes": {
+        "test_a_clustering_run_embeds_properties_and_its_swap_gives_the_same_clusters",
+        "test_the_llm_title_prompt_gets_role_texts"},
     "test_judgment_agreement": {"test_stats_json_carries_judgment_agreement"},
     "test_leaderboard": {"test_cli_json_and_text"},
     "test_length_control": {"test_stats_json_overall_and_per_slice"},

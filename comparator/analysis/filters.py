@@ -38,11 +38,14 @@ class Filters:
     # metric conditions (name, op, value), e.g. ("a.words", ">", 200); op in < <= > >= == !=
     metrics: list[tuple[str, str, float]] = field(default_factory=list)
     ngram: str | None = None  # examples whose A or B response contains this n-gram
+    # further slices (field, value) ANDed with the first (a finding's conjunction, ``?and=``)
+    slices: list[tuple[str, str]] = field(default_factory=list)
 
     def describe(self) -> str:
         parts = []
         if self.slice_field and self.slice_value is not None:
             parts.append(f"{self.slice_field} = {self.slice_value}")
+        parts += [f"{name} = {value}" for name, value in self.slices]
         if self.winners:
             parts.append("winner in " + ", ".join(self.winners))
         if any(x is not None for x in (self.score_min, self.score_max, self.score_below)):
@@ -91,6 +94,8 @@ def apply(comp: Comparison, f: Filters, tie_threshold: float = DEFAULT_TIE_THRES
     mask = np.ones(len(comp.examples), dtype=bool)
     if f.slice_field and f.slice_value is not None:
         mask &= slice_mask(comp, f.slice_field, f.slice_value)
+    for name, value in f.slices:
+        mask &= slice_mask(comp, name, value)
     if f.winners and set(f.winners) != set(OUTCOMES):
         codes = [OUTCOMES.index(w) for w in f.winners]
         mask &= np.isin(outcomes(d.score, tie_threshold), codes)

@@ -135,12 +135,10 @@ def rater_summary(loaded: Loaded, tie_threshold: float, vote: str = "mean") -> R
         "n_rated": int(rated_mask(comp).sum())}))
 
 
-def stats_result(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: str,
-                 judge: str | None, human_vote: str = "mean", rated: bool = False
-                 ) -> StatsResult:
-    """The summary of ``loaded``; ``rated``: its human judgments are people's ratings
-    (comparator.ratings.merge), and the result carries their agreement (``raters``)."""
-    comp = loaded.comparison
+def judge_selection(comp: Comparison, judge: str | None, human_vote: str = "mean"
+                    ) -> frozenset[str] | None:
+    """The judges that score the examples for ``--judge NAMES`` (comma-separated; the file's
+    default when None), humans by ``human_vote`` (mean or majority of annotators)."""
     judges = frozenset(judge.split(",")) if judge else default_judges(comp)
     names = comp.judges()
     if judge and not any(j in names or j.split(":")[0] in names for j in judges):
@@ -148,6 +146,17 @@ def stats_result(loaded: Loaded, by: list[str], tie_threshold: float, ci_method:
     human = human_selector(human_vote)  # the human verdict: mean or majority of annotators
     if judges == frozenset(["human"]) or (judges is None and names == ["human"]):
         judges = frozenset([human])
+    return judges
+
+
+def stats_result(loaded: Loaded, by: list[str], tie_threshold: float, ci_method: str,
+                 judge: str | None, human_vote: str = "mean", rated: bool = False
+                 ) -> StatsResult:
+    """The summary of ``loaded``; ``rated``: its human judgments are people's ratings
+    (comparator.ratings.merge), and the result carries their agreement (``raters``)."""
+    comp = loaded.comparison
+    names = comp.judges()
+    judges = judge_selection(comp, judge, human_vote)
     head = {
         "model_a": comp.model_a, "model_b": comp.model_b, "format": loaded.format,
         **summary(comp, tie_threshold, judges, ci_method), "tie_threshold": tie_threshold,
@@ -170,7 +179,8 @@ def stats_result(loaded: Loaded, by: list[str], tie_threshold: float, ci_method:
         figures=clean(benchmark_figures(comp, tie_threshold)),
         annotators=clean(fleiss(comp, "human", tie_threshold)) if len(raters(comp)) > 1
         else None,
-        human_agreement=clean(_human_agreement(comp, by, human, tie_threshold)),
+        human_agreement=clean(_human_agreement(comp, by, human_selector(human_vote),
+                                                        tie_threshold)),
         raters=rater_summary(loaded, tie_threshold, human_vote) if rated else None)
 
 

@@ -35,6 +35,7 @@ from comparator.analysis.intervals import (
     wilson,
     wilson_ties,
 )
+from comparator.analysis.metrics import is_metric_field
 from comparator.analysis.metrics.slicing import metric_slices
 from comparator.analysis.significance import mark, versus_rest
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
@@ -173,7 +174,7 @@ def slice_values(comp: Comparison, field: str) -> tuple[np.ndarray, np.ndarray, 
     (booleans true/false, numbers in quantile bins). An example with several values
     (tags, list fields) appears once per value. Cached in the store's memo under
     ``("slice", field)`` (a metric's under ``metrics.slicing``'s key, which holds its spec)."""
-    if field[:2] in ("a.", "b."):  # a response metric (comparator.analysis.metrics), bucketed
+    if is_metric_field(field):  # a metric (a., b., a-b., prompt.: analysis.metrics), bucketed
         return metric_slices(comp, field)
     st = store_for(comp)
     if field in ("category", "tags", "judge"):

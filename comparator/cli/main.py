@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "judge": ("judge", "judge"),
     "cluster": ("cluster", "cluster"),
     "metrics": ("metrics", "metrics"),
+    "findings": ("findings", "findings"),
     "report": ("report", "report"),
     "leaderboard": ("leaderboard", "leaderboard"),
     "open": ("serve", "open_file"),

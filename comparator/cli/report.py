@@ -29,9 +29,11 @@ from comparator.schema.swap import swap as swap_sides
 @click.option("--by", multiple=True, metavar="FIELD",
               help="slice tables by category, tags, judge, metadata or a metric (repeatable)")
 @click.option("--filter", "filters", multiple=True, metavar="EXPR",
-              help="keep examples matching EXPR (repeatable, ANDed): field=value, "
+              help="keep examples matching EXPR (repeatable, ANDed; or joined by ' & ' in "
+                   "one EXPR, as a finding's filter): field=value, "
                    "winner=A|B|tie, score>=x, score<=x, search=TEXT, regex=PATTERN, "
-                   "ngram=WORDS, cluster=N, index=I,J, a.words>200")
+                   "ngram=WORDS, cluster=N, index=I,J, a.words>200, a-b.words>=120 (A - B), "
+                   "prompt.words>=35, prompt.turns>1")
 @judge_option
 @tie_threshold_option()
 @ci_option
@@ -44,11 +46,17 @@ from comparator.schema.swap import swap as swap_sides
 @ratings_option
 @click.option("--swap", is_flag=True,
               help="swap A and B, as the dashboard's \"Swap A and B\" (B's model becomes A)")
+@click.option("--findings-depth", type=click.IntRange(1, 3), default=2, show_default=True,
+              metavar="D", help="the Findings section: conditions per finding at most "
+                                "(as findings --depth; 3 tests many more conjunctions)")
+@click.option("--no-findings", is_flag=True,
+              help="leave out the Findings section (about 1 s per 100,000 examples at depth 2)")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="OUT.html, OUT.md, OUT.csv or OUT.json")
 def report(source: Input, by: tuple[str, ...], filters: tuple[str, ...], judge: str | None,
            tie_threshold: float, ci: str, human_vote: str, examples: int, sample: int | None,
-           pick: str | None, ratings: tuple[Path, ...], swap: bool, output: Path) -> int:
+           pick: str | None, ratings: tuple[Path, ...], swap: bool, findings_depth: int,
+           no_findings: bool, output: Path) -> int:
     """A report of INPUT (a judged file in any supported format), filtered and sliced as
     asked: self-contained HTML, Markdown, CSV of the filtered examples, or JSON of every
     figure (the format from OUTPUT's extension)."""
@@ -60,7 +68,8 @@ def report(source: Input, by: tuple[str, ...], filters: tuple[str, ...], judge: 
                     "selected" if pick else "largest",
                     seed=sample or 0,
                     picked=[x.strip() for x in (pick or "").split(",") if x.strip()],
-                    ratings=[str(p) for p in ratings], swap=swap)
+                    ratings=[str(p) for p in ratings], swap=swap,
+                    findings=not no_findings, findings_depth=findings_depth)
     loaded = source.load()
     if swap:
         loaded = replace(loaded, comparison=swap_sides(loaded.comparison))

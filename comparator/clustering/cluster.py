@@ -152,4 +152,4 @@ through to too under until up very was we were what when where which while who w
 with would you your response responses model models assistant assistants answer answers
 output outputs provided provides provide better while however overall also both more less
 one two b's a's including include includes gave give gives given therefore thus ranked rank
-ranking first second""".split()) | {"a", "b"}
+ranking first second preferred""".split()) | {"a", "b"}

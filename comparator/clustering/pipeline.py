@@ -1,10 +1,14 @@
 """The clustering pipeline: reasons -> embeddings -> clusters (+ 2-D map) -> labels.
 
 ``cluster_rationales`` answers "why does A win?": every reason gets a cluster, and each cluster
-shows how many of its reasons favour A vs B. ``cluster_prompts`` gives prompts without a
-category discovered ones (``metadata.discovered_category``, and ``category`` when missing).
-Results are stored in the comparison (``reasons`` per example, ``metadata.clusters``) and
-exported with it (native JSONL; LLM Comparator's rationale_list / rationale_clusters).
+shows how many of its reasons favour A vs B. Reasons are clustered as properties, not letters:
+what is embedded, keyworded and titled is the reason with the outputs named by role
+(``rationale.roles``: "the preferred response is more concise"), so a cluster is a property and
+its A / B split says which model the judge credits with it; the stored reasons keep A / B.
+``cluster_prompts`` gives prompts without a category discovered ones
+(``metadata.discovered_category``, and ``category`` when missing). Results are stored in the
+comparison (``reasons`` per example, ``metadata.clusters``) and exported with it (native JSONL;
+LLM Comparator's rationale_list / rationale_clusters).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from comparator.clustering.cluster import (
     representative_titles,
     umap_2d,
 )
+from comparator.clustering.rationale import roles
 from comparator.clustering.reasons import extract_reasons, llm_reasons
 from comparator.engines import SamplingParams
 from comparator.engines.cache import ResponseCache
@@ -110,7 +115,7 @@ def cluster_rationales(comp: Comparison, cfg: ClusterConfig | None = None,
     else:
         reasons = extract_reasons(comp, cfg.tie_threshold, dropped)
     timings["reasons_s"] = time.perf_counter() - t
-    texts = [r["text"] for r in reasons]
+    texts = [roles(r["text"], r["favours"]) for r in reasons]  # properties, not letters
     for ex in comp.examples:
         ex.pop("reasons", None)
     if not texts:
@@ -148,7 +153,7 @@ def _llm_params(cfg: ClusterConfig):
 
 async def _llm_titles(clusters: list[dict], texts: list[str], labels: np.ndarray,
                       sims: np.ndarray, cfg: ClusterConfig) -> None:
-    """LLM-written titles (prompt ``title-v1``) from each cluster's most central reasons; the
+    """LLM-written titles (prompt ``title-v2``) from each cluster's most central reasons; the
     keyword title stays when the reply is empty."""
     side = Side("titler", cfg.llm, _llm_params(cfg))
     sem = asyncio.Semaphore(8)

@@ -88,6 +88,71 @@ def oriented_rationale(j) -> str:
     return text
 
 
+# roles: the outputs as the file names them, after ``oriented_rationale`` (A / B)
+_NOUN = r"(?:[Rr]esponses?|[Aa]ssistants?|[Aa]nswers?|[Oo]utputs?|[Mm]odels?|[Cc]onversations?)"
+_LET = r"(?:\([abAB]\)|[AB]\b)"
+_SAID = (r"(?:is|was|are|has|had|does|did|provides|provided|gives|gave|offers|offered|includes|"
+         r"included|lacks|lacked|fails|failed|uses|used|contains|explains|explained|correctly|"
+         r"also|only|misses|missed|answers|answered|follows|followed|seems|appears|goes|went)")
+_ROLE = re.compile(
+    rf"(?P<pair>(?:\b[Bb]oth\s+)?(?:\b[Tt]he\s+)?(?:\b{_NOUN}\s+)?\b(?P<p1>[AB])\s*"
+    rf"(?P<sep>,|&|/|\band\b|\bor\b)\s*(?:{_NOUN}\s+)?(?P<p2>[AB])\b(?!['’]s))|"
+    rf"(?P<one>(?:\b[Tt]he\s+)?\b{_NOUN}(?:\s+|_(?=[ab]\b))(?P<l1>{_LET}|(?<=_)[ab]\b))"
+    rf"(?P<poss>['’]s(?P<obj>\s+(?:response|answer|output|reply))?\b)?|"
+    rf"\b(?P<l2>[AB])(?P<poss2>['’]s\b)|"
+    rf"(?P<pre>\b(?:than|over|unlike|versus|vs\.|to|by|from)\s+|\bof\s+(?=[AB][.,;]?$))"
+    rf"(?P<l3>[AB])\b(?![.*]\w|\*)|"
+    rf"(?:^|(?<=[.;:,!?(]\s)|(?<=\band\s)|(?<=\bbut\s)|(?<=\bwhile\s)|(?<=\bwhereas\s)|"
+    rf"(?<=\bthough\s)|(?<=\bboth\s))(?P<l4>[AB])\b(?=\s+{_SAID}\b|:\s)|"
+    r"(?<=\bthat\s)(?P<l5>[AB])\b(?=\s+(?:provided|provides|offered|offers|gave|gives|"
+    r"included|includes)\b)")
+
+
+def _letter(m: re.Match) -> str | None:
+    for g in ("l1", "l2", "l3", "l4", "l5"):
+        if m[g] is not None:
+            return m[g].strip("()").upper()
+    return None
+
+
+def roles(text: str, favours: str | None) -> str:
+    """``text`` (a reason naming the outputs A / B, as ``oriented_rationale`` writes them)
+    with the outputs named by role, so that a reason states a property, not a letter: the side
+    the reason ``favours`` ("A" / "B") becomes "the preferred response", the other side "the
+    other response" ("Response A is more concise" favouring A and "Model B is more concise"
+    favouring B both read "The preferred response is more concise"). A reason favouring
+    neither (``favours`` None: a tie, an untagged bullet) names the side it mentions first "one
+    response" and the other "the other response", so swapping the letters changes nothing.
+
+    Named: "Response / Assistant / Answer / Output / Model / Conversation A" (and "(a)",
+    "response_a"), their possessives ("Model A's response" -> "the preferred response"), a
+    bare "A's", a bare letter after "than / over / unlike / versus / to / by / from" (or "of"
+    ending the sentence: "the structure of A.") or, at the start of a clause, before a verb or
+    a colon ("B is shorter", "..., while A lacks ...", "A: its depth"), after "that" before
+    "provided / offered / gave / included" ("the context that A provided"), and both at once
+    ("Models A and B", "A and B" -> "both responses", "A or B" -> "either response"). A bare
+    letter elsewhere is left alone: "Option A", "vitamin A", "Plan B" and "that A is the
+    grandfather" (MT-Bench's reasoning questions) name something else."""
+    if favours not in ("A", "B"):  # the side named first is "one response"
+        favours = next((_letter(m) for m in _ROLE.finditer(text) if _letter(m)), "A")
+        names = ("one response", "the other response")
+    else:
+        names = ("the preferred response", "the other response")
+
+    def name(m: re.Match) -> str:
+        if m["pair"] is not None:  # "Assistant B and B both ...": the judge meant both
+            out = "either response" if m["sep"] == "or" else "both responses"
+        else:
+            out = names[_letter(m) != favours]
+            if m["poss"] is not None and m["obj"] is None or m["poss2"] is not None:
+                out += "'s"
+        head = text[:m.start()].rstrip()
+        out = out[0].upper() + out[1:] if not head or head[-1] in ".!?" else out
+        return (m["pre"] or "") + out
+
+    return _ROLE.sub(name, text)
+
+
 def oriented_label(j) -> str | None:
     """The judgment's label in A / B (AlpacaEval's label is the letter ranked first)."""
     label = j.get("label")

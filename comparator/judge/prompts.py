@@ -7,7 +7,8 @@
     arena-hard-v1   Arena-Hard-style 5-level verdict ([[A>>B]] ... [[B>>A]])
     custom-v1       the user's own rubric, with the 7-level XML reply format
     reasons-v1      (clustering) a rationale -> short reasons, each tagged [A] or [B]
-    title-v1        (clustering) a cluster's keywords and reasons -> a short title
+    title-v2        (clustering) a cluster's keywords and reasons (named by role: "the
+                    preferred response") -> a short title naming the property
 
 Responses are delimited and neutralised (``neutralise``) before the judge sees them, so a
 response cannot smuggle in a verdict token or close its own delimiter.
@@ -181,9 +182,11 @@ REASONS_USER = (
     "if it favours Response B, or [=] if it favours neither. One bullet per line, e.g.\n"
     "- [A] gives a worked example\n- [B] is more concise")
 TITLE_USER = (
-    "These are reasons a judge gave, grouped together:\n{reasons}\n\nKeywords: {keywords}\n\n"
-    "Write a title of at most 6 words naming what these reasons have in common. Reply with "
-    "the title only.")
+    "These are reasons a judge gave for preferring one of two responses, grouped together "
+    "(\"the preferred response\" is the one a reason speaks for, \"the other response\" the "
+    "one it speaks against):\n{reasons}\n\nKeywords: {keywords}\n\n"
+    "Write a title of at most 6 words naming the property these reasons have in common (e.g. "
+    "\"More concise\", \"Incorrect code\"). Reply with the title only.")
 
 
 def reasons_prompt(rationale: str) -> list[dict[str, str]]:

@@ -3,7 +3,8 @@ CI method) -> every number in it, built with comparator.analysis' functions.
 
 ``report.data["stats"]`` is exactly what ``stats --json`` prints for the filtered examples (the
 same ``StatsResult`` makes both; ``report.stats`` is the typed result), so the headline and
-slices have the same field names. Everything in ``data`` but ``provenance.created`` is a
+slices have the same field names; ``data["findings"]`` is what ``findings --json`` prints for
+the view (comparator.reports.findings). Everything in ``data`` but ``provenance.created`` is a
 function of the file's bytes and the spec.
 """
 
@@ -24,10 +25,11 @@ from comparator.analysis.clusters import reason_clusters
 from comparator.analysis.filters import apply
 from comparator.analysis.human_vote import human_selector
 from comparator.analysis.people import people_report
-from comparator.analysis.result import StatsResult, stats_result
+from comparator.analysis.result import StatsResult, judge_selection, stats_result
 from comparator.analysis.stats import DEFAULT_CI, OUTCOMES, default_judges, derive, outcomes
 from comparator.clustering.rationale import oriented_rationale
 from comparator.formats import Loaded
+from comparator.reports.findings import DEFAULT_DEPTH, report_findings
 from comparator.schema.digest import file_sha256
 from comparator.schema.jsonsafe import clean
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD, SCORE_MAX, SCORE_MIN
@@ -53,6 +55,8 @@ class ViewSpec:
     picked: list[str] = field(default_factory=list)  # example ids, for choice="selected"
     ratings: list[str] = field(default_factory=list)  # Rate-page ratings files (People vs judge)
     swap: bool = False  # A and B swapped (comparator.schema.swap): the loaded file is swapped
+    findings: bool = True  # the Findings section (comparator.findings on the view)
+    findings_depth: int = DEFAULT_DEPTH  # conditions per finding at most
 
     def command(self, input_name: str, fmt: str | None = None, output: str = "report.html"
                 ) -> str:
@@ -76,6 +80,10 @@ class ViewSpec:
             args += ["--human-vote", self.human_vote]
         if self.ratings:
             args += ["--ratings", *self.ratings]
+        if not self.findings:
+            args += ["--no-findings"]
+        elif self.findings_depth != DEFAULT_DEPTH:
+            args += ["--findings-depth", str(self.findings_depth)]
         args += ["--examples", str(self.examples)]
         if self.choice == "random":
             args += ["--sample", str(self.seed)]
@@ -142,6 +150,10 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
         "score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
         "clusters": reason_clusters(comp, mask),
         "people": people,
+        "findings": report_findings(comp, mask, judge_selection(comp, spec.judge,
+                                                                spec.human_vote),
+                                    spec.tie_threshold, spec.findings_depth)
+        if spec.findings else None,
         "examples": [_example(loaded, i, score, spec.tie_threshold)
                      for i in choose_examples(loaded, mask, score, spec)],
     }

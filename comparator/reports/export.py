@@ -16,6 +16,7 @@ from comparator.analysis.metrics import metric_columns
 from comparator.analysis.stats import OUTCOMES, derive, outcomes
 from comparator.formats.tabular import to_rows
 from comparator.reports.build import Report
+from comparator.reports.findings import FINDINGS, finding_rows, findings_intro
 from comparator.reports.html import render_html
 from comparator.reports.tables import (
     BENCHMARK,
@@ -70,6 +71,8 @@ def render_markdown(report: Report) -> str:
            _md_table(HEADLINE, headline_rows(s))]
     if bench := benchmark_rows(s):
         out += ["", "## Benchmark figures", "", _md_table(BENCHMARK, bench)]
+    if d.get("findings"):
+        out += _md_findings(d)
     out += ["", "## Judge reliability", "", _md_table(RELIABILITY, reliability_rows(s))]
     h = d["score_histogram"]
     out += ["", "## Score distribution", "", _md_table(
@@ -105,6 +108,19 @@ def render_markdown(report: Report) -> str:
     out += ["", "## How this report was made", "", _md_table(["", ""], prov), "",
             _fenced(p["command"]), ""]
     return "\n".join(out)
+
+
+def _md_findings(d: dict[str, Any]) -> list[str]:
+    """The Findings section: how they were found, each as a numbered sentence, their figures
+    as a table, the judge's biases as a list (every text literal: ``md_cell``)."""
+    f = d["findings"]
+    out = ["", "## Findings", "", md_cell(findings_intro(d))]
+    if f["findings"]:
+        out += ["", *(f"{k}. {md_cell(x['sentence'])}" for k, x in enumerate(f["findings"], 1)),
+                "", _md_table(FINDINGS, finding_rows(f))]
+    if f["biases"]:
+        out += ["", "### Judge biases", "", *(f"- {md_cell(b['sentence'])}" for b in f["biases"])]
+    return out
 
 
 def csv_rows(report: Report) -> tuple[list[str], list[dict[str, Any]]]:

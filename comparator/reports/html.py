@@ -14,6 +14,7 @@ from plotly.offline import get_plotlyjs
 
 from comparator.reports.build import Report
 from comparator.reports.charts import COLOR_A, COLOR_B, COLOR_TIE, plain, slice_bars
+from comparator.reports.findings import FINDINGS, finding_rows, findings_intro
 from comparator.reports.tables import (
     BENCHMARK,
     HEADLINE,
@@ -138,6 +139,21 @@ def _examples(report: Report) -> str:
     return "".join(out)
 
 
+def _findings(d: dict[str, Any]) -> str:
+    """The Findings section: how they were found, each as a sentence, their figures as a
+    table, the judge's biases as sentences (every text escaped, on one line: ``label``)."""
+    f = d["findings"]
+    out = [f'<section id="findings"><h2>Findings</h2><p>{label(findings_intro(d))}</p>']
+    if f["findings"]:
+        out.append('<ol class="findings">' + "".join(
+            f"<li>{label(x['sentence'])}</li>" for x in f["findings"]) + "</ol>")
+        out.append(_table(FINDINGS, finding_rows(f)))
+    if f["biases"]:
+        out.append("<h3>Judge biases</h3><ul>" + "".join(
+            f"<li>{label(b['sentence'])}</li>" for b in f["biases"]) + "</ul>")
+    return "".join(out) + "</section>"
+
+
 def render_html(report: Report) -> str:
     d, s, p = report.data, report.data["stats"], report.data["provenance"]
     figs = charts(report)
@@ -155,6 +171,8 @@ def render_html(report: Report) -> str:
     parts.append("</div><h2>Headline</h2>" + _table(HEADLINE, headline_rows(s)))
     if bench := benchmark_rows(s):
         parts.append("<h2>Benchmark figures</h2>" + _table(BENCHMARK, bench))
+    if d.get("findings"):
+        parts.append(_findings(d))
     parts.append(_figure_html(figs.pop("score_histogram"), "fig-score-histogram"))
     parts.append("<h2>Judge reliability</h2>" + _table(RELIABILITY, reliability_rows(s)))
     for k, field in enumerate(report.spec.by):

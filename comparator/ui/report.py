@@ -17,6 +17,7 @@ from comparator.formats import Loaded
 from comparator.ratings.store import comparison_key, ratings_dir
 from comparator.reports.build import Report, ViewSpec, build, file_sha256
 from comparator.reports.export import render
+from comparator.reports.findings import FINDINGS, finding_rows, findings_intro
 from comparator.reports.html import charts
 from comparator.reports.tables import (
     BENCHMARK,
@@ -85,6 +86,13 @@ def controls(loaded: Loaded) -> ViewSpec:
                     choice=choice, seed=seed,
                     human_vote=st.session_state.get("human_vote") or "mean",
                     swap=state.swapped())
+    f1, f2 = st.columns([3, 1])
+    spec.findings = f1.checkbox("Findings section (slices found and tested among the view's "
+                                "examples)", value=True, key="rep_findings")
+    spec.findings_depth = int(f2.selectbox("Findings depth", (1, 2, 3), index=1,
+                                           key="rep_findings_depth",
+                                           disabled=not spec.findings,
+                                           help="conditions per finding at most"))
     files = ratings_files(comp)
     if files and st.checkbox(f"People vs judge from the {len(files)} raters' ratings (Rate "
                              "page)", value=True, key="rep_people"):
@@ -137,6 +145,8 @@ def preview(report: Report) -> None:
     if bench := benchmark_rows(d["stats"]):
         st.markdown("**Benchmark figures**")
         st.dataframe(pd.DataFrame(bench, columns=BENCHMARK), hide_index=True)
+    if d.get("findings"):
+        _findings_preview(d)
     figs = charts(report)
     st.plotly_chart(figs.pop("score_histogram"), key="rep_hist")
     st.markdown("**Judge reliability**")
@@ -158,6 +168,19 @@ def preview(report: Report) -> None:
         st.caption(f"{len(d['examples'])} example pairs in the report: "
                    + ", ".join(widgets.md_text(str(x["id"])) for x in d["examples"][:20])
                    + (" …" if len(d["examples"]) > 20 else ""))
+
+
+def _findings_preview(d: dict) -> None:
+    """The report's Findings section: how they were found, the sentences, the figures."""
+    f = d["findings"]
+    st.markdown("**Findings**")
+    st.caption(widgets.md_text(findings_intro(d)))
+    for k, x in enumerate(f["findings"], 1):
+        st.markdown(f"{k}\\. " + widgets.md_label(x["sentence"]))
+    if f["findings"]:
+        st.dataframe(pd.DataFrame(finding_rows(f), columns=FINDINGS), hide_index=True)
+    for b in f["biases"]:
+        st.markdown("- " + widgets.md_label(b["sentence"]))
 
 
 def downloads(report: Report, stem: str) -> None:

@@ -47,11 +47,13 @@ F_CLUSTER, F_PICKED = "flt_cluster", "flt_picked"  # reason cluster, examples pi
 F_JUDGE = "flt_judge"  # which judge makes the scores: ALL_JUDGES or one judge's name
 F_METRICS, F_NGRAM = "flt_metrics", "flt_ngram"  # metric conditions, n-gram (Metrics page)
 F_RANKED, F_MEANING = "flt_ranked", "flt_meaning"  # the Examples page's ranked search
+F_SLICES = "flt_slices"  # [(field, value)]: slices ANDed with F_FIELD's (ui.conditions)
 ALL_JUDGES = "(default)"
 URL_ERROR = "_url_error"  # why the link's file was not opened (shown by analysis pages)
 PATH_OPTIONS = "path_options"  # (format, LoadOptions) the open path was read with, if not default
 FILTER_KEYS = (F_FIELD, F_VALUE, F_WINNERS, F_SCORE, F_SEARCH, F_REGEX, F_SORT, F_PAGE, F_JUDGE,
-               F_CLUSTER, F_PICKED, F_RANKED, F_MEANING, F_METRICS, F_NGRAM, F_SCORE_OPEN)
+               F_CLUSTER, F_PICKED, F_RANKED, F_MEANING, F_METRICS, F_NGRAM, F_SCORE_OPEN,
+               F_SLICES)
 
 
 def demos() -> dict[str, Path]:
@@ -271,6 +273,7 @@ def filters() -> Filters:
         selected=st.session_state.get(F_PICKED),
         metrics=[tuple(c) for c in st.session_state.get(F_METRICS) or []],
         ngram=st.session_state.get(F_NGRAM),
+        slices=[tuple(c) for c in st.session_state.get(F_SLICES) or []],
     )
 
 
@@ -407,7 +410,8 @@ def mask(loaded: Loaded) -> tuple[np.ndarray, str | None]:
     except KeyError:  # a slice field or metric this file lacks (e.g. a shared URL): drop it
         set_slice(None, None)
         set_metric_filter(None)
+        st.session_state.pop(F_SLICES, None)
         f.slice_field = f.slice_value = f.ngram = None
-        f.metrics = []
+        f.metrics, f.slices = [], []
         return mask(loaded) if f.search else (
             apply(loaded.comparison, f, tie_threshold(), judges), None)

@@ -14,6 +14,7 @@ from comparator.analysis.stats import OUTCOMES
 from comparator.formats import LoadOptions
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.store import blockscan
+from comparator.ui.conditions import extra_slices, read_slice_params, set_extra_slices, slice_param
 from comparator.ui.state import (
     ALL_JUDGES,
     F_FIELD,
@@ -42,9 +43,9 @@ from comparator.ui.state import (
 )
 from comparator.ui.wording import dashboard_words
 
-# A view is a link: besides ?data= / ?path= and ?slice=, the judge, tie threshold, winners,
-# score range, search, metric conditions, n-gram and the A/B swap live in the query string (the
-# page is the URL's path).
+# A view is a link: besides ?data= / ?path= and ?slice=, the further slice conditions (?and=,
+# repeated), the judge, tie threshold, winners, score range, search, metric conditions, n-gram
+# and the A/B swap live in the query string (the page is the URL's path).
 _QP_KEYS = ("judge", "t", "winner", "score", "q", "regex", "metric", "ngram", "swap")
 _QP_READ = "_query_params_read"
 _FROZEN = False
@@ -86,10 +87,13 @@ def persist() -> None:
     write_view()
 
 
-def view_query() -> dict[str, str]:
-    """The current view's filters as query parameters (defaults left out)."""
+def view_query() -> dict[str, str | list[str]]:
+    """The current view's filters as query parameters (defaults left out); ``and`` (the slice
+    conditions beyond ``slice``) is a list: one repeated parameter per condition."""
     ss = st.session_state
-    out: dict[str, str] = {}
+    out: dict[str, str | list[str]] = {}
+    if extra_slices():
+        out["and"] = [slice_param(f, v) for f, v in extra_slices()]
     if ss.get(F_JUDGE) and ss[F_JUDGE] != ALL_JUDGES:
         out["judge"] = ss[F_JUDGE]
     if tie_threshold() != DEFAULT_TIE_THRESHOLD:
@@ -129,6 +133,9 @@ def read_view(qp) -> None:
                 ss[SOURCE] = ("demo", label)
     if "slice" in qp and ":" in qp["slice"]:
         ss[F_FIELD], ss[F_VALUE] = qp["slice"].split(":", 1)
+    if "and" in qp:  # st.query_params: every repeated value; a view_query dict: its list
+        values = qp.get_all("and") if hasattr(qp, "get_all") else qp["and"]
+        set_extra_slices(read_slice_params([values] if isinstance(values, str) else values))
     if "path" in qp:  # a file on this server: only from the allowed folders, read first
         try:  # a file that cannot be read leaves the default open (and says why)
             fmt, options = _path_options(qp)
@@ -180,8 +187,11 @@ def write_view() -> None:
     field, value = st.session_state.get(F_FIELD), st.session_state.get(F_VALUE)
     if field and value is not None:
         want["slice"] = f"{field}:{value}"
-    for k in ("path", "format", "pair", "data", "slice", *_QP_KEYS):
-        if k in want and st.query_params.get(k) != want[k]:
+    for k in ("path", "format", "pair", "data", "slice", "and", *_QP_KEYS):
+        if isinstance(want.get(k), list):
+            if st.query_params.get_all(k) != want[k]:
+                st.query_params[k] = want[k]
+        elif k in want and st.query_params.get(k) != want[k]:
             st.query_params[k] = want[k]
         elif k not in want and k in st.query_params:
             del st.query_params[k]

@@ -24,7 +24,7 @@ from comparator.schema.records import Comparison, prompt_text, response_text
 from comparator.schema.redact import public_url
 from comparator.schema.visible import visible
 from comparator.store.table import store_for
-from comparator.ui import responses, state
+from comparator.ui import conditions, responses, state
 from comparator.ui.text import md_label, md_text
 
 
@@ -75,6 +75,7 @@ def sidebar(loaded: Loaded) -> None:
         sb.selectbox("Slice value", vals, key=state.W_VALUE, on_change=state.on_value_change,
                      format_func=visible,  # look-alike values (a zero-width space) apart
                      **_index(state.W_VALUE, vals, cur_v if cur_v in vals else state.ALL_VALUES))
+    conditions.sidebar_conditions(sb)  # further slice conditions (a finding's), ANDed
     names = comp.judges()
     if len([n for n in names if n != "human"]) > 1 or ("human" in names and len(names) > 1):
         opts = [state.ALL_JUDGES, *names]

@@ -10,6 +10,7 @@ hold every parameter (a user metric's pattern too). Booleans are bool arrays, nu
 from __future__ import annotations
 
 import numpy as np
+import pyarrow.compute as pc
 
 from comparator.analysis.columnar import metadata_keys, metadata_values
 from comparator.analysis.metrics.builtin import BUILTINS, builtin_columns, flatten
@@ -111,6 +112,31 @@ def metric_columns(comp: Comparison) -> dict[str, np.ndarray]:
     return out
 
 
+PROMPT_METRICS = ("words", "turns")  # prompt.words, prompt.turns: numbers of the prompt
+
+
+def prompt_columns(comp: Comparison) -> dict[str, np.ndarray]:
+    """The prompt's numbers, float64 like every count: ``prompt.words`` (whitespace-separated
+    words of the prompt, user turns joined, as the built-in ``words``) and ``prompt.turns``
+    (user turns; 1 for a single-turn prompt). Cached under ``("metrics", "prompt")``."""
+    def compute() -> dict[str, np.ndarray]:
+        st = store_for(comp)
+        texts = st.texts("prompt").to_pylist()
+        words = np.fromiter(map(len, map(str.split, texts)), np.float64, st.n)
+        turns = np.ones(st.n, dtype=np.float64)
+        msgs = st.column("messages")
+        if msgs.null_count < len(msgs):
+            flat = pc.list_flatten(msgs)
+            user = pc.equal(pc.struct_field(flat, "role"), "user").to_numpy(
+                zero_copy_only=False)
+            owner = pc.list_parent_indices(msgs).to_numpy()
+            counts = np.bincount(owner[user], minlength=st.n).astype(np.float64)
+            turns = np.where(counts > 0, counts, 1.0)
+        return {"prompt.words": words, "prompt.turns": turns}
+
+    return cached(comp, ("prompt",), compute)
+
+
 def metric_names(comp: Comparison) -> list[str]:
     """The metric names (without the side), built-ins first."""
     return list(dict.fromkeys(k.split(".", 1)[1] for k in metric_columns(comp)))
@@ -130,7 +156,11 @@ def metric_fields(comp: Comparison) -> list[str]:
 
 
 def is_metric_field(name: str) -> bool:
-    return name[:2] in ("a.", "b.") and len(name) > 2
+    """Whether ``name`` is a number column rather than a file's field: ``a.NAME``, ``b.NAME``,
+    the paired difference ``a-b.NAME`` or a prompt number ``prompt.NAME``."""
+    side, dot, rest = name.partition(".")
+    return bool(dot and rest) and (side in ("a", "b", "a-b") or side == "prompt"
+                                   and rest in PROMPT_METRICS)
 
 
 def add_user_metric(comp: Comparison, name: str, pattern: str, kind: str = "bool") -> dict:
@@ -154,4 +184,5 @@ def remove_user_metric(comp: Comparison, name: str) -> None:
 
 
 __all__ = ["BUILTINS", "STORED", "MetricError", "add_user_metric", "is_metric_field",
-           "metric_columns", "metric_fields", "metric_names", "remove_user_metric"]
+           "metric_columns", "metric_fields", "metric_names", "prompt_columns",
+           "remove_user_metric"]

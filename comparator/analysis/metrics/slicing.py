@@ -8,7 +8,12 @@ import operator
 
 import numpy as np
 
-from comparator.analysis.metrics import cached, metric_columns
+from comparator.analysis.metrics import (
+    PROMPT_METRICS,
+    cached,
+    metric_columns,
+    prompt_columns,
+)
 from comparator.analysis.metrics.user import user_specs
 from comparator.schema.records import Comparison
 
@@ -19,13 +24,21 @@ FEW_VALUES = 6  # at most this many distinct values: one slice per value
 
 
 def column(comp: Comparison, name: str) -> np.ndarray:
-    """A metric column; ``a-b.NAME`` is the paired difference A - B of a number metric."""
+    """A metric column: ``a.NAME`` / ``b.NAME``, the paired difference ``a-b.NAME`` (A - B,
+    cached like the others) or a prompt number ``prompt.words`` / ``prompt.turns``."""
+    if name.startswith("prompt."):
+        prompt = prompt_columns(comp)
+        if name in prompt:
+            return prompt[name]
     cols = metric_columns(comp)
-    if name.startswith("a-b.") and f"a.{name[4:]}" in cols:
-        return cols[f"a.{name[4:]}"].astype(np.float64) - cols[f"b.{name[4:]}"]
+    if name.startswith("a-b.") and f"a.{name[4:]}" in cols and f"b.{name[4:]}" in cols:
+        a, b = cols[f"a.{name[4:]}"], cols[f"b.{name[4:]}"]
+        return cached(comp, ("diff", name, _spec(comp, name)),
+                      lambda: a.astype(np.float64) - b.astype(np.float64))
     if name not in cols:
-        raise KeyError(f"no metric {name!r}; metrics are a.NAME / b.NAME with NAME one of "
-                       f"{sorted({k.split('.', 1)[1] for k in cols})}")
+        raise KeyError(f"no metric {name!r}; metrics are a.NAME / b.NAME / a-b.NAME (A - B) "
+                       f"with NAME one of {sorted({k.split('.', 1)[1] for k in cols})}, "
+                       f"and {' / '.join('prompt.' + m for m in PROMPT_METRICS)}")
     return cols[name]
 
 
@@ -53,8 +66,13 @@ def bin_edges(values: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
 def metric_slices(comp: Comparison, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(example index, value code, value names) for ``slice_values``; values sorted. Cached
     under ``("metrics", "slice", name, spec)`` (spec: the user metric's, else None)."""
-    spec = next((tuple(s.values()) for s in user_specs(comp) if s["name"] == name[2:]), None)
-    return cached(comp, ("slice", name, spec), lambda: _metric_slices(comp, name))
+    return cached(comp, ("slice", name, _spec(comp, name)), lambda: _metric_slices(comp, name))
+
+
+def _spec(comp: Comparison, name: str) -> tuple | None:
+    """The user metric behind ``name`` (its spec: part of cache keys), else None."""
+    metric = None if name.startswith("prompt.") else name.split(".", 1)[1]
+    return next((tuple(s.values()) for s in user_specs(comp) if s["name"] == metric), None)
 
 
 def _metric_slices(comp: Comparison, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
