@@ -9,6 +9,7 @@ import hashlib
 
 from test_app import app, assert_clean
 
+from comparator.clustering.rationale import roles
 from comparator.formats import load
 from comparator.ui import state
 
@@ -29,7 +30,8 @@ def test_demo_clusters_are_shipped_and_titled_by_their_central_reason():
             assert c["favours_a"] == sum(r["favours"] == "A" for r in members)
             # independent: the member with the highest similarity to this centre
             best = max(members, key=lambda r: r["similarities"][c["id"]])
-            words = " ".join(best["text"].split()).split()
+            # titled by its text as embedded: the sides named by role (clustering.rationale)
+            words = " ".join(roles(best["text"], best["favours"]).split()).split()
             assert c["title"].rstrip("…").split()[:3] == words[:3], (c["title"], best["text"])
             assert len(c["title"]) <= 71 and c["keywords"] and c["keyword_title"]
             assert all(r["x"] is not None for r in members)

@@ -109,3 +109,15 @@ def test_cli_json_contract_and_depth():
     assert text.returncode == 0 and "filter: " in text.stdout and "judge biases" in text.stdout
     bad = run_cli("findings", demo, "--filter", "nosuchfield=1")
     assert bad.returncode == 2 and "nosuchfield" in bad.stderr
+
+
+def test_readme_quotes_each_demos_finding_as_found_today():
+    readme = (ROOT / "README.md").read_text()
+    for name in ("alpaca_eval_gpt4-1106_vs_claude-2.1", "llmbar_gpt-4_vs_human"):
+        comp = load(ROOT / "data" / f"{name}.jsonl").comparison
+        first = find(comp)["findings"][0]["sentence"]
+        head = first.split(" vs ")[0].split("), ", 1)[1]  # "gpt4_1106_preview (A) wins 62% [...]"
+        assert f"(n = {find(comp)['findings'][0]['n']}), {head}" in readme, head
+    comp = load(ROOT / "data" / "mt_bench_phi-3_vs_phi-3-dpo.jsonl").comparison
+    pos = next(b for b in find(comp)["biases"] if b["kind"] == "position")
+    assert f"wins {round(100 * pos['first_wins'])}% of {pos['decisive']} decisive" in readme

@@ -8,7 +8,8 @@ Benjamini-Hochberg correction.
 - Test: a slice's win rate (A = 1, tie = 1/2, B = 0) against the rest of the examples, the
   two-sample z test of ``comparator.analysis.significance``; Benjamini-Hochberg over every
   tested conjunction (those pruned by the bound count as tested with p = 1).
-- Kept: adjusted p < q and an effect larger than that of each of its parts (redundancy).
+- Kept: adjusted p < q and an effect larger than that of each of its parts, each part
+  narrowed to less than 95% of its examples (redundancy).
   Ranked by the smaller end of the effect's interval, |difference| - 1.96 se (the effect the
   data vouch for); conjunctions that share most of their examples are one finding, shown by
   the one with the strongest evidence (``overlapping``: how many others it stands for).
@@ -40,6 +41,7 @@ from comparator.schema.records import Comparison
 from comparator.store.table import store_for
 
 SCHEMA_VERSION = 1
+SAME_PART = 0.95  # a conjunction holding this share of a part's examples is that part
 OVERLAP_SAME = 0.5  # share of the smaller slice's examples: the same finding
 MAX_COMPARED = 400  # significant conjunctions grouped by overlap (the best-ranked)
 MASK_CELLS = 50_000_000  # (compared findings x examples) masks kept at once
@@ -114,7 +116,7 @@ def _find(comp: Comparison, cfg: FindingsConfig, mask: np.ndarray | None) -> dic
     n_tested = len(tested.members) + tested.pruned
     p_adj = benjamini_hochberg(np.concatenate([f["p"], np.ones(tested.pruned)]), cfg.q)[0]
     p_adj = p_adj[: len(tested.members)]
-    keep = (p_adj < cfg.q) & ~_redundant(tested.members, f["diff"])
+    keep = (p_adj < cfg.q) & ~_redundant(tested.members, f["diff"], f["n"])
     order = np.flatnonzero(keep)
     order = order[np.argsort(-(np.abs(f["diff"][order]) - Z95 * f["se"][order]),
                              kind="stable")]
@@ -151,8 +153,9 @@ def _representatives(order: np.ndarray, masks: np.ndarray, z: np.ndarray, top: i
     """One finding per group of overlapping ones: walking the ranking, a candidate not yet
     taken gathers every untaken candidate sharing at least half of the smaller one's examples
     (the same effect seen through correlated fields: words and characters, a bin and its
-    neighbour); the group is shown by its member with the strongest evidence (|z|) at the
-    rank of its best. Returns (row, how many others it stands for)."""
+    neighbour, a part of it); the group is shown by its member with the strongest evidence
+    (|z|) at the rank of its best, and takes what overlaps that one too. Returns (row, how
+    many others it stands for)."""
     if not len(order):
         return []
     bits = np.packbits(masks, axis=1)  # popcounts of ANDed bytes: 1/8 of the memory
@@ -162,20 +165,28 @@ def _representatives(order: np.ndarray, masks: np.ndarray, z: np.ndarray, top: i
     for k in range(len(order)):
         if taken[k]:
             continue
-        rest = np.flatnonzero(~taken)
-        inter = np.bitwise_count(bits[rest] & bits[k]).sum(1, dtype=np.int64)
-        group = rest[inter >= OVERLAP_SAME * np.maximum(np.minimum(size[rest], size[k]), 1)]
-        taken[group] = True
+        group = _overlapping(bits, size, taken, k)
         best = group[np.argmax(z[group])]
+        group = np.union1d(group, _overlapping(bits, size, taken, best))
+        taken[group] = True
         out.append((int(order[best]), len(group) - 1))
         if len(out) >= top:
             break
     return out
 
 
-def _redundant(members: np.ndarray, diff: np.ndarray) -> np.ndarray:
+def _overlapping(bits: np.ndarray, size: np.ndarray, taken: np.ndarray, k: int) -> np.ndarray:
+    """The untaken candidates sharing at least half of the smaller one's examples with k."""
+    rest = np.flatnonzero(~taken)
+    inter = np.bitwise_count(bits[rest] & bits[k]).sum(1, dtype=np.int64)
+    return rest[inter >= OVERLAP_SAME * np.maximum(np.minimum(size[rest], size[k]), 1)]
+
+
+def _redundant(members: np.ndarray, diff: np.ndarray, size: np.ndarray) -> np.ndarray:
     """A conjunction whose |effect| is no larger than that of one of its parts (the
-    conjunctions of its other predicates, all tested: a part is never smaller)."""
+    conjunctions of its other predicates, all tested: a part is never smaller), or that keeps
+    at least ``SAME_PART`` of a part's examples (the added condition barely narrows it: the
+    part is the finding)."""
     index = {tuple(int(i) for i in m if i >= 0): r for r, m in enumerate(members)}
     out = np.zeros(len(members), dtype=bool)
     mag = np.abs(diff)
@@ -186,7 +197,7 @@ def _redundant(members: np.ndarray, diff: np.ndarray) -> np.ndarray:
         for drop in range(len(parts)):
             sub = tuple(int(i) for k, i in enumerate(parts) if k != drop)
             q = index.get(sub)
-            if q is not None and not mag[r] > mag[q]:
+            if q is not None and (not mag[r] > mag[q] or size[r] >= SAME_PART * size[q]):
                 out[r] = True
                 break
     return out

@@ -28,6 +28,7 @@ from comparator.store.table import store_for
 N_BINS = 5
 FEW_VALUES = 6  # a number field with at most this many values: one predicate per value
 MAX_VALUES = 50  # a categorical field with more values than this is an id, not a slice
+MAX_SHARE = 0.9  # a predicate holding more of the scored examples narrows nothing
 PROMPT_FIELDS = ("prompt.words", "prompt.turns")
 DIFF_METRICS = ("words", "characters", "has_list", "has_headings", "has_code", "has_url",
                 "affirmation", "refusal", "repeated_sentences")
@@ -113,7 +114,7 @@ def _value_label(name: str, label: str, v: float, values: set) -> str:
         return f"{side.upper()} {yes if v else no}"
     if values <= {-1.0, 0.0, 1.0} and side == "a-b" and metric in BOOL_PHRASES:
         return {1.0: f"A {yes}, B not", -1.0: f"B {yes}, A not",
-                0.0: f"A and B alike ({yes})"}[v]
+                0.0: f"both or neither {yes}"}[v]
     return f"{label} = {fmt(v)}"
 
 
@@ -192,7 +193,9 @@ def _theme_predicates(comp: Comparison) -> list[Predicate]:
 
 def candidates(comp: Comparison, min_size: int, scored: np.ndarray, themes: bool = False
                ) -> list[Predicate]:
-    """Every predicate with at least ``min_size`` scored examples in it and out of it; of a
+    """Every predicate with at least ``min_size`` scored examples in it and out of it (and
+    at most 90% of them: "both or neither refuse" is everything, its rare values are the
+    slices); of a
     two-valued field that splits the scored examples, only the smaller value (the other is the
     same test with the sign turned). Rationale themes are conditions only when ``themes``: a
     reason is written after the verdict, so "the judge cites X" measures the verdict itself
@@ -213,7 +216,7 @@ def candidates(comp: Comparison, min_size: int, scored: np.ndarray, themes: bool
     keep = []
     for p in preds:
         size = int((p.mask & scored).sum())
-        if min_size <= size <= n_scored - min_size:
+        if min_size <= size <= min(n_scored - min_size, MAX_SHARE * n_scored):
             keep.append(p)
     by_feature: dict[str, list[Predicate]] = {}
     for p in keep:
