@@ -34,7 +34,7 @@ class Tested:
 
 def pack(cols: np.ndarray) -> np.ndarray:
     """(n, P) booleans -> (P, W) uint64 words of bits, one row per column."""
-    b = np.packbits(np.ascontiguousarray(cols.T), axis=1)
+    b = np.packbits(np.ascontiguousarray(np.asarray(cols, dtype=bool).T), axis=1)
     pad = (-b.shape[1]) % 8
     if pad:
         b = np.pad(b, ((0, 0), (0, pad)))
