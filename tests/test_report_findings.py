@@ -170,11 +170,13 @@ def test_no_findings_and_depth_through_the_cli(tmp_path, home):
 
 
 def hostile_demo(path) -> None:
-    """The demo with category values and a cluster title that are HTML and Markdown."""
+    """The demo with a model name, category values and cluster titles that are HTML and
+    Markdown."""
     lines = DEMO.read_text(encoding="utf-8").splitlines()
     head = json.loads(lines[0])
+    head["model_a"] = f"{IMG} {LINK}"  # in every finding's sentence
     for c in head["metadata"]["clusters"]["clusters"]:
-        c["title"] = SCRIPT if c["id"] == 2 else c["title"]
+        c["title"] = f"{SCRIPT} {c['id']}"  # in every finding's top theme
     out = [json.dumps(head)]
     rename = {"selfinstruct": IMG, "oasst": LINK, "vicuna": "**bold** `code` _x_"}
     for line in lines[1:]:
