@@ -16,11 +16,13 @@ import numpy as np
 Q = 0.05
 
 
-def versus_rest(counts: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """Two-sided p-values, one per slice. ``counts``: (k, 3) A/tie/B counts of each slice;
-    ``total``: the (3,) counts over all examples (each once). NaN where a group is empty or the
-    outcome never varies. Own code, vectorised: statsmodels' two-proportion tests take 0/1
-    outcomes only, and a tie counts 1/2 here."""
+def two_sample(counts: np.ndarray, total: np.ndarray) -> dict[str, np.ndarray]:
+    """The test, vectorised over slices. ``counts``: (k, 3) A/tie/B counts of each slice;
+    ``total``: the (3,) counts over all examples (each once). Per slice: its size ``n``, win
+    rates of the slice (``rate``) and of the rest (``rest``), their difference ``diff``, its
+    pooled standard error ``se``, ``z`` and the two-sided ``p``; NaN where a group is empty or
+    the outcome never varies (``testable`` False). Own code: statsmodels' two-proportion tests
+    take 0/1 outcomes only, and a tie counts 1/2 here."""
     from scipy.special import ndtr  # heavy import (scipy): only when a p-value is asked
 
     counts = np.asarray(counts, dtype=float)
@@ -33,10 +35,19 @@ def versus_rest(counts: np.ndarray, total: np.ndarray) -> np.ndarray:
         n = n1 + n2
         mean = pooled @ value / n
         var = pooled @ (value**2) / n - mean**2
-        z = (m1 - m2) / np.sqrt(var * (1 / n1 + 1 / n2))
+        se = np.sqrt(var * (1 / n1 + 1 / n2))
+        z = (m1 - m2) / se
         p = 2 * ndtr(-np.abs(z))
-    p[(n1 == 0) | (n2 == 0) | ~(var > 1e-15)] = np.nan
-    return p
+    testable = (n1 > 0) & (n2 > 0) & (var > 1e-15)
+    p[~testable] = np.nan
+    z[~testable] = np.nan
+    return {"n": n1, "rate": m1, "rest": m2, "diff": m1 - m2, "se": se, "z": z, "p": p,
+            "testable": testable}
+
+
+def versus_rest(counts: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of ``two_sample``, one per slice (NaN where untestable)."""
+    return two_sample(counts, total)["p"]
 
 
 def benjamini_hochberg(p: np.ndarray, q: float = Q) -> tuple[np.ndarray, np.ndarray]:

@@ -112,7 +112,8 @@ def _find(comp: Comparison, cfg: FindingsConfig, mask: np.ndarray | None) -> dic
     totals = [np.bincount(oc[h], minlength=3)[:3].astype(float) for h in (half, ~half)]
     s = lattice.two_sample(tested.search, totals[0])
     h = lattice.two_sample(tested.holdout, totals[1])
-    f = lattice.two_sample(tested.search + tested.holdout, totals[0] + totals[1])
+    full = tested.search + tested.holdout  # A / tie / B counts over all scored examples
+    f = lattice.two_sample(full, totals[0] + totals[1])
     n_tested = len(tested.members) + tested.pruned
     p_adj = benjamini_hochberg(np.concatenate([f["p"], np.ones(tested.pruned)]), cfg.q)[0]
     p_adj = p_adj[: len(tested.members)]
@@ -128,7 +129,7 @@ def _find(comp: Comparison, cfg: FindingsConfig, mask: np.ndarray | None) -> dic
     for r, same in _representatives(order, masks, np.abs(f["z"][order]), cfg.top):
         conj = [preds[i] for i in tested.members[r] if i >= 0]
         item = _finding(comp, conj, _mask(preds, tested.members[r], scored), r, s, h, f,
-                        p_adj, th, cfg)
+                        p_adj, th, full[r])
         item["overlapping"] = same
         findings.append(item)
     out["tested"] = n_tested
@@ -214,12 +215,12 @@ def _num(x: float) -> float | None:
 
 
 def _finding(comp: Comparison, conj: list[Predicate], members: np.ndarray, r: int, s, h, f,
-             p_adj: np.ndarray, th, cfg: FindingsConfig) -> dict[str, Any]:
+             p_adj: np.ndarray, th, counts: np.ndarray) -> dict[str, Any]:
     conds = [c for p in conj for c in p.conditions]
     hold = _half(h, r)
     confirmed = bool(hold["p_value"] is not None and hold["p_value"] < 0.05
                      and np.sign(h["diff"][r]) == np.sign(s["diff"][r]))
-    lo, hi = _interval(comp, members, cfg)
+    lo, hi = (_num(float(x)) for x in wilson_ties(*counts))
     item = {
         "filter": " & ".join(c.expr() for c in conds),
         "filters": [c.expr() for c in conds],
@@ -235,11 +236,3 @@ def _finding(comp: Comparison, conj: list[Predicate], members: np.ndarray, r: in
     }
     item["sentence"] = finding_sentence(comp, item)
     return item
-
-
-def _interval(comp: Comparison, members: np.ndarray, cfg: FindingsConfig
-              ) -> tuple[float | None, float | None]:
-    oc = outcomes(derive(comp, cfg.judges).score, cfg.tie_threshold)[members]
-    a, t, b = (int((oc == k).sum()) for k in range(3))
-    lo, hi = wilson_ties(a, t, b)
-    return _num(float(lo)), _num(float(hi))

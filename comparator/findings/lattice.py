@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from comparator.analysis import significance
+
 VALUE = np.array([1.0, 0.5, 0.0])  # outcome code 0 = A, 1 = tie, 2 = B
 BLOCK = 512  # depth-3 parents per matrix product
 
@@ -170,22 +172,10 @@ def _depth3(halves, feature, pi, pj, min_size):
 
 
 def two_sample(counts: np.ndarray, total: np.ndarray) -> dict[str, np.ndarray]:
-    """Per row of ``counts`` (k, 3) against the rest of ``total``: win rates of the slice and
-    the rest, their difference, its standard error (pooled, as ``analysis.significance``) and
-    the two-sided p-value."""
-    from scipy.special import ndtr
-
-    rest = total[None, :] - counts
-    n1, n2 = counts.sum(1), rest.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m1, m2 = counts @ VALUE / n1, rest @ VALUE / n2
-        n = n1 + n2
-        mean = (counts + rest) @ VALUE / n
-        var = (counts + rest) @ VALUE**2 / n - mean**2
-        se = np.sqrt(var * (1 / n1 + 1 / n2))
-        z = (m1 - m2) / se
-        p = 2 * ndtr(-np.abs(z))
-    bad = (n1 == 0) | (n2 == 0) | ~(var > 1e-15)
-    p[bad] = 1.0
-    z[bad] = 0.0
-    return {"n": n1, "rate": m1, "rest": m2, "diff": m1 - m2, "se": se, "z": z, "p": p}
+    """``analysis.significance.two_sample`` of each row of ``counts`` against the rest of
+    ``total``, an untestable one (empty side, constant outcome) as p = 1, z = 0: it is
+    counted in the correction and never found."""
+    out = significance.two_sample(counts, total)
+    out["p"] = np.where(out["testable"], out["p"], 1.0)
+    out["z"] = np.where(out["testable"], out["z"], 0.0)
+    return out

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from comparator.findings import FindingsConfig, find
+from comparator.findings.sentences import p_text, pct, points
 from comparator.schema.jsonsafe import clean
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison
@@ -34,23 +35,11 @@ def config(t: float, judges: Any, depth: int = 2, min_size: int = 30, seed: int 
                           tie_threshold=t, judges=judges)
 
 
-def _points(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:+.0f} points".replace("-", "−")
-
-
-def _percent(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"
-
-
-def _p(p: float | None) -> str:
-    return "n/a" if p is None else "< 0.001" if p < 0.001 else f"= {p:.2g}"
-
-
 def headline(f: dict[str, Any]) -> str:
     """The key figures of a finding on one line: "−33 points (60% vs 93%) · n = 149 ·
     p_adj < 0.001 · ✓ confirmed" (no text from the file)."""
-    return (f"{_points(f['difference'])} ({_percent(f['win_rate_a'])} vs "
-            f"{_percent(f['rest_win_rate_a'])}) · n = {f['n']:,} · p_adj {_p(f['p_adjusted'])}"
+    return (f"{points(f['difference']).replace('-', '−')} ({pct(f['win_rate_a'])} vs "
+            f"{pct(f['rest_win_rate_a'])}) · n = {f['n']:,} · p_adj {p_text(f['p_adjusted'])}"
             f" · {'✓ confirmed' if f['confirmed'] else 'not confirmed'}")
 
 
