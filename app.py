@@ -4,12 +4,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from comparator.ui import view
+from comparator.ui import auth, view
 
 # a local image: an icon name (":material/...:") makes the browser fetch it from a font server,
 # and no page of this app requests anything beyond its own server
 FAVICON = Path(__file__).resolve().parent / "comparator" / "ui" / "favicon.png"
 st.set_page_config(page_title="comparator", page_icon=str(FAVICON), layout="wide")
+auth.gate()  # first: nothing reads a file or the URL for someone who may not see data
 view.persist()
 st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/bar_chart:", default=True),

@@ -1,13 +1,11 @@
 """Generate: paired responses from two models for a prompt set, then open them."""
 
-from pathlib import Path
 
 import streamlit as st
 
 from comparator.engines import Side, generate_pairs, load_prompts
 from comparator.engines.plan import generation_plan
 from comparator.formats import InputError
-from comparator.schema.settings import data_dir
 from comparator.ui import jobs, state, widgets
 
 JOB = "generation_job"  # the run this session started last (the page lists every run)
@@ -37,8 +35,7 @@ for side, col in (("a", ca), ("b", cb)):
     forms[side] = widgets.backend_form(f"gen_{{}}_{side}", col)
 concurrency = st.number_input("Concurrency (calls in flight)", 1, 512, 8, key="gen_conc")
 name = st.text_input("Output name", "generation", key="gen_name")
-out = data_dir() / "runs" / f"{Path(name).stem or 'generation'}.jsonl"
-st.caption(f"Output: {widgets.md_text(str(out))} (rerunning with the same name resumes)")
+out = jobs.output(name, "generation")
 
 try:
     items = load_prompts(prompts_path, limit or None)

@@ -1,13 +1,11 @@
 """Judge: run an LLM judge over the open comparison (both orders, repeats), then open it."""
 
-from pathlib import Path
 
 import streamlit as st
 
 from comparator.judge.plan import judge_plan
 from comparator.judge.prompts import PROTOCOLS, TEMPLATES
 from comparator.judge.runner import JudgeConfig, judge_comparison
-from comparator.schema.settings import data_dir
 from comparator.ui import jobs, state, widgets
 
 JOB = "judge_job"  # the run this session started last (the page lists every run)
@@ -43,8 +41,7 @@ repeats = c2.number_input("Repeats per pair (half swapped)", 1, 32, 6, key="judg
 limit = c2.number_input("Limit (0 = all examples)", 0, 10_000_000, 0, key="judge_limit")
 concurrency = c2.number_input("Concurrency (calls in flight)", 1, 512, 8, key="judge_conc")
 name = c2.text_input("Output name", "judged", key="judge_name")
-out = data_dir() / "runs" / f"{Path(name).stem or 'judged'}.jsonl"
-c2.caption(f"Output: {widgets.md_text(str(out))} (the same name resumes)")
+out = jobs.output(name, "judged", c2)
 
 cfg = JudgeConfig(PROTOCOLS[protocol], int(repeats), form["params"], rubric or None)
 target = comp.subset(comp.examples[: int(limit)]) if limit else comp

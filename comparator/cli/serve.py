@@ -11,13 +11,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
+import tomllib
 from pathlib import Path
 from urllib.parse import quote
 
 import click
 
 from comparator.schema.files import open_regular
-from comparator.schema.settings import allowed_dirs
+from comparator.schema.settings import allowed_dirs, settings
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: app.py, .streamlit/
 
@@ -38,8 +39,22 @@ def app_url(host: str, port: int, file: Path) -> str:
     return f"http://{shown}:{port}/?path={quote(str(file.resolve()), safe='')}"
 
 
+def sign_in_configured() -> bool:
+    """Whether the server will ask for sign-in: an ``[auth]`` block in the secrets Streamlit
+    reads (the app's ``.streamlit/secrets.toml``, then the user's ``~/.streamlit/``)."""
+    for path in (ROOT / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" /
+                 "secrets.toml"):
+        try:
+            if "auth" in tomllib.loads(path.read_text(encoding="utf-8")):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def exposure_warning(host: str, port: int) -> str | None:
-    """What listening on ``host`` opens to others (None for this machine only)."""
+    """What listening on ``host`` opens to others (None for this machine only, or when
+    sign-in is configured)."""
     name = host.strip().strip("[]")
     try:
         if ipaddress.ip_address(name).is_loopback:
@@ -47,10 +62,16 @@ def exposure_warning(host: str, port: int) -> str | None:
     except ValueError:
         if name.lower() in ("localhost", "localhost.localdomain"):
             return None
+    if sign_in_configured():
+        return None
+    then = ("it serves everyone anyway (COMPARATOR_ALLOW_ANONYMOUS=1)"
+            if settings().allow_anonymous else "so it serves no data until sign-in is "
+            "configured, unless COMPARATOR_ALLOW_ANONYMOUS=1")
     return (f"warning: --host {host} makes the dashboard reachable from other machines, with "
-            f"no sign-in: anyone who can reach port {port} can read the files in the folders "
-            "it may open (COMPARATOR_DATA_DIRS) and start runs with this server's API keys. "
-            "Put a sign-in proxy in front of it (see docs/serving.md), or use --host 127.0.0.1")
+            f"no sign-in: anyone who can reach port {port} could read the files in the folders "
+            "it may open (COMPARATOR_DATA_DIRS) and start runs with this server's API keys; "
+            f"{then}. Configure sign-in (an [auth] block in .streamlit/secrets.toml, see "
+            "docs/team.md), or use --host 127.0.0.1")
 
 
 def command(host: str, port: int) -> list[str]:

@@ -25,7 +25,7 @@ import orjson
 from comparator.engines.runner import Progress
 from comparator.schema.atomic import write_bytes
 from comparator.schema.redact import redact
-from comparator.schema.settings import data_dir
+from comparator.schema.settings import user_dir
 
 SAVE_EVERY_S = 2.0
 INTERRUPTED = ("the server stopped while it ran. Start it with the same settings and output "
@@ -95,7 +95,8 @@ _JOBS: dict[str, Job] = {}  # every job this process started, by id
 
 
 def jobs_dir() -> Path:
-    return data_dir() / "jobs"
+    """The run records of the calling user (everyone's own on a team server)."""
+    return user_dir() / "jobs"
 
 
 def _save(job: Job, force: bool = False) -> None:

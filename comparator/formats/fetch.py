@@ -24,8 +24,8 @@ from comparator.schema.settings import (
     SECONDS_ENV,
     allowed_path,
     allowed_url,
-    data_dir,
     settings,
+    user_dir,
 )
 
 CHUNK = 1 << 20
@@ -77,9 +77,10 @@ def write_stream(fileobj: BinaryIO, path: Path) -> Path:
 
 
 def save_upload(fileobj: BinaryIO, name: str) -> tuple[Path, str]:
-    """An uploaded file copied to ``data_dir()/uploads/<sha256[:16]>-<name>``: (path, SHA-256
-    of its bytes). The same content under the same name is the same file."""
-    folder = data_dir() / "uploads"
+    """An uploaded file copied to ``user_dir()/uploads/<sha256[:16]>-<name>`` (the uploader's
+    own folder): (path, SHA-256 of its bytes). The same content under the same name is the
+    same file."""
+    folder = user_dir() / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     fileobj.seek(0)
     with AtomicFile(folder / safe_name(name)) as out:
@@ -179,11 +180,11 @@ def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
 
 def download_path(url: str) -> Path:
     name = safe_name(unquote(urlsplit(url).path), default="download")
-    return data_dir() / "downloads" / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{name}"
+    return user_dir() / "downloads" / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{name}"
 
 
 def download(url: str) -> Path:
-    """Download an allowed URL to ``data_dir()/downloads``: streamed, all or nothing (no partial
+    """Download an allowed URL to ``user_dir()/downloads``: streamed, all or nothing (no partial
     file is ever left under the name), size-capped by ``COMPARATOR_URL_MAX_BYTES`` (default
     8 GiB), the whole of it within ``COMPARATOR_URL_SECONDS`` (default 15 minutes), refused when
     shorter than its Content-Length; ValueError with what to do otherwise."""

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from comparator.formats.common import read_file
 from comparator.formats.native import validation_error
 from comparator.schema.errors import InputError
+from comparator.schema.identity import slug
 from comparator.schema.records import Comparison, Score, prompt_text, response_text
 from comparator.schema.settings import data_dir
 from comparator.schema.swap import is_swapped
@@ -101,8 +102,7 @@ def comparison_key(comp: Comparison) -> str:
 
 def rater_slug(rater: str) -> str:
     """A file name for a rater: a safe slug plus a hash of the exact name (never a path)."""
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", rater).strip("-_")[:32] or "rater"
-    return f"{slug}-{hashlib.sha256(rater.encode('utf-8')).hexdigest()[:12]}"
+    return slug(rater, "rater")
 
 
 def ratings_dir(key: str, root: Path | None = None) -> Path:

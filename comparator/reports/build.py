@@ -102,8 +102,9 @@ class Report:
 
 
 def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
-          created: datetime | None = None) -> Report:
-    """Every figure of the view; raises ValueError / KeyError / InputError on a bad spec."""
+          created: datetime | None = None, made_by: str | None = None) -> Report:
+    """Every figure of the view; raises ValueError / KeyError / InputError on a bad spec.
+    ``made_by``: the signed-in identity that made it (a team server's dashboard)."""
     if spec.choice not in EXAMPLE_CHOICES:
         raise ValueError(f"example choice must be one of {EXAMPLE_CHOICES}, got {spec.choice!r}")
     if spec.ratings:  # as stats --ratings: the ratings are the human verdicts
@@ -144,6 +145,7 @@ def build(loaded: Loaded, spec: ViewSpec, *, sha256: str | None = None,
             "tool": "comparator", "version": __version__,
             "created": (created or report_time()).isoformat(timespec="seconds"),
             "command": spec.command(name, loaded.format, "report.html"),
+            **({"made_by": made_by} if made_by else {}),
         },
         "n_total": len(comp.examples), "n_filtered": int(mask.sum()),
         "stats": stats.to_json(),

@@ -27,6 +27,7 @@ from comparator.reports.tables import (
     cluster_rows,
     headline_rows,
     people_rows,
+    provenance_rows,
     reliability_rows,
     slice_rows,
 )
@@ -100,12 +101,7 @@ def render_markdown(report: Report) -> str:
             out += ["", f"Judgment by {md_cell(j['judge'] or 'judge')}: {md_cell(verdict)}"]
             if j["rationale"]:
                 out += ["", _fenced(j["rationale"])]
-    prov = [[k, v] for k, v in (
-        ("input", p["input"]), ("SHA-256", p["sha256"] or "n/a"), ("format", p["format"]),
-        ("filters", "; ".join(p["filters"]) or "none"), ("tie threshold", p["tie_threshold"]),
-        ("judges", ", ".join(p["judges"])), ("CI method", p["ci_method"]),
-        ("tool", f"{p['tool']} {p['version']}"), ("created", p["created"]))]
-    out += ["", "## How this report was made", "", _md_table(["", ""], prov), "",
+    out += ["", "## How this report was made", "", _md_table(["", ""], provenance_rows(p)), "",
             _fenced(p["command"]), ""]
     return "\n".join(out)
 

@@ -26,6 +26,7 @@ from comparator.reports.tables import (
     fmt_pct,
     headline_rows,
     people_rows,
+    provenance_rows,
     reliability_rows,
     slice_rows,
 )
@@ -189,11 +190,7 @@ def render_html(report: Report) -> str:
     if d["examples"]:
         parts.append(f"<h2>Examples ({len(d['examples'])}, "
                      f"{e(p['examples']['choice'])})</h2>" + _examples(report))
-    prov = [["input", p["input"]], ["SHA-256", p["sha256"] or "n/a"], ["format", p["format"]],
-            ["filters", "; ".join(p["filters"]) or "none"], ["tie threshold", p["tie_threshold"]],
-            ["judges", ", ".join(p["judges"])], ["CI method", p["ci_method"]],
-            ["tool", f"{p['tool']} {p['version']}"], ["created", p["created"]],
-            ["command", p["command"]]]
+    prov = [*provenance_rows(p), ["command", p["command"]]]
     parts.append('<h2>How this report was made</h2><table class="prov"><tbody>' + "".join(
         f"<tr><td>{e(k)}</td><td><code>{e(v)}</code></td></tr>" for k, v in prov)
         + "</tbody></table>")

@@ -148,3 +148,13 @@ def benchmark_rows(s: dict[str, Any]) -> list[list[Any]]:
                   f"{x['correct']} correct", x["n"]]
                  for g, x in [(None, r), *r["groups"].items()] if x["accuracy"] is not None]
     return shown(rows)
+
+
+def provenance_rows(p: dict[str, Any]) -> list[list[Any]]:
+    """How the report was made (its command apart), with who made it on a team server."""
+    return [[k, v] for k, v in (
+        ("input", p["input"]), ("SHA-256", p["sha256"] or "n/a"), ("format", p["format"]),
+        ("filters", "; ".join(p["filters"]) or "none"), ("tie threshold", p["tie_threshold"]),
+        ("judges", ", ".join(p["judges"])), ("CI method", p["ci_method"]),
+        ("tool", f"{p['tool']} {p['version']}"), ("created", p["created"]),
+        *((("made by", p["made_by"]),) if p.get("made_by") else ()))]

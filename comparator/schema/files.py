@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from comparator.schema.errors import InputError
-from comparator.schema.settings import APP_DATA, allowed_dirs, data_dir
+from comparator.schema.settings import APP_DATA, allowed_dirs, data_dir, may
 
 # per thread, not a ContextVar: Streamlit runs a page's code in another context than the
 # script that set it, on the same thread
@@ -42,9 +42,17 @@ def _resolved(dirs: Iterable[str | Path]) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(Path(d).expanduser().resolve() for d in dirs))
 
 
+SHARED = ("store", "ratings")  # what every user's pages read in the data dir (the columnar
+# cache, keyed by content; the ratings of a comparison, one file per rater)
+
+
 def server_dirs() -> list[Path]:
     """The folders the dashboard reads from: those a link may open (``allowed_dirs``) and its
-    own (the user data dir: uploads, runs, caches; the app's ``data/``: demos)."""
+    own (the user data dir: uploads, runs, caches; the app's ``data/``: demos). On a team
+    server, someone without the ``paths`` grant reads their own folders (``allowed_dirs``) and
+    the shared caches, never another person's folder."""
+    if not may("paths"):
+        return [*allowed_dirs(), *(data_dir() / d for d in SHARED)]
     return [*allowed_dirs(), data_dir(), APP_DATA]
 
 

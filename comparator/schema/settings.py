@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
@@ -15,11 +16,16 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from comparator.schema import identity
+
 URL_ENV = "COMPARATOR_URL_PREFIXES"
 MAX_BYTES_ENV = "COMPARATOR_URL_MAX_BYTES"
 SECONDS_ENV = "COMPARATOR_URL_SECONDS"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMG]?)B?\s*$", re.IGNORECASE)
 _URLS = Annotated[list[str] | None, NoDecode]
+_NAMES_LIST = Annotated[list[str], NoDecode]
+# what an admin may do and, when the operator grants it, every signed-in user
+GRANTS = ("paths", "runs")  # open server paths beyond their own folders; start runs
 
 
 def _env(name: str, expects: str, default: Any = None) -> Any:
@@ -58,13 +64,24 @@ class Settings(BaseSettings):
     api_key_b: SecretStr | None = _env("COMPARATOR_API_KEY_B", "an API key")
     api_key_judge: SecretStr | None = _env("COMPARATOR_API_KEY_JUDGE", "an API key")
     api_key_llm: SecretStr | None = _env("COMPARATOR_API_KEY_LLM", "an API key")
+    # a team server (docs/team.md): who is an admin, what everyone else may do
+    admins: _NAMES_LIST = _env("COMPARATOR_ADMINS", "e-mails (or OIDC subjects) separated by "
+                               "spaces or commas", [])
+    admin_groups: _NAMES_LIST = _env("COMPARATOR_ADMIN_GROUPS", "group names separated by "
+                                     "spaces or commas", [])
+    groups_claim: str = _env("COMPARATOR_GROUPS_CLAIM", "the name of the OIDC claim that lists "
+                             "a user's groups (e.g. groups)", "groups")
+    grant: _NAMES_LIST = _env("COMPARATOR_GRANT", "what every signed-in user may do besides "
+                              f"admins, separated by spaces or commas: {', '.join(GRANTS)}", [])
+    allow_anonymous: bool = _env("COMPARATOR_ALLOW_ANONYMOUS", "1 to serve data on an open "
+                                 "address without sign-in (0, or unset, to refuse)", False)
 
     @field_validator("data_dirs", mode="before")
     @classmethod
     def _folders(cls, v: Any) -> Any:
         return [d for d in v.split(os.pathsep) if d.strip()] if isinstance(v, str) else v
 
-    @field_validator("url_prefixes", mode="before")
+    @field_validator("url_prefixes", "admins", "admin_groups", "grant", mode="before")
     @classmethod
     def _prefixes(cls, v: Any) -> Any:
         return v.replace(",", " ").split() if isinstance(v, str) else v
@@ -84,7 +101,14 @@ class Settings(BaseSettings):
             raise ValueError("not a size")
         return int(float(m[1]) * {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(m[2].upper(), 1))
 
-    @field_validator("debug", mode="before")
+    @field_validator("grant")
+    @classmethod
+    def _grants(cls, v: list[str]) -> list[str]:
+        if bad := [g for g in v if g not in GRANTS]:
+            raise ValueError(f"unknown: {', '.join(bad)}")
+        return v
+
+    @field_validator("debug", "allow_anonymous", mode="before")
     @classmethod
     def _debug(cls, v: Any) -> Any:  # any value turns it on, but 0, false, no and off
         return v.strip().lower() not in ("", "0", "false", "no", "off") if isinstance(v, str) \
@@ -138,13 +162,45 @@ def data_dir() -> Path:
 APP_DATA = Path(__file__).resolve().parents[2] / "data"  # the repository's data/
 
 
+def is_admin(user_id: str, groups: Iterable[str] = ()) -> bool:
+    """Whether the operator made this identity an admin: its id (e-mail or subject) in
+    ``COMPARATOR_ADMINS`` (e-mails compared without case) or one of its groups in
+    ``COMPARATOR_ADMIN_GROUPS``."""
+    s = settings()
+    return user_id.lower() in {a.lower() for a in s.admins} or bool(
+        set(groups) & set(s.admin_groups))
+
+
+def may(what: str) -> bool:
+    """Whether the calling user may do ``what`` (one of ``GRANTS``): always in single-user mode;
+    on a team server, admins, and everyone when the operator grants it (``COMPARATOR_GRANT``)."""
+    user = identity.current()
+    return user is None or user.admin or what in settings().grant
+
+
+def user_dir() -> Path:
+    """The calling user's own folder (runs, uploads, downloads, run records): the data dir in
+    single-user mode (as it has always been), else ``users/<their folder>`` inside it."""
+    user = identity.current()
+    return data_dir() if user is None else data_dir() / "users" / user.folder
+
+
+def team_dir() -> Path:
+    """The folder a team shares (runs its members chose to share)."""
+    return data_dir() / "team"
+
+
 def allowed_dirs() -> list[Path]:
     """Folders the dashboard may open files from (e.g. by a shared link), symlinks resolved:
     always the user data dir (``$COMPARATOR_HOME``: the app's own runs, uploads and downloads),
     then the ``COMPARATOR_DATA_DIRS`` folders (separated by ``os.pathsep``), else the app's
-    ``data/``."""
+    ``data/``. On a team server, someone without the ``paths`` grant gets their own folder, the
+    team's and the app's ``data/`` (the demos) only."""
     listed = settings().data_dirs
-    dirs = [data_dir(), *([APP_DATA] if listed is None else listed)]
+    if not may("paths"):
+        dirs = [user_dir(), team_dir(), APP_DATA]
+    else:
+        dirs = [data_dir(), *([APP_DATA] if listed is None else listed)]
     return list(dict.fromkeys(d.expanduser().resolve() for d in dirs))
 
 

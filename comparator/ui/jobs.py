@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
 from comparator.engines.jobs import Job, cancel, listing, start
 from comparator.engines.plan import CONFIRM_CALLS, Plan
-from comparator.ui import state
+from comparator.schema.settings import may, team_dir, user_dir
+from comparator.ui import auth, state
 from comparator.ui.text import md_text
 from comparator.ui.wording import dashboard_words
 
-__all__ = ["Job", "confirmed", "panel", "refuse", "start", "start_button"]
+__all__ = ["Job", "confirmed", "output", "panel", "refuse", "start", "start_button"]
 
 _GOTO = "_job_goto"
 TITLES = {"generation": "Generation", "judging": "Judging"}
@@ -33,10 +35,30 @@ def confirmed(plan: Plan | None, key: str) -> bool:
                        key=f"{key}_confirm_{plan.calls}_{plan.tokens}")
 
 
+def output(name: str, default: str, where=st) -> Path:
+    """The run's output file: ``runs/NAME.jsonl`` in the user's own folder (the data dir in
+    single-user mode), or in the team's shared folder when a signed-in user ticks it; the
+    name's folders and suffix are dropped (``Path(name).stem``). The path is shown."""
+    shared = auth.current() is not None and where.checkbox(
+        "Write it to the team's shared folder", key=f"{default}_shared",
+        help="Everyone signed in to this server can open the team's runs; your own folder "
+        "is yours alone.")
+    out = (team_dir() if shared else user_dir()) / "runs" / f"{Path(name).stem or default}.jsonl"
+    where.caption(f"Output: {md_text(str(out))} (rerunning with the same name resumes)")
+    return out
+
+
 def start_button(label: str, plan: Plan | None, key: str, launch: Callable[[], Job]) -> None:
     """The run's size, its confirmation when large, and the Start button: ``launch()`` starts
     the job once allowed (kept as ``st.session_state[key]``: the run this session started
-    last); a ValueError (a bad setting, the output busy) is shown instead."""
+    last); a ValueError (a bad setting, the output busy) is shown instead. On a team server,
+    only someone with the ``runs`` grant (admins, unless the operator grants it to everyone)
+    may start one: runs spend the server's API keys and machines."""
+    if not may("runs"):
+        st.info("Starting runs is for this server's admins: runs spend its API keys and "
+                "machines. Ask an admin, or the operator (COMPARATOR_GRANT=runs).")
+        st.button(label, type="primary", disabled=True)
+        return
     ok = confirmed(plan, key)
     if not st.button(label, type="primary"):
         return
@@ -44,10 +66,11 @@ def start_button(label: str, plan: Plan | None, key: str, launch: Callable[[], J
         refuse(plan)
         return
     try:
-        st.session_state[key] = launch()
+        job = st.session_state[key] = launch()
     except ValueError as e:
         st.error(md_text(str(e)))
         return
+    auth.note("run", kind=job.kind, out=str(job.out), examples=job.total, calls=job.calls)
     st.rerun()
 
 

@@ -17,7 +17,7 @@ from comparator.formats.fetch import fetch_location, looks_like_url
 from comparator.formats.tabular import resolve_columns
 from comparator.schema.files import open_binary
 from comparator.schema.settings import allowed_path
-from comparator.ui import state, view, widgets
+from comparator.ui import auth, state, view, widgets
 from comparator.ui.text import md_text
 from comparator.ui.wording import dashboard_words
 
@@ -100,6 +100,7 @@ def open_location(location: str, fmt: str | None, options: LoadOptions) -> bool:
             state.open_path(fetch_location(location), fmt, options)
         view.write_view()  # the link to the new view, at once
     except (ValueError, OSError) as e:  # InputError is a ValueError
+        auth.note("refused", path=location.strip(), reason=str(e))
         refused(e)
         return False
     st.success(f"Opened {md_text(location.strip())}.")

@@ -28,7 +28,7 @@ from comparator.ratings.store import (
 from comparator.schema.errors import InputError
 from comparator.schema.records import Comparison, prompt_text, response_text
 from comparator.schema.swap import is_swapped
-from comparator.ui import responses, state, widgets
+from comparator.ui import auth, responses, state, widgets
 
 R_NAME, R_KIND, R_N, R_SEED, R_FIELD = "rate_rater", "rate_kind", "rate_n", "rate_seed", \
     "rate_field"
@@ -233,7 +233,7 @@ def rate_page() -> None:
         st.stop()
     comp = loaded.comparison
     st.title("Rate")
-    rater = st.session_state.get(R_NAME)
+    rater = auth.who() or st.session_state.get(R_NAME)  # signed in: who, never a typed name
     if not rater:
         _ask_rater()
     _queue_settings(comp)
@@ -251,7 +251,7 @@ def rate_page() -> None:
     pos = min(st.session_state[R_POS], n)
     c1, c2 = st.columns([4, 1])
     c1.progress(done / n, text=f"{done} of {n} rated · rater {widgets.md_text(rater)}")
-    if c2.button("Change rater"):
+    if auth.who() is None and c2.button("Change rater"):
         for k in (R_NAME, R_POS, R_NOTE):
             st.session_state.pop(k, None)
         st.query_params.pop("rater", None)

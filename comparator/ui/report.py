@@ -31,7 +31,8 @@ from comparator.reports.tables import (
     reliability_rows,
     slice_rows,
 )
-from comparator.ui import state, widgets
+from comparator.schema import audit
+from comparator.ui import auth, state, widgets
 
 CHOICES = {"largest |score| first": "largest", "a random sample (seeded)": "random",
            "the examples selected on the Examples page or the map": "selected"}
@@ -123,7 +124,7 @@ def input_name(loaded: Loaded) -> str:
 
 
 def make(loaded: Loaded, spec: ViewSpec) -> Report:
-    return build(loaded, spec, sha256=sha256_of(loaded))
+    return build(loaded, spec, sha256=sha256_of(loaded), made_by=auth.who())
 
 
 def view_link(page: str = "report") -> str:
@@ -183,9 +184,21 @@ def _findings_preview(d: dict) -> None:
         st.markdown("- " + widgets.md_label(b["sentence"]))
 
 
+def _export(report: Report, fmt: str, user: str | None, log: bool) -> bytes | str:
+    """The report as ``fmt``, made when the button is clicked; the audit log says who exported
+    which report (the file's SHA-256, the filters) on a team server."""
+    out = render(report, fmt)
+    if log:
+        p = report.data["provenance"]
+        audit.record("export", user, format=fmt, input=p["input"], sha256=p["sha256"],
+                     filters=p["filters"])
+    return out
+
+
 def downloads(report: Report, stem: str) -> None:
     cols = st.columns(len(MIME))
+    log, user = auth.auditing(), auth.who()  # the data is made later, outside this run
     for col, fmt in zip(cols, MIME):
-        col.download_button(LABELS[fmt], partial(render, report, fmt),
+        col.download_button(LABELS[fmt], partial(_export, report, fmt, user, log),
                             file_name=f"{stem}.{fmt}", mime=MIME[fmt], key=f"rep_dl_{fmt}",
                             on_click="ignore", icon=":material/download:")

@@ -23,10 +23,11 @@ from comparator.formats import InputError, Loaded, LoadOptions
 from comparator.formats.fetch import save_upload, write_stream
 from comparator.schema.files import confine, server_dirs
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
-from comparator.schema.settings import allowed_path, data_dir
+from comparator.schema.settings import allowed_path, user_dir
 from comparator.schema.swap import is_swapped, swap
 from comparator.store.cache import open_store
 from comparator.store.table import is_shared, store_for
+from comparator.ui import auth
 from comparator.ui.text import md_text
 from comparator.ui.wording import dashboard_words
 
@@ -160,7 +161,7 @@ def saved_upload(up) -> Path:
     """An uploaded file on disk (the user data dir), written once per upload rather than on
     every rerun of the page."""
     tag = "".join(c for c in str(up.file_id) if c.isalnum())[:16]
-    path = data_dir() / "uploads" / f"{tag}-{Path(up.name).name}"
+    path = user_dir() / "uploads" / f"{tag}-{Path(up.name).name}"
     if not path.exists():
         write_stream(up, path)
     return path
@@ -180,6 +181,8 @@ def open_path(path: str | Path, fmt: str | None = None, options: LoadOptions | N
         st.session_state[PATH_OPTIONS] = (fmt, options)
     st.query_params.pop("data", None)
     clear_filters()
+    auth.note("open", path=str(real), sha256=getattr(loaded, "sha256", None),
+              format=loaded.format)
     return loaded
 
 
@@ -205,6 +208,7 @@ def open_upload(name: str, data, fmt: str | None, options: LoadOptions) -> Loade
         st.session_state[UPLOAD_PATH] = str(path)
     st.query_params.pop("data", None)
     clear_filters()
+    auth.note("open", upload=name, sha256=sha, format=loaded.format)
     return loaded
 
 

@@ -14,6 +14,7 @@ from comparator.analysis.stats import OUTCOMES
 from comparator.formats import LoadOptions
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.store import blockscan
+from comparator.ui import auth
 from comparator.ui.conditions import extra_slices, read_slice_params, set_extra_slices, slice_param
 from comparator.ui.state import (
     ALL_JUDGES,
@@ -139,11 +140,15 @@ def read_view(qp) -> None:
     if "path" in qp:  # a file on this server: only from the allowed folders, read first
         try:  # a file that cannot be read leaves the default open (and says why)
             fmt, options = _path_options(qp)
-            ss[SOURCE] = ("path", str(read_path(qp["path"], fmt, options)[0]))
+            real, loaded = read_path(qp["path"], fmt, options)
+            ss[SOURCE] = ("path", str(real))
             if fmt or options:
                 ss[PATH_OPTIONS] = (fmt, options)
+            auth.note("open", path=str(real), sha256=getattr(loaded, "sha256", None),
+                      format=loaded.format, link=True)
         except (ValueError, OSError) as e:
             ss[URL_ERROR] = dashboard_words(str(e))
+            auth.note("refused", path=str(qp["path"]), reason=str(e), link=True)
     if qp.get("judge"):
         ss[F_JUDGE] = qp["judge"]
     if qp.get("swap") == "1":  # A and B swapped for the whole view
