@@ -5,6 +5,7 @@ import streamlit as st
 
 from comparator.engines import Side, generate_pairs, load_prompts
 from comparator.engines.plan import generation_plan
+from comparator.engines.ray_engine import engines_note
 from comparator.formats import InputError
 from comparator.ui import jobs, state, widgets
 
@@ -14,6 +15,7 @@ BUNDLED = state.DATA_DIR / "prompts" / "mt_bench_questions.jsonl"
 st.title("Generate")
 st.caption("Run a prompt set through two models; replies are cached, appended as they finish "
            "and resumed if the run is interrupted. The file then opens in the other pages.")
+st.caption(engines_note("generate"))
 
 source = st.radio("Prompt set", ["Bundled MT-Bench questions (80, two turns)", "Upload"],
                   horizontal=True, key="gen_source")

@@ -3,6 +3,7 @@
 
 import streamlit as st
 
+from comparator.engines.ray_engine import engines_note
 from comparator.judge.plan import judge_plan
 from comparator.judge.prompts import PROTOCOLS, TEMPLATES
 from comparator.judge.runner import JudgeConfig, judge_comparison
@@ -27,6 +28,7 @@ st.caption(f"Judging the open comparison: {widgets.md_text(comp.model_a)} (A) vs
            f"{widgets.md_text(comp.model_b)} (B), {len(comp.examples):,} examples "
            f"({widgets.md_text(state.source_label())}). Each pair is judged `repeats` times, "
            "half with A and B swapped; verdicts are turned back to the file's A/B.")
+st.caption(engines_note("judge"))
 
 c1, c2 = st.columns(2)
 c1.subheader("Judge model")

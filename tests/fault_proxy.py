@@ -63,7 +63,8 @@ class FaultProxy:
                     fault = proxy.schedule(n)
                     proxy.requests.append({"n": n, "fault": fault,
                                            "body": json.loads(body or b"{}"),
-                                           "auth": self.headers.get("authorization")})
+                                           "auth": self.headers.get("authorization"),
+                                           "t": time.monotonic()})
                 if fault == "429":
                     return self._send(429, b'{"error": {"message": "rate limited"}}',
                                       extra={"retry-after": "0"})
@@ -95,6 +96,7 @@ class FaultProxy:
                 elif proxy.script is not None and status == 200:
                     data = _sse(proxy.script(json.loads(body)))
                 self._send(status, data, ctype=ctype)
+                proxy.requests[n]["answered"] = time.monotonic()  # when the reply went out
 
             def _send(self, status, data, ctype="application/json", extra=None):
                 self.send_response(status)

@@ -31,7 +31,8 @@ BROWSER_MODULES = {"test_browser", "test_browser_report", "test_e2e_browser", "t
                    "test_hostile_render", "test_jobs_browser", "test_open_session",
                    "test_rate_browser", "test_swap_browser", "test_filter_conjunctions_browser",
                    "test_findings_browser", "test_oidc_provider", "test_team_browser"}
-SLOW_MODULES = {"test_golden", "test_findings_planted", "test_findings_themes"}
+SLOW_MODULES = {"test_golden", "test_findings_planted", "test_findings_themes", "test_ray",
+                "test_spark"}
 # module -> fixtures that cost a minute or more (an embedding + UMAP fit, 1 GB written, 100k
 # examples): every test that uses one is slow, wherever that cost would land
 SLOW_FIXTURES = {"test_clustering": {"alpaca_run"}, "test_hostile": {"gb_file"},

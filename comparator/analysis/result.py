@@ -15,7 +15,7 @@ from comparator.analysis.length_control import lc_by_slice, lc_win_rate
 from comparator.analysis.people import left_bias, rated_mask, rater_agreement, verdict_text
 from comparator.analysis.reliability import reliability
 from comparator.analysis.significance import mark
-from comparator.analysis.stats import default_judges
+from comparator.analysis.stats import judges_by_default
 from comparator.formats import Loaded
 from comparator.schema.errors import InputError
 from comparator.schema.jsonsafe import clean
@@ -139,8 +139,13 @@ def judge_selection(comp: Comparison, judge: str | None, human_vote: str = "mean
                     ) -> frozenset[str] | None:
     """The judges that score the examples for ``--judge NAMES`` (comma-separated; the file's
     default when None), humans by ``human_vote`` (mean or majority of annotators)."""
-    judges = frozenset(judge.split(",")) if judge else default_judges(comp)
-    names = comp.judges()
+    return select_judges(comp.judges(), judge, human_vote, comp.metadata.get("reference_judge"))
+
+
+def select_judges(names: list[str], judge: str | None, human_vote: str = "mean",
+                  reference_judge: str | None = None) -> frozenset[str] | None:
+    """``judge_selection`` of a file whose judges are ``names`` (the SQL engines' too)."""
+    judges = frozenset(judge.split(",")) if judge else judges_by_default(names, reference_judge)
     if judge and not any(j in names or j.split(":")[0] in names for j in judges):
         raise ValueError(f"--judge {judge!r}: the file's judges are {names}")
     human = human_selector(human_vote)  # the human verdict: mean or majority of annotators

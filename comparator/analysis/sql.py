@@ -20,16 +20,20 @@ It reproduces the rules of ``comparator/analysis/stats.py`` exactly:
 The SQL gives counts, win rates and mean scores (with the sums the intervals need); the 95%
 intervals are computed from those by the formulas of ``stats.py`` (``run_duckdb`` does it).
 
-Dialect: DuckDB. Other engines need only small changes, marked ``-- Spark:`` below:
-``unnest(list)`` is ``explode(array)`` (``explode_outer`` keeps empty lists), ``len(list)`` is
-``size(array)``, ``[...]`` is ``array(...)``, ``list_contains`` is ``array_contains``, and the
-parameters ``$t``, ``$ref``, ``$judges`` are ``:t``, ``:ref``, ``:judges`` in
-``spark.sql(query, args={...})`` (Spark 3.4+), or literals. ``{source}`` is a table expression:
+Dialect: DuckDB. Spark's differs only in the few words marked ``-- Spark:`` below, and
+``spark_dialect`` makes Spark's text from this one (``comparator/analysis/spark.py`` runs it):
+``unnest(list)`` is ``explode(array)`` (with ``generate_subscripts``: ``posexplode``),
+``len(list)`` is ``size(array)``, ``[...]`` is ``array(...)``, ``list_contains`` is
+``array_contains``, and the parameters ``$t``, ``$ref``, ``$judges`` are ``:t``, ``:ref``,
+``:judges`` in ``spark.sql(query, args={...})``. ``{source}`` is a table expression:
 ``read_parquet('dir/*.parquet')`` in DuckDB, a temporary view name in Spark.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +52,8 @@ NAMED_REPORTED = "FALSE"
 # A score's outcome under the tie threshold $t (stats.outcomes).
 WINNER = ("CASE WHEN {score} IS NULL THEN 'unscored' WHEN {score} > $t THEN 'A'"
           " WHEN {score} < -$t THEN 'B' ELSE 'tie' END")
+
+COLUMNS = ("id", "category", "tags", "reported_score", "judgments")  # all the SQL reads
 
 # Per-example score and outcome, shared by the headline and every slice. ``id`` is the
 # example key (unique in a comparison). Spark: ``unnest(judgments) AS j`` is
@@ -99,7 +105,8 @@ FIGURES = """
   avg(score) AS mean_score,
   count(score) AS score_n,
   sum(score) AS score_sum,
-  sum(score * score) AS score_sq"""
+  sum(score * score) AS score_sq,
+  max(abs(score * 2 - round(score * 2))) AS off_grid"""  # > 1e-9: scores_continuous
 
 _HEADLINE = SCORED_SQL + "\nSELECT" + FIGURES + "\nFROM outcomes"
 
@@ -145,10 +152,87 @@ def slice_sql(field: str, source: str = "{source}", judges: bool = False) -> str
 HEADLINE_SQL = headline_sql("{source}")
 SLICE_SQL = {field: slice_sql(field) for field in SLICE_VALUES}
 
+# The file's judges in first-seen order (Comparison.judges: by file name, row, then position
+# in the row's judgments): each judge's first (row, position) in each file. ``filename`` and
+# ``file_row_number`` are DuckDB's read_parquet columns (Spark: _metadata.file_path/row_index).
+JUDGES_SQL = """
+SELECT judge, filename AS file, min(file_row_number * 1048576 + pos) AS first
+FROM (SELECT filename, file_row_number, coalesce(j.judge, 'unknown') AS judge, pos
+      FROM (SELECT filename, file_row_number, unnest(judgments) AS j,
+                   generate_subscripts(judgments, 1) AS pos  -- Spark: posexplode
+            FROM {source}))
+GROUP BY judge, filename"""
 
-def source_of(path: str | Path) -> str:
-    """``read_parquet('path')`` with the path quoted for SQL (globs allowed)."""
-    return "read_parquet('" + str(path).replace("'", "''") + "')"
+# DuckDB's words -> Spark's, applied in this order (the only differences of the two dialects
+# in the queries above; tests/test_spark.py runs the result).
+_SPARK_WORDS = [
+    (r"unnest\((\w+)\) AS (\w+),\s*generate_subscripts\(\1, 1\) AS (\w+)",
+     r"posexplode(\1) AS (\3, \2)"),
+    (r"\bunnest\(", "explode("), (r"\blen\(", "size("),
+    (r"\blist_contains\(", "array_contains("),
+    (r"\[('(?:[^']|'')*')\]", r"array(\1)"),
+    (r"\$(t|ref|judges)\b", r":\1"),
+]
+
+
+def spark_dialect(query: str) -> str:
+    """A query of this module in Spark SQL's dialect (parameters ``:t``, ``:ref``,
+    ``:judges`` for ``spark.sql(query, args=...)``)."""
+    for pattern, repl in _SPARK_WORDS:
+        query = re.sub(pattern, repl, query)
+    return query
+
+
+Execute = Callable[[str, dict[str, Any]], list[dict[str, Any]]]  # (query, params) -> rows
+
+
+def judge_names(execute: Execute, source: str) -> list[str]:
+    """The judges of the examples in ``source``, in first-seen order (``Comparison.judges``)."""
+    rows = sorted(execute(JUDGES_SQL.replace("{source}", source), {}),
+                  key=lambda r: (str(r["file"]), int(r["first"])))
+    return list(dict.fromkeys(str(r["judge"]) for r in rows))
+
+
+def figures(execute: Execute, source: str, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
+            by: str | list[str] | None = None, judges: list[str] | None = None,
+            reference_judge: str = "human") -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The headline row and the slice rows (counts and sums, no intervals yet) of the examples
+    in ``source``, each query run by ``execute``; ``judges``: the named judges (``--judge``),
+    else the file's default selection."""
+    t = float(tie_threshold)  # a number only: it is a bound parameter, never formatted in
+    params: dict[str, Any] = {"t": t, "ref": str(reference_judge)}
+    if judges:
+        params["judges"] = [str(j) for j in judges]
+    fields = [by] if isinstance(by, str) else list(by or [])
+    queries = [slice_sql(f, source, bool(judges)) for f in fields]  # bad field: before any run
+    head = execute(headline_sql(source, bool(judges)), params)[0]
+    return head, [row for q in queries for row in execute(q, params)]
+
+
+def source_of(path: str | Path | list[str | Path]) -> str:
+    """``read_parquet(...)`` of a path (globs allowed) or a list of paths, quoted for SQL, with
+    the columns ``filename`` and ``file_row_number`` (for ``JUDGES_SQL``)."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"read_parquet([{quoted}], filename=true, file_row_number=true)"
+
+
+@contextmanager
+def duckdb_execute() -> Iterator[Execute]:
+    """An ``Execute`` on a new in-memory DuckDB connection (closed on exit)."""
+    import duckdb  # heavy optional dependency: only this helper needs it
+
+    con = duckdb.connect()
+
+    def execute(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        cur = con.execute(query, params) if params else con.execute(query)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    try:
+        yield execute
+    finally:
+        con.close()
 
 
 def run_duckdb(parquet_path: str | Path, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
@@ -158,28 +242,12 @@ def run_duckdb(parquet_path: str | Path, tie_threshold: float = DEFAULT_TIE_THRE
     ``a_wins``, ``b_wins``, ``ties``, ``unscored``, ``win_rate_a``, ``mean_score`` and their
     intervals ``win_rate_a_ci95`` (tie-aware Wilson) and ``mean_score_ci95`` (Student t), and
     ``slices``: one row per value of each ``by`` field with ``field`` and ``value``."""
-    import duckdb  # heavy optional dependency: only this helper needs it
-
-    t = float(tie_threshold)  # a number only: it is a bound parameter, never formatted in
-    params: dict[str, Any] = {"t": t, "ref": reference_judge}
-    if judges:
-        params["judges"] = [str(j) for j in judges]
-    source = source_of(parquet_path)
-    con = duckdb.connect()
-    try:
-        out = _rows(con, headline_sql(source, bool(judges)), params)[0]
-        fields = [by] if isinstance(by, str) else list(by or [])
-        out["slices"] = [row for f in fields
-                         for row in _rows(con, slice_sql(f, source, bool(judges)), params)]
-    finally:
-        con.close()
+    with duckdb_execute() as execute:
+        head, slices = figures(execute, source_of(parquet_path), tie_threshold, by, judges,
+                               reference_judge)
+    out = _intervals(head)
+    out["slices"] = [_intervals(row) for row in slices]
     return out
-
-
-def _rows(con, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    cur = con.execute(query, params)
-    names = [d[0] for d in cur.description]
-    return [_intervals(dict(zip(names, r, strict=True))) for r in cur.fetchall()]
 
 
 def _intervals(row: dict[str, Any]) -> dict[str, Any]:
@@ -190,4 +258,5 @@ def _intervals(row: dict[str, Any]) -> dict[str, Any]:
     row["win_rate_a_ci95"] = [float(x) for x in wilson_ties(a, t, b)] if a + t + b else None
     n, s, sq = int(row.pop("score_n")), row.pop("score_sum"), row.pop("score_sq")
     row["mean_score_ci95"] = mean_ci(n, s or 0.0, sq or 0.0)[1]
+    row.pop("off_grid", None)
     return row

@@ -53,8 +53,13 @@ def default_judges(comp: Comparison) -> frozenset[str] | None:
     """Which judgments make an example's score when none are named: all of them, except that a
     file with both human labels (or the reference judge it names, e.g. JudgeBench's gold label)
     and model judges is scored by its model judges (the humans are then the reference)."""
-    names = comp.judges()
-    refs = {"human", comp.metadata.get("reference_judge") or "human"}  # JudgeBench: "gold"
+    return judges_by_default(comp.judges(), comp.metadata.get("reference_judge"))
+
+
+def judges_by_default(names: list[str], reference_judge: str | None = None
+                      ) -> frozenset[str] | None:
+    """``default_judges`` of a file whose judges are ``names`` (the SQL engines' too)."""
+    refs = {"human", reference_judge or "human"}  # JudgeBench: "gold"
     models = [n for n in names if n not in refs]
     if models and refs & set(names):
         return frozenset(models)
@@ -241,14 +246,23 @@ def slice_table(comp: Comparison, field: str, tie_threshold: float = DEFAULT_TIE
         a, t, b, u = (int(x) for x in counts[c])
         if a + t + b + u == 0:
             continue
-        row = {"field": field, "value": value, **summarize(a, t, b, u, None, ci_method)}
-        row["mean_score"], row["mean_score_ci95"] = mean_ci(int(n_ok[c]), sums[c], sq[c])
-        row.update(soft_win_rate(row["mean_score"], row["mean_score_ci95"]))
-        # significant: vs the rest of the data, BH-adjusted (comparator.analysis.significance)
-        row["ci_excludes_half"] = row.pop("significant")
-        row["p_value"] = None if np.isnan(p_rest[c]) else float(p_rest[c])
-        rows.append(row)
+        rows.append(slice_row(field, value, (a, t, b, u), (int(n_ok[c]), sums[c], sq[c]),
+                              p_rest[c], ci_method))
     rows.sort(key=lambda r: (-r["n"], r["value"]))
     return mark(rows)
+
+
+def slice_row(field: str, value: str, counts: tuple[int, int, int, int],
+              score_sums: tuple[int, float, float], p_value: float,
+              ci_method: str = DEFAULT_CI) -> dict[str, Any]:
+    """One slice value's row of ``slice_table`` from its counts (A, tie, B, unscored), its
+    scores' count, sum and sum of squares, and its p-value against the rest (NaN: none)."""
+    row = {"field": field, "value": value, **summarize(*counts, None, ci_method)}
+    row["mean_score"], row["mean_score_ci95"] = mean_ci(*score_sums)
+    row.update(soft_win_rate(row["mean_score"], row["mean_score_ci95"]))
+    # significant: vs the rest of the data, BH-adjusted (comparator.analysis.significance)
+    row["ci_excludes_half"] = row.pop("significant")
+    row["p_value"] = None if np.isnan(p_value) else float(p_value)
+    return row
 
 

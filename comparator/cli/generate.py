@@ -14,13 +14,12 @@ from tqdm import tqdm
 from comparator.cli.options import model_call_options, stack
 from comparator.engines import (
     SamplingParams,
-    Side,
     generate_pairs,
     load_prompts,
-    make_backend,
     parse_spec,
 )
 from comparator.engines.ct2_backend import OPTIONS, POOL
+from comparator.engines.ray_engine import SideSpec, generate_pairs_ray, require
 from comparator.engines.secrets import api_key, base_urls
 from comparator.schema.redact import public_url
 
@@ -40,6 +39,29 @@ def side_options(s: str) -> Callable:
         click.option(f"--params-{s}", f"params_{s}", metavar="K=V,...",
                      help="per-model overrides: temperature, top_p, max_tokens, seed, system, "
                           "logprobs; ct2/ also compute_type, intra_threads, top_k"))
+
+engine_options = stack(
+    click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+                 show_default=True, help="local: this process; ray: the workers of a Ray "
+                 "cluster (pip install -r requirements-scale.txt), same output and resume"),
+    click.option("--ray-address", envvar="RAY_ADDRESS", metavar="ADDR",
+                 help="the Ray cluster's head (HOST:PORT; env RAY_ADDRESS); "
+                      "default: a local Ray started for the run"),
+    click.option("--ray-workers", type=click.IntRange(1), metavar="N",
+                 help="Ray workers (one backend each); default: one per CPU, or per GPU"),
+    click.option("--shard-size", type=click.IntRange(1), metavar="N",
+                 help="examples per Ray task (default: about a quarter of a worker's share, "
+                      "at most 64)"))
+
+
+def ray_opts(engine: str, ray_address: str | None, ray_workers: int | None,
+             shard_size: int | None) -> dict[str, Any] | None:
+    """The Ray engine's settings, or None for the local engine."""
+    if engine != "ray":
+        return None
+    require()  # Ray missing: one line, before anything is written
+    return dict(address=ray_address, workers=ray_workers, shard_size=shard_size)
+
 
 def sampling(base: dict[str, Any], params: str | None, side: str
              ) -> tuple[SamplingParams, dict[str, Any]]:
@@ -81,12 +103,14 @@ def sampling(base: dict[str, Any], params: str | None, side: str
 @click.option("--batch-size", type=int, default=8, show_default=True,
               help="hf/vllm/ct2 batch size")
 @click.option("--tp", type=int, default=1, show_default=True, help="vLLM tensor-parallel size")
+@engine_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="native JSONL; an existing file is resumed (its done examples skipped)")
 def generate(prompts: Path, limit: int | None, concurrency: int | None, max_tokens: int,
              temperature: float, top_p: float, seed: int, system: str | None, logprobs: bool,
              max_tries: int, timeout: float, batch_size: int, tp: int, output: Path,
-             **sides: Any) -> int:
+             engine: str, ray_address: str | None, ray_workers: int | None,
+             shard_size: int | None, **sides: Any) -> int:
     """Generate a response of model A and of model B to every prompt of --prompts: a pair file
     (native JSONL) to judge. Exit code 3 when some generations failed."""
     items = load_prompts(prompts, limit)
@@ -99,13 +123,14 @@ def generate(prompts: Path, limit: int | None, concurrency: int | None, max_toke
         urls = base_urls(s, list(sides[f"base_url_{s}"]) or None)
         key = api_key(s, sides[f"api_key_{s}"])
         params, options = sampling(base, sides[f"params_{s}"], s)
-        backend = make_backend(spec, base_urls=urls, api_key=key, timeout_s=timeout,
-                               max_tries=max_tries, batch_size=batch_size,
-                               tensor_parallel_size=tp, options=options)
+        kwargs = dict(base_urls=urls, api_key=key, timeout_s=timeout, max_tries=max_tries,
+                      batch_size=batch_size, tensor_parallel_size=tp, options=options)
         info = {"base_urls": [public_url(u) for u in urls]} if provider == "openai" and urls else {}
-        pair.append(Side(sides[f"name_{s}"] or model, backend, params, info))
+        pair.append(SideSpec(sides[f"name_{s}"] or model, spec, kwargs, params, info))
     if pair[0].name == pair[1].name:
         pair[0].name, pair[1].name = f"{pair[0].name} [A]", f"{pair[1].name} [B]"
+    a, b = (s.side() for s in pair)  # a bad spec or option fails here, before any work
+    on_ray = ray_opts(engine, ray_address, ray_workers, shard_size)
     bar = tqdm(total=len(items), unit="ex", desc="generating", file=sys.stderr)
 
     def progress(p) -> None:
@@ -114,9 +139,14 @@ def generate(prompts: Path, limit: int | None, concurrency: int | None, max_toke
         bar.refresh()
 
     local = {"hf": batch_size, "vllm": batch_size, "ct2": batch_size * POOL}  # ct2/ sorts a pool
-    concurrency = concurrency or local.get(pair[0].backend.spec.split("/")[0], 8)
-    prog = asyncio.run(generate_pairs(items, pair[0], pair[1], output, concurrency=concurrency,
-                                      prompts_name=str(prompts), on_progress=progress))
+    concurrency = concurrency or local.get(pair[0].spec.split("/")[0], 8)
+    if on_ray is not None:
+        prog = generate_pairs_ray(items, pair[0], pair[1], output, prompts_name=str(prompts),
+                                  sides=(a, b), concurrency=concurrency, tp=tp,
+                                  on_progress=progress, **on_ray)
+    else:
+        prog = asyncio.run(generate_pairs(items, a, b, output, concurrency=concurrency,
+                                          prompts_name=str(prompts), on_progress=progress))
     progress(prog)
     bar.close()
     print(f"{prog.done} done ({prog.skipped} from an earlier run), {prog.failed} failed, "

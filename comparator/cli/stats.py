@@ -11,9 +11,11 @@ import click
 
 from comparator.analysis.benchmarks import figure_lines
 from comparator.analysis.result import RaterSummary, StatsResult, stats_result
+from comparator.analysis.sql_stats import ENGINES, sql_json, sql_stats
 from comparator.cli.options import (
     Input,
     ci_option,
+    exclusive,
     human_vote_option,
     input_options,
     json_option,
@@ -35,11 +37,26 @@ from comparator.schema.visible import visible
 @human_vote_option
 @json_option
 @ratings_option
+@click.option("--engine", type=click.Choice(["local", *ENGINES]), default="local",
+              show_default=True, help="local: in this process, any format; duckdb or spark: "
+              "the SQL over Parquet (INPUT a file, a folder of shards or a glob), headline, "
+              "slices by category/tags/judge and intervals only (docs: scale-out)")
+@click.option("--spark-master", metavar="URL", help="--engine spark on this master (default "
+              "local[2]; e.g. spark://HOST:7077)")
+@click.option("--spark-remote", metavar="URL", help="--engine spark through Spark Connect "
+              "(sc://HOST:15002; local[N] starts a Connect server here)")
 def stats(source: Input, by: tuple[str, ...], tie_threshold: float, ci: str, judge: str | None,
-          human_vote: str, as_json: bool, ratings: tuple[Path, ...]) -> int:
+          human_vote: str, as_json: bool, ratings: tuple[Path, ...], engine: str,
+          spark_master: str | None, spark_remote: str | None) -> int:
     """The statistics of INPUT (a judged file in any supported format): win rate of A with
     its interval, mean score, soft and length-controlled win rates, slices, position
     consistency, judge reliability, benchmark figures and agreement with people."""
+    exclusive(**{"--spark-master": spark_master, "--spark-remote": spark_remote})
+    if engine != "spark" and (spark_master or spark_remote):
+        raise click.UsageError("--spark-master and --spark-remote go with --engine spark")
+    if engine != "local":
+        return _sql_stats(engine, source, by, tie_threshold, ci, judge, human_vote, as_json,
+                          ratings, spark_master, spark_remote)
     if ratings:
         loaded = merge_ratings(source.load(), list(ratings))
     else:
@@ -51,6 +68,27 @@ def stats(source: Input, by: tuple[str, ...], tie_threshold: float, ci: str, jud
         print_stats(s)
         if s.raters is not None:
             print_raters(s.raters)
+    return 0
+
+
+def _sql_stats(engine: str, source: Input, by: tuple[str, ...], tie_threshold: float,
+               ci: str, judge: str | None, human_vote: str, as_json: bool,
+               ratings: tuple[Path, ...], master: str | None, remote: str | None) -> int:
+    """``stats --engine duckdb|spark``: the SQL engines read our Parquet layout only."""
+    loading = {"--ratings": ratings, "--format": source.format, "--questions": source.questions,
+               "--pair": source.pair, "--map": source.mapping, "--model-a": source.model_a,
+               "--model-b": source.model_b}
+    used = [name for name, value in loading.items() if value not in (None, ())]
+    if used:
+        raise click.UsageError(f"{', '.join(used)}: read in process only; use --engine local "
+                               "(or convert --to parquet first)")
+    s = sql_stats(source.path, engine, by, tie_threshold, ci, judge, human_vote, master, remote)
+    if as_json:
+        print(json.dumps(sql_json(s, engine), ensure_ascii=False))
+    else:
+        print_stats(s)
+        print(f"(engine {engine}: position consistency, length control, reliability, "
+              "benchmark figures and agreement are computed by --engine local)")
     return 0
 
 

@@ -153,32 +153,54 @@ async def _answer(item: PromptItem, side: Side, cache, sem, prog) -> list[GenRes
     return replies
 
 
+def start_pairs(items: list[PromptItem], a: Side, b: Side, out: Path, prompts_name: str = ""
+                ) -> tuple[list[PromptItem], Progress]:
+    """Start ``out`` (or resume it: the same header, its finished examples kept): the items
+    still to do and the progress so far. Every engine (local, Ray) starts a run here."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    header = _header(a, b, prompts_name)
+    done = resume(out, header, _check_header(out, header), keep=finished_pair)
+    todo = [it for it in items if it.id not in done]
+    prog = Progress(total=len(items), skipped=len(items) - len(todo))
+    prog.done = prog.skipped
+    return todo, prog
+
+
+def finished_pair(ex: dict) -> bool:
+    """An example of the output that a rerun keeps (a failed one is tried again)."""
+    return ex.get("metadata", {}).get("gen_status") == "ok"
+
+
+async def pair_example(item: PromptItem, a: Side, b: Side, cache: ResponseCache,
+                       sem: asyncio.Semaphore, prog: Progress) -> dict:
+    """One example: both models answer every turn of ``item`` (through the cache)."""
+    ra, rb = await asyncio.gather(_answer(item, a, cache, sem, prog),
+                                  _answer(item, b, cache, sem, prog))
+    return _example(item, ra, rb)
+
+
+def count_pair(prog: Progress, ex: dict) -> None:
+    if ex["metadata"]["gen_status"] == "ok":
+        prog.done += 1
+    else:
+        prog.failed += 1
+
+
 async def generate_pairs(items: list[PromptItem], a: Side, b: Side, out: str | Path, *,
                          concurrency: int = 8, cache: ResponseCache | None = None,
                          prompts_name: str = "", on_progress: Callable[[Progress], None] | None
                          = None, cancel: threading.Event | None = None) -> Progress:
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    header = _header(a, b, prompts_name)
-    done = resume(out, header, _check_header(out, header),
-                  keep=lambda ex: ex.get("metadata", {}).get("gen_status") == "ok")
-    todo = [it for it in items if it.id not in done]
-    prog = Progress(total=len(items), skipped=len(items) - len(todo))
-    prog.done = prog.skipped
+    todo, prog = start_pairs(items, a, b, out, prompts_name)
     own_cache = cache is None
     cache = cache or ResponseCache()
     sem = asyncio.Semaphore(max(1, concurrency))
 
     async def handle(item: PromptItem) -> dict:
-        ra, rb = await asyncio.gather(_answer(item, a, cache, sem, prog),
-                                      _answer(item, b, cache, sem, prog))
-        return _example(item, ra, rb)
+        return await pair_example(item, a, b, cache, sem, prog)
 
     def after(ex: dict) -> None:
-        if ex["metadata"]["gen_status"] == "ok":
-            prog.done += 1
-        else:
-            prog.failed += 1
+        count_pair(prog, ex)
         if on_progress:
             on_progress(prog)
 

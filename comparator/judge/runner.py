@@ -21,6 +21,8 @@ import orjson
 from comparator.engines.appendlog import drain, resume
 from comparator.engines.base import Backend, SamplingParams
 from comparator.engines.cache import ResponseCache
+from comparator.engines.ray_engine import require, run_sharded
+from comparator.engines.registry import make_backend
 from comparator.engines.runner import Progress, Side, cached_call
 from comparator.formats.native import header_of
 from comparator.judge.parse import parse_verdict, swap_ab
@@ -112,37 +114,52 @@ def _finished(run: str):
     return keep
 
 
-async def judge_comparison(comp: Comparison, backend: Backend, cfg: JudgeConfig,
-                           out: str | Path, *, name: str | None = None, concurrency: int = 8,
-                           cache: ResponseCache | None = None,
-                           on_progress: Callable[[JudgeProgress], None] | None = None,
-                           cancel: threading.Event | None = None) -> JudgeProgress:
+def start_judging(comp: Comparison, spec: str, cfg: JudgeConfig, out: Path,
+                  name: str | None = None) -> tuple[list[Example], JudgeProgress, str, str]:
+    """Check the setup, start ``out`` (or resume it): the examples still to judge, the progress
+    so far, the run id and the judge's name. Every engine (local, Ray) starts a run here."""
     if cfg.template_id not in TEMPLATES:
         raise ValueError(f"unknown protocol {cfg.template_id!r}")
     if cfg.repeats < 1:
         raise ValueError("--repeats must be at least 1")
     render(cfg.template_id, Pair(["?"], ["a"], ["b"]), cfg.rubric)  # a bad setup fails now
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    run = cfg.run_id(backend.spec)
-    side = Side(name or backend.spec.split("/", 1)[1], backend, cfg.params)
+    run = cfg.run_id(spec)
+    judge_name = name or spec.split("/", 1)[1]
     header = header_of(comp)
     runs = [r for r in header["metadata"].get("judge_runs", []) if r.get("run") != run]
     header["metadata"] = {**header["metadata"], "judge_runs": runs + [{
-        "run": run, "judge": side.name, "spec": backend.spec, "template_id": cfg.template_id,
+        "run": run, "judge": judge_name, "spec": spec, "template_id": cfg.template_id,
         "repeats": cfg.repeats, "params": cfg.params.key(), "rubric": cfg.rubric}]}
     done = resume(out, header, _check_run(out, run), _finished(run))
     todo = [ex for ex in comp.examples if ex["id"] not in done]
     prog = JudgeProgress(total=len(comp.examples), skipped=len(done), done=len(done))
+    return todo, prog, run, judge_name
+
+
+async def judge_example(ex: Example, side: Side, cfg: JudgeConfig, run: str, cache, sem,
+                        prog: JudgeProgress) -> dict:
+    """``ex`` with this run's ``cfg.repeats`` judgments (earlier runs' judgments kept)."""
+    new = await asyncio.gather(*(_one(ex, k, side, cfg, run, cache, sem, prog)
+                                 for k in range(cfg.repeats)))
+    kept = [j for j in ex.get("judgments", []) if (j.get("extra") or {}).get("run") != run]
+    return {**ex, "judgments": kept + new}
+
+
+async def judge_comparison(comp: Comparison, backend: Backend, cfg: JudgeConfig,
+                           out: str | Path, *, name: str | None = None, concurrency: int = 8,
+                           cache: ResponseCache | None = None,
+                           on_progress: Callable[[JudgeProgress], None] | None = None,
+                           cancel: threading.Event | None = None) -> JudgeProgress:
+    out = Path(out)
+    todo, prog, run, judge_name = start_judging(comp, backend.spec, cfg, out, name)
+    side = Side(judge_name, backend, cfg.params)
     own_cache = cache is None
     cache = cache or ResponseCache()
     sem = asyncio.Semaphore(max(1, concurrency))
 
     async def handle(ex: Example) -> dict:
-        new = await asyncio.gather(*(_one(ex, k, side, cfg, run, cache, sem, prog)
-                                     for k in range(cfg.repeats)))
-        kept = [j for j in ex.get("judgments", []) if (j.get("extra") or {}).get("run") != run]
-        return {**ex, "judgments": kept + new}
+        return await judge_example(ex, side, cfg, run, cache, sem, prog)
 
     def after(_: dict) -> None:
         prog.done += 1
@@ -152,3 +169,35 @@ async def judge_comparison(comp: Comparison, backend: Backend, cfg: JudgeConfig,
     await drain(todo, handle, out, concurrency, cancel, after,
                 close=[*([cache] if own_cache else []), backend])
     return prog
+
+
+@dataclass
+class JudgeRecipe:
+    """The judge as a Ray worker builds it (comparator.engines.ray_engine)."""
+
+    spec: str
+    kwargs: dict
+    cfg: JudgeConfig
+    run: str
+    name: str
+
+    def build(self) -> None:
+        self._side = Side(self.name, make_backend(self.spec, **self.kwargs), self.cfg.params)
+
+    async def handle(self, ex: Example, cache, sem, prog: JudgeProgress) -> dict:
+        return await judge_example(ex, self._side, self.cfg, self.run, cache, sem, prog)
+
+
+def judge_comparison_ray(comp: Comparison, spec: str, kwargs: dict, cfg: JudgeConfig,
+                         out: str | Path, *, name: str | None = None, **opts) -> JudgeProgress:
+    """``judge_comparison`` on Ray: the same output, cache and resume (``opts``: those of
+    ``ray_engine.run_sharded``). ``kwargs``: what ``make_backend`` takes besides the spec."""
+    require()
+    out = Path(out)
+    todo, prog, run, judge_name = start_judging(comp, spec, cfg, out, name)
+
+    def count(p: JudgeProgress, _: dict) -> None:
+        p.done += 1
+
+    return run_sharded(todo, lambda ex: ex["id"], JudgeRecipe(spec, kwargs, cfg, run, judge_name),
+                       out, prog, _finished(run), count, specs=[spec], **opts)
