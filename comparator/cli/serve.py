@@ -8,7 +8,6 @@ imported only by the server process, never by the CLI.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 import tomllib
@@ -18,7 +17,7 @@ from urllib.parse import quote
 import click
 
 from comparator.schema.files import open_regular
-from comparator.schema.settings import allowed_dirs, settings
+from comparator.schema.settings import allowed_dirs, loopback_only, settings
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: app.py, .streamlit/
 
@@ -55,14 +54,7 @@ def sign_in_configured() -> bool:
 def exposure_warning(host: str, port: int) -> str | None:
     """What listening on ``host`` opens to others (None for this machine only, or when
     sign-in is configured)."""
-    name = host.strip().strip("[]")
-    try:
-        if ipaddress.ip_address(name).is_loopback:
-            return None
-    except ValueError:
-        if name.lower() in ("localhost", "localhost.localdomain"):
-            return None
-    if sign_in_configured():
+    if loopback_only(host) or sign_in_configured():
         return None
     then = ("it serves everyone anyway (COMPARATOR_ALLOW_ANONYMOUS=1)"
             if settings().allow_anonymous else "so it serves no data until sign-in is "

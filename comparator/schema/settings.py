@@ -6,6 +6,7 @@ the dashboard may open."""
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
 from collections.abc import Iterable
@@ -160,6 +161,18 @@ def data_dir() -> Path:
 
 
 APP_DATA = Path(__file__).resolve().parents[2] / "data"  # the repository's data/
+
+
+def loopback_only(host: str) -> bool:
+    """Whether listening on ``host`` reaches this machine only (a loopback address or
+    ``localhost``); an empty host (every address) or any other name is reachable by others."""
+    name = host.strip().strip("[]")
+    if name.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # empty (every address) or a host name: reachable by whoever resolves it
 
 
 def is_admin(user_id: str, groups: Iterable[str] = ()) -> bool:

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -26,7 +25,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from comparator.schema import audit, identity
 from comparator.schema.identity import User
-from comparator.schema.settings import is_admin, settings
+from comparator.schema.settings import is_admin, loopback_only, settings
 from comparator.ui.text import md_text
 
 USER = "_comparator_user"  # session state: this session's signed-in User (from st.user)
@@ -58,14 +57,9 @@ def configured() -> bool:
 def open_address() -> str | None:
     """The address the server listens on when others can reach it; None for loopback only."""
     addr = str(st.get_option("server.address") or "").strip().strip("[]")
-    if not addr:
-        return "every address (server.address is unset)"
-    if addr.lower() in ("localhost", "localhost.localdomain"):
+    if loopback_only(addr):
         return None
-    try:
-        return None if ipaddress.ip_address(addr).is_loopback else addr
-    except ValueError:
-        return addr  # a host name: reachable by whoever resolves it
+    return addr or "every address (server.address is unset)"
 
 
 def user_from(claims: Mapping[str, Any]) -> User:
