@@ -3,9 +3,9 @@
 
 import streamlit as st
 
-from comparator.engines import Side, generate_pairs, load_prompts
+from comparator.engines import generate_pairs, load_prompts
 from comparator.engines.plan import generation_plan
-from comparator.engines.ray_engine import engines_note
+from comparator.engines.ray_engine import engines_note, generate_pairs_ray
 from comparator.formats import InputError
 from comparator.ui import jobs, state, widgets
 
@@ -35,7 +35,9 @@ forms = {}
 for side, col in (("a", ca), ("b", cb)):
     col.subheader(f"Model {side.upper()}")
     forms[side] = widgets.backend_form(f"gen_{{}}_{side}", col)
-concurrency = st.number_input("Concurrency (calls in flight)", 1, 512, 8, key="gen_conc")
+concurrency = st.number_input("Concurrency (calls in flight)", 1, 512, 8, key="gen_conc",
+                              help="On Ray: per worker.")
+ray = jobs.engine_form("gen")
 name = st.text_input("Output name", "generation", key="gen_name")
 out = jobs.output(name, "generation")
 
@@ -50,18 +52,18 @@ except InputError as e:
 
 
 def launch() -> jobs.Job:
-    sides = []
-    for s, f in forms.items():
-        backend, info = widgets.backend_of(f, s)
-        sides.append(Side(f["model"], backend, f["params"], info))
-    if sides[0].name == sides[1].name:
-        sides[0].name, sides[1].name = f"{sides[0].name} [A]", f"{sides[1].name} [B]"
+    specs = [widgets.side_spec(f, s) for s, f in forms.items()]
+    if specs[0].name == specs[1].name:
+        specs[0].name, specs[1].name = f"{specs[0].name} [A]", f"{specs[1].name} [B]"
+    sides = [widgets.built(spec) for spec in specs]
     out.parent.mkdir(parents=True, exist_ok=True)
-    return jobs.start("generation", out, len(items), [forms["a"]["key"], forms["b"]["key"]],
-                      lambda on_progress, cancel: generate_pairs(
-                          items, sides[0], sides[1], out, concurrency=int(concurrency),
-                          prompts_name=str(prompts_path), on_progress=on_progress,
-                          cancel=cancel), calls=plan.calls)
+    opts = dict(concurrency=int(concurrency), prompts_name=str(prompts_path))
+    run = (jobs.threaded(generate_pairs_ray, items, *specs, out, sides=tuple(sides), **opts,
+                         **ray) if ray else
+           lambda on_progress, cancel: generate_pairs(items, *sides, out, on_progress=on_progress,
+                                                      cancel=cancel, **opts))
+    return jobs.start("generation", out, len(items), [forms["a"]["key"], forms["b"]["key"]], run,
+                      calls=plan.calls, engine=jobs.engine_name(ray))
 
 
 jobs.start_button("Start", plan, JOB, launch)

@@ -6,7 +6,7 @@ import streamlit as st
 from comparator.engines.ray_engine import engines_note
 from comparator.judge.plan import judge_plan
 from comparator.judge.prompts import PROTOCOLS, TEMPLATES
-from comparator.judge.runner import JudgeConfig, judge_comparison
+from comparator.judge.runner import JudgeConfig, judge_comparison, judge_comparison_ray
 from comparator.ui import jobs, state, widgets
 
 JOB = "judge_job"  # the run this session started last (the page lists every run)
@@ -41,7 +41,9 @@ rubric = c2.text_area("Your rubric", key="judge_rubric", height=120,
     if protocol == "custom" else None
 repeats = c2.number_input("Repeats per pair (half swapped)", 1, 32, 6, key="judge_repeats")
 limit = c2.number_input("Limit (0 = all examples)", 0, 10_000_000, 0, key="judge_limit")
-concurrency = c2.number_input("Concurrency (calls in flight)", 1, 512, 8, key="judge_conc")
+concurrency = c2.number_input("Concurrency (calls in flight)", 1, 512, 8, key="judge_conc",
+                              help="On Ray: per worker.")
+ray = jobs.engine_form("judge", c2)
 name = c2.text_input("Output name", "judged", key="judge_name")
 out = jobs.output(name, "judged", c2)
 
@@ -56,12 +58,17 @@ except ValueError as e:
 
 
 def launch() -> jobs.Job:
-    backend, _ = widgets.backend_of(form, "judge")
-    return jobs.start("judging", out, len(target.examples), [form["key"]],
-                      lambda on_progress, cancel: judge_comparison(
-                          target, backend, cfg, out, name=form["model"],
-                          concurrency=int(concurrency), on_progress=on_progress,
-                          cancel=cancel), calls=plan.calls)
+    spec = widgets.side_spec(form, "judge")
+    opts = dict(name=form["model"], concurrency=int(concurrency))
+    if ray:
+        run = jobs.threaded(judge_comparison_ray, target, spec.spec, spec.kwargs, cfg, out,
+                            **opts, **ray)
+    else:
+        backend = widgets.built(spec).backend
+        run = lambda on_progress, cancel: judge_comparison(  # noqa: E731
+            target, backend, cfg, out, on_progress=on_progress, cancel=cancel, **opts)
+    return jobs.start("judging", out, len(target.examples), [form["key"]], run,
+                      calls=plan.calls, engine=jobs.engine_name(ray))
 
 
 jobs.start_button("Start judging", plan, JOB, launch)

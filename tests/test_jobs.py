@@ -120,6 +120,55 @@ def test_a_job_is_listed_cancelled_and_recorded(home):
     assert [j.kind for j in jobs.listing()] == ["generation", "judging"]
 
 
+def test_a_running_job_says_its_rate_eta_and_engine_and_its_record_keeps_the_engine(home):
+    """The panel's line (comparator/ui/jobs.py) while a run goes: done / failed / cached, the
+    rate and the time left at that rate; where a Ray run goes, kept in the record."""
+    from comparator.ui.jobs import _progress_text
+
+    release = threading.Event()
+
+    async def run(on_progress, cancel):
+        p = Progress(total=40)
+        p.done, p.failed, p.cache_hits = 8, 2, 3
+        on_progress(p)
+        await asyncio.to_thread(release.wait, 30)
+        return p
+
+    job = jobs.start("generation", home / "runs" / "e.jsonl", 40, [], run, engine="a local Ray")
+    while job.progress is None:
+        time.sleep(0.01)
+    job.started = time.time() - 5.0  # 10 examples in 5 s: 2/s, 30 left
+    text = _progress_text(job)
+    assert text.startswith("10 of 40 examples · 2 failed · 3 cached replies · ")
+    rate = float(re.search(r"· ([\d.]+) examples/s", text).group(1))
+    left = float(re.search(r"about (\d+) s left", text).group(1))
+    assert 1.9 < rate <= 2.0 and 15 <= left <= 16 and 15 <= job.eta() <= 16.1
+    release.set()
+    job.thread.join(30)
+    assert job.eta() is None and "left" not in _progress_text(job)  # ended: no time left
+    [listed] = [j for j in jobs.listing() if j.id == job.id]
+    assert listed.engine == "a local Ray"
+    rec = json.loads((home / "jobs" / f"{job.id}.json").read_text())
+    assert rec["engine"] == "a local Ray"
+    del jobs._JOBS[job.id]  # as after a restart: read back from the record
+    [again] = [j for j in jobs.listing() if j.id == job.id]
+    assert again.engine == "a local Ray" and again.status == "finished"
+
+
+def test_two_runs_of_one_server_share_one_ray_cluster_not_two():
+    pytest.importorskip("ray")
+    from comparator.engines import ray_engine
+
+    ray_engine._SHARED.update(users=1, address="10.0.0.1:6379")
+    try:
+        with pytest.raises(ray_engine.RayRunError, match="already runs on the Ray cluster at "
+                           "10.0.0.1:6379: one Ray cluster at a time"):
+            with ray_engine.ray_session("10.0.0.2:6379"):
+                pass
+    finally:
+        ray_engine._SHARED.update(users=0, address=None)
+
+
 def test_a_failure_is_recorded_redacted(home):
     async def boom(on_progress, cancel):
         raise RuntimeError("server said no to key sk-secret-123")

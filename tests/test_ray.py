@@ -269,3 +269,89 @@ def test_without_ray_the_engine_is_one_line_naming_the_requirements_file(tmp_pat
     assert r.stderr.strip().splitlines()[-1] == (
         "error: --engine ray needs Ray: pip install -r requirements-scale.txt")
     assert not (tmp_path / "o.jsonl").exists()  # refused before anything was written
+
+
+def test_generate_and_judge_pages_run_on_ray_with_their_progress(tiny_server, tmp_path,
+                                                                  monkeypatch):
+    """The Generate and Judge pages with the Ray engine chosen (a local Ray started for the run,
+    in the server's process: the cluster of this module needs a token that Ray reads once per
+    process; the CLI tests above reach it): the run is a job of the server like a local one,
+    its panel says where it runs and counts done / failed / cached with the rate; its records
+    are the local engine's."""
+    from streamlit.testing.v1 import AppTest
+
+    from comparator.engines import jobs
+
+    home = tmp_path / "home"
+    for k, v in {"COMPARATOR_HOME": str(home), "OPENAI_API_KEY": "x"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/generate.py").run()
+    at.number_input(key="gen_limit").set_value(3)
+    for s in "ab":
+        at.text_input(key=f"gen_model_{s}").input(tiny_server["model"])
+        at.text_area(key=f"gen_urls_{s}").input(tiny_server["url"])
+        at.number_input(key=f"gen_m_{s}").set_value(4)
+    at.number_input(key="gen_s_b").set_value(1)
+    at.radio(key="gen_engine").set_value("Ray").run()
+    at.text_input(key="gen_name").input("onray").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    [job] = jobs.listing("generation")
+    assert job.engine == "a local Ray"
+    job.thread.join(300)
+    assert job.status == "finished", job.reason
+    at.run()
+    shown = [p.proto.text for p in at.get("progress")]
+    assert any(t.startswith("3 of 3 examples · 0 failed · 0 cached replies · ") and
+               "examples/s" in t for t in shown), shown
+    assert any(c.value.endswith(" · on a local Ray") for c in at.caption)
+    assert any(s.value.startswith("Finished: 3 examples") for s in at.success)
+
+    out = home / "runs" / "onray.jsonl"
+    got = read_jsonl(out)
+    items = load_prompts(MT_QUESTIONS, limit=3)
+    kw = dict(base_urls=[tiny_server["url"]], api_key="x")
+    a, b = (SideSpec(f"{tiny_server['model']} [{s}]", f"openai/{tiny_server['model']}", kw,
+                     SamplingParams(max_tokens=4, seed=seed)).side() for s, seed in (("A", 0),
+                                                                                     ("B", 1)))
+    local = tmp_path / "local.jsonl"
+    asyncio.run(generate_pairs(items, a, b, local, concurrency=2, prompts_name="x",
+                               cache=ResponseCache(tmp_path / "local.sqlite")))
+    want = read_jsonl(local)
+    assert [x["id"] for x in got[1:]] == [it.id for it in items]
+    assert [_stable(x) for x in got[1:]] == [_stable(x) for x in want[1:]]
+    assert got[0]["model_a"] == want[0]["model_a"] and got[0]["model_b"] == want[0]["model_b"]
+
+    # the pairs, judged from the Judge page on Ray: the local engine's verdicts
+    next(b for b in at.button if b.label == "Judge these pairs").click().run()  # opens it
+    at.switch_page("pages/judge.py").run()
+    assert "3 examples" in at.caption[0].value, at.caption[0].value
+    at.text_input(key="judge_model").input(tiny_server["model"])
+    at.text_area(key="judge_urls").input(tiny_server["url"])
+    at.number_input(key="judge_t").set_value(0.0)
+    at.number_input(key="judge_m").set_value(8)
+    at.number_input(key="judge_repeats").set_value(2)
+    at.radio(key="judge_engine").set_value("Ray").run()
+    at.text_input(key="judge_name").input("judged-on-ray").run()
+    next(b for b in at.button if b.label == "Start judging").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    [judging] = jobs.listing("judging")
+    judging.thread.join(300)
+    assert judging.status == "finished", judging.reason
+    assert judging.engine == "a local Ray"
+    cfg = JudgeConfig(PROTOCOLS["7level"], 2, SamplingParams(temperature=0.0, max_tokens=8))
+    backend = OpenAIBackend(tiny_server["model"], base_urls=[tiny_server["url"]], api_key="x")
+    from comparator.formats import load
+    asyncio.run(judge_comparison(load(out).comparison, backend, cfg, tmp_path / "lj.jsonl",
+                                 name=tiny_server["model"], concurrency=2,
+                                 cache=ResponseCache(tmp_path / "lj.sqlite")))
+
+    def verdicts(p):
+        return {x["id"]: [(j["rater"], j["flipped"], j.get("status", "ok"), j.get("score"),
+                           j.get("raw")) for j in x["judgments"]] for x in read_jsonl(p)[1:]}
+
+    got_v = verdicts(home / "runs" / "judged-on-ray.jsonl")
+    assert got_v == verdicts(tmp_path / "lj.jsonl") and len(got_v) == 3

@@ -24,6 +24,9 @@ from comparator.analysis.result import stats_result
 from comparator.analysis.sql import HEADLINE_SQL, JUDGES_SQL, SLICE_SQL, spark_dialect
 from comparator.analysis.sql_stats import NOT_COMPUTED, sql_json, sql_stats
 from comparator.formats import LoadOptions
+from comparator.reports.build import ViewSpec, build
+from comparator.reports.export import write_report
+from comparator.reports.sql_report import build_sql
 from comparator.store.cache import open_store, write_parquet
 
 pytest.importorskip("pyspark", reason="pip install -r requirements-scale.txt")
@@ -137,6 +140,40 @@ def test_million_in_eight_shards_through_the_cli(million):
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""  # quiet: no JVM banner or log lines, no progress bar
     assert_same(json.loads(r.stdout), want)
+
+
+def test_report_on_spark_holds_the_stats_of_the_local_report(spark, million, tmp_path):
+    """``report --engine spark``: the report of the 8 shards holds what ``stats --engine spark``
+    computes (== in process); on a real file, the same figures as the local report's; HTML,
+    Markdown and JSON say what they leave out; a CSV (the examples) or a filter is refused."""
+    _, shards, want = million
+    made = build_sql(shards, "spark", ViewSpec(by=BY), spark=spark)
+    assert_same(made.data["stats"], want)
+    assert made.data["n_total"] == 1_000_000 and made.data["provenance"]["engine"] == "spark"
+    assert {"examples", "findings", "score_histogram", "position_consistency"} <= set(
+        made.data["not_computed"])
+    for fmt in ("html", "md", "json"):
+        assert write_report(made, tmp_path / f"r.{fmt}") == fmt
+    html, md = (tmp_path / "r.html").read_text(), (tmp_path / "r.md").read_text()
+    for text in (html, md):
+        assert "Slices by judge" in text and "Engine spark: examples and the CSV" in text
+        assert "claude-judge" in text and "Judge reliability" not in text
+    assert json.loads((tmp_path / "r.json").read_text()) == made.data
+
+    demo = tmp_path / "demo.parquet"
+    write_parquet(open_store(ALL_JUDGED[1]), demo)
+    local = build(open_store(demo), ViewSpec(by=["category", "judge"], findings=False))
+    sql = build_sql(demo, "spark", ViewSpec(by=["category", "judge"]), spark=spark)
+    assert_same(sql.data["stats"], local.data["stats"])
+    r = run_cli("report", demo, "--engine", "duckdb", "--by", "category", "-o",
+                tmp_path / "d.json")
+    assert r.returncode == 0, r.stderr
+    assert_same(json.loads((tmp_path / "d.json").read_text())["stats"],
+                in_process(demo, ["category"]))
+    for bad in (["-o", tmp_path / "d.csv"], ["--filter", "winner=A", "-o", tmp_path / "f.md"]):
+        r = run_cli("report", demo, "--engine", "duckdb", *bad)
+        assert r.returncode == 2 and "read in process only; use --engine local" in r.stderr
+    assert not (tmp_path / "d.csv").exists() and not (tmp_path / "f.md").exists()
 
 
 def test_spark_connect_started_offline(tmp_path):

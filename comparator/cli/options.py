@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from comparator.analysis.human_vote import VOTES
+from comparator.analysis.sql_stats import ENGINES
 from comparator.analysis.stats import CI_METHODS, DEFAULT_CI
 from comparator.formats import ALIASES, FORMATS, InputError, Loaded, LoadOptions, load
 from comparator.formats.tabular import parse_mapping
@@ -171,3 +172,36 @@ def exclusive(**given: Any) -> None:
     used = [name for name, value in given.items() if value not in (None, False, ())]
     if len(used) > 1:
         raise click.UsageError(f"{' and '.join(used)} cannot be used together: choose one")
+
+
+def sql_engine_options(what: str) -> Callable:
+    """``--engine local|duckdb|spark`` (what the SQL engines compute: ``what``), and where
+    Spark runs: ``--spark-master`` or ``--spark-remote``."""
+    return stack(
+        click.option("--engine", type=click.Choice(["local", *ENGINES]), default="local",
+                     show_default=True, help="local: in this process, any format; duckdb or "
+                     "spark: the SQL over Parquet (INPUT a file, a folder of shards or a glob), "
+                     f"{what} only (docs: scale-out)"),
+        click.option("--spark-master", metavar="URL", help="--engine spark on this master "
+                     "(default local[2]; e.g. spark://HOST:7077)"),
+        click.option("--spark-remote", metavar="URL", help="--engine spark through Spark "
+                     "Connect (sc://HOST:15002; local[N] starts a Connect server here)"))
+
+
+def sql_engine_checks(engine: str, source: Input, master: str | None, remote: str | None,
+                      **local_only: Any) -> None:
+    """Usage errors of ``--engine duckdb|spark``: Spark's options without it, and the options
+    that need the examples in memory (``local_only``: name -> value, besides the reading
+    options, which the Parquet layout makes moot)."""
+    exclusive(**{"--spark-master": master, "--spark-remote": remote})
+    if engine != "spark" and (master or remote):
+        raise click.UsageError("--spark-master and --spark-remote go with --engine spark")
+    if engine == "local":
+        return
+    given = {"--format": source.format, "--questions": source.questions, "--pair": source.pair,
+             "--map": source.mapping, "--model-a": source.model_a, "--model-b": source.model_b,
+             **local_only}
+    used = [name for name, value in given.items() if value not in (None, (), False)]
+    if used:
+        raise click.UsageError(f"{', '.join(used)}: read in process only; use --engine local "
+                               "(or convert --to parquet first)")

@@ -16,10 +16,13 @@ from comparator.cli.options import (
     input_options,
     judge_option,
     ratings_option,
+    sql_engine_checks,
+    sql_engine_options,
     tie_threshold_option,
 )
 from comparator.reports.build import ViewSpec, build
-from comparator.reports.export import write_report
+from comparator.reports.export import FORMATS, write_report
+from comparator.reports.sql_report import build_sql
 from comparator.schema.swap import swap as swap_sides
 
 
@@ -51,12 +54,15 @@ from comparator.schema.swap import swap as swap_sides
                                 "(as findings --depth; 3 tests many more conjunctions)")
 @click.option("--no-findings", is_flag=True,
               help="leave out the Findings section (about 1 s per 100,000 examples at depth 2)")
+@sql_engine_options("headline, slices by category/tags/judge and intervals (HTML, Markdown, "
+                    "JSON)")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="OUT.html, OUT.md, OUT.csv or OUT.json")
 def report(source: Input, by: tuple[str, ...], filters: tuple[str, ...], judge: str | None,
            tie_threshold: float, ci: str, human_vote: str, examples: int, sample: int | None,
            pick: str | None, ratings: tuple[Path, ...], swap: bool, findings_depth: int,
-           no_findings: bool, output: Path) -> int:
+           no_findings: bool, engine: str, spark_master: str | None, spark_remote: str | None,
+           output: Path) -> int:
     """A report of INPUT (a judged file in any supported format), filtered and sliced as
     asked: self-contained HTML, Markdown, CSV of the filtered examples, or JSON of every
     figure (the format from OUTPUT's extension)."""
@@ -70,6 +76,16 @@ def report(source: Input, by: tuple[str, ...], filters: tuple[str, ...], judge: 
                     picked=[x.strip() for x in (pick or "").split(",") if x.strip()],
                     ratings=[str(p) for p in ratings], swap=swap,
                     findings=not no_findings, findings_depth=findings_depth)
+    sql_engine_checks(engine, source, spark_master, spark_remote, **{
+        "--filter": filters, "--sample": sample, "--pick": pick, "--ratings": ratings,
+        "--swap": swap, "a .csv output (the examples)": FORMATS.get(output.suffix.lower()) ==
+        "csv"})
+    if engine != "local":
+        made = build_sql(source.path, engine, spec, spark_master, spark_remote)
+        fmt = write_report(made, output, inputs=[source.path])
+        print(f"wrote a {fmt} report of {made.data['n_total']} examples (engine {engine}) to "
+              f"{output}", file=sys.stderr)
+        return 0
     loaded = source.load()
     if swap:
         loaded = replace(loaded, comparison=swap_sides(loaded.comparison))

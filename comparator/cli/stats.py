@@ -11,16 +11,17 @@ import click
 
 from comparator.analysis.benchmarks import figure_lines
 from comparator.analysis.result import RaterSummary, StatsResult, stats_result
-from comparator.analysis.sql_stats import ENGINES, sql_json, sql_stats
+from comparator.analysis.sql_stats import sql_json, sql_stats
 from comparator.cli.options import (
     Input,
     ci_option,
-    exclusive,
     human_vote_option,
     input_options,
     json_option,
     judge_option,
     ratings_option,
+    sql_engine_checks,
+    sql_engine_options,
     tie_threshold_option,
 )
 from comparator.ratings.merge import merge_ratings
@@ -37,26 +38,17 @@ from comparator.schema.visible import visible
 @human_vote_option
 @json_option
 @ratings_option
-@click.option("--engine", type=click.Choice(["local", *ENGINES]), default="local",
-              show_default=True, help="local: in this process, any format; duckdb or spark: "
-              "the SQL over Parquet (INPUT a file, a folder of shards or a glob), headline, "
-              "slices by category/tags/judge and intervals only (docs: scale-out)")
-@click.option("--spark-master", metavar="URL", help="--engine spark on this master (default "
-              "local[2]; e.g. spark://HOST:7077)")
-@click.option("--spark-remote", metavar="URL", help="--engine spark through Spark Connect "
-              "(sc://HOST:15002; local[N] starts a Connect server here)")
+@sql_engine_options("headline, slices by category/tags/judge and intervals")
 def stats(source: Input, by: tuple[str, ...], tie_threshold: float, ci: str, judge: str | None,
           human_vote: str, as_json: bool, ratings: tuple[Path, ...], engine: str,
           spark_master: str | None, spark_remote: str | None) -> int:
     """The statistics of INPUT (a judged file in any supported format): win rate of A with
     its interval, mean score, soft and length-controlled win rates, slices, position
     consistency, judge reliability, benchmark figures and agreement with people."""
-    exclusive(**{"--spark-master": spark_master, "--spark-remote": spark_remote})
-    if engine != "spark" and (spark_master or spark_remote):
-        raise click.UsageError("--spark-master and --spark-remote go with --engine spark")
+    sql_engine_checks(engine, source, spark_master, spark_remote, **{"--ratings": ratings})
     if engine != "local":
         return _sql_stats(engine, source, by, tie_threshold, ci, judge, human_vote, as_json,
-                          ratings, spark_master, spark_remote)
+                          spark_master, spark_remote)
     if ratings:
         loaded = merge_ratings(source.load(), list(ratings))
     else:
@@ -73,15 +65,8 @@ def stats(source: Input, by: tuple[str, ...], tie_threshold: float, ci: str, jud
 
 def _sql_stats(engine: str, source: Input, by: tuple[str, ...], tie_threshold: float,
                ci: str, judge: str | None, human_vote: str, as_json: bool,
-               ratings: tuple[Path, ...], master: str | None, remote: str | None) -> int:
+               master: str | None, remote: str | None) -> int:
     """``stats --engine duckdb|spark``: the SQL engines read our Parquet layout only."""
-    loading = {"--ratings": ratings, "--format": source.format, "--questions": source.questions,
-               "--pair": source.pair, "--map": source.mapping, "--model-a": source.model_a,
-               "--model-b": source.model_b}
-    used = [name for name, value in loading.items() if value not in (None, ())]
-    if used:
-        raise click.UsageError(f"{', '.join(used)}: read in process only; use --engine local "
-                               "(or convert --to parquet first)")
     s = sql_stats(source.path, engine, by, tie_threshold, ci, judge, human_vote, master, remote)
     if as_json:
         print(json.dumps(sql_json(s, engine), ensure_ascii=False))

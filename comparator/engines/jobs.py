@@ -38,6 +38,7 @@ class Job:
     out: Path
     total: int
     calls: int | None = None  # planned model calls (comparator.engines.plan)
+    engine: str = "local"  # "local", or where a Ray run goes ("Ray at ADDR", "a local Ray")
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     started: float = field(default_factory=time.time)
     ended: float | None = None
@@ -82,11 +83,17 @@ class Job:
         new = p.done + p.failed - p.skipped
         return new / elapsed if elapsed > 0 and new > 0 else None
 
+    def eta(self) -> float | None:
+        """Seconds left at this run's rate, while it runs."""
+        rate, c = self.rate(), self.counts()
+        left = c["total"] - c["done"] - c["failed"]
+        return left / rate if self.running and rate and left > 0 else None
+
     def to_record(self) -> dict:
         p = self.progress
         return {"id": self.id, "kind": self.kind, "out": str(self.out), "total": self.total,
-                "calls": self.calls, "started": self.started, "ended": self.ended,
-                "status": self.status, "reason": self.reason, "pid": self.pid,
+                "calls": self.calls, "engine": self.engine, "started": self.started,
+                "ended": self.ended, "status": self.status, "reason": self.reason, "pid": self.pid,
                 "progress": {"type": type(p).__name__, **asdict(p)} if p else None}
 
 
@@ -115,9 +122,9 @@ def _save(job: Job, force: bool = False) -> None:
 def start(kind: str, out: Path, total: int, secrets: list[str | None],
           run: Callable[[Callable[[Progress], None], threading.Event], Coroutine[Any, Any,
                                                                                   Progress]],
-          calls: int | None = None) -> Job:
+          calls: int | None = None, engine: str = "local") -> Job:
     """Run ``run(on_progress, cancel)`` in a thread as a registered job; errors become its
-    ``reason`` (redacted of ``secrets``)."""
+    ``reason`` (redacted of ``secrets``). ``engine``: where it runs, as the page says it."""
     folder = jobs_dir()
     folder.mkdir(parents=True, exist_ok=True)
     with _LOCK:
@@ -126,7 +133,7 @@ def start(kind: str, out: Path, total: int, secrets: list[str | None],
         raise ValueError(f"{out} is being written by a {same[0].kind} run started at "
                          f"{time.strftime('%H:%M:%S', time.localtime(same[0].started))}; cancel "
                          "it or choose another output name")
-    job = Job(kind=kind, out=Path(out), total=total, calls=calls)
+    job = Job(kind=kind, out=Path(out), total=total, calls=calls, engine=engine)
     job.record = folder / f"{job.id}.json"
 
     def on_progress(p: Progress) -> None:
@@ -179,7 +186,8 @@ def _from_record(path: Path) -> Job | None:
     try:
         rec = orjson.loads(path.read_bytes())
         job = Job(kind=rec["kind"], out=Path(rec["out"]), total=int(rec["total"]),
-                  calls=rec.get("calls"), id=rec["id"], started=float(rec["started"]),
+                  calls=rec.get("calls"), engine=str(rec.get("engine") or "local"),
+                  id=rec["id"], started=float(rec["started"]),
                   ended=rec.get("ended"), status=rec["status"], reason=rec.get("reason"),
                   pid=int(rec["pid"]), record=path)
         p = dict(rec.get("progress") or {})

@@ -133,12 +133,13 @@ def available() -> bool:
 
 
 def engines_note(command: str) -> str:
-    """The pages' line on which engines there are (this page runs the local one)."""
-    ray = ("installed" if available() else
-           "not installed here (`pip install -r requirements-scale.txt`)")
-    return (f"Engines: this page runs the local engine (this server's process). From a terminal, "
-            f"`comparator {command} --engine ray` spreads the same run over a Ray cluster, with "
-            f"the same output, cache and resume: Ray is {ray}.")
+    """The pages' line on which engines there are."""
+    if available():
+        return (f"Engines: local (this server's process) or Ray (the workers of a Ray cluster, "
+                f"or a local Ray started for the run): the same output, cache and resume; "
+                f"from a terminal, `comparator {command} --engine ray`.")
+    return ("Engines: local (this server's process). Ray, to spread the same run over a "
+            "cluster, is not installed here (`pip install -r requirements-scale.txt`).")
 
 
 def require() -> None:
@@ -150,32 +151,58 @@ def require() -> None:
         raise RayRunError(MISSING) from None
 
 
+_SESSION = threading.Lock()
+_SHARED: dict[str, Any] = {"users": 0, "address": None}  # Ray is one connection per process
+
+
 @contextmanager
 def ray_session(address: str | None):
     """Connected to the cluster at ``address`` (or RAY_ADDRESS), else to a local Ray started
-    now on 127.0.0.1 and stopped after; the ``ray`` module."""
+    now on 127.0.0.1 and stopped after; the ``ray`` module. Runs of one process (the
+    dashboard's server) at the same time share the connection, which ends with the last."""
     require()
     import ray
 
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    with _SESSION:
+        if _SHARED["users"] and _SHARED["address"] != address:
+            raise RayRunError(f"this process already runs on {where(_SHARED['address'])}: "
+                              f"one Ray cluster at a time; wait for that run, or give the same "
+                              f"Ray address")
+        if not _SHARED["users"]:
+            _connect(ray, address)
+        _SHARED["users"] += 1
+        _SHARED["address"] = address
+    try:
+        yield ray
+    finally:
+        with _SESSION:
+            _SHARED["users"] -= 1
+            if not _SHARED["users"]:
+                ray.shutdown()
+
+
+def where(address: str | None) -> str:
+    """Where a run with ``address`` goes (RAY_ADDRESS when none), in words."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    return f"the Ray cluster at {address}" if address else "a local Ray"
+
+
+def _connect(ray, address: str | None) -> None:
     env = {k: v for k, v in os.environ.items()
            if k.startswith(FORWARD) and not any(s in k for s in SECRET)}
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     kw: dict[str, Any] = dict(logging_level=logging.ERROR, log_to_driver=False,
                               runtime_env={"env_vars": env})
-    address = address or os.environ.get("RAY_ADDRESS") or None
     try:
         if address:
             ray.init(address=address, **kw)
         else:
             ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **kw)
     except Exception as e:  # noqa: BLE001 (whatever Ray raises: one line saying what to do)
-        where = f"the Ray cluster at {address}" if address else "a local Ray"
-        raise RayRunError(f"could not start or reach {where} ({_first_line(e)}); check "
-                          "--ray-address / RAY_ADDRESS (`ray status` on the head node)") from None
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+        raise RayRunError(f"could not start or reach {where(address)} ({_first_line(e)}); "
+                          "check --ray-address / RAY_ADDRESS (`ray status` on the head "
+                          "node)") from None
 
 
 def gpus_per_worker(specs: list[str], tp: int, cluster_gpus: float) -> float:

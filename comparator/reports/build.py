@@ -96,7 +96,7 @@ class ViewSpec:
 class Report:
     data: dict[str, Any]  # JSON-safe: every figure of the report
     mask: np.ndarray  # the filtered examples
-    loaded: Loaded
+    loaded: Loaded | None  # None: the figures of a SQL engine (reports/sql_report.py)
     spec: ViewSpec
     stats: StatsResult  # data["stats"], typed
 

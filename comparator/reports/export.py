@@ -74,12 +74,13 @@ def render_markdown(report: Report) -> str:
         out += ["", "## Benchmark figures", "", _md_table(BENCHMARK, bench)]
     if d.get("findings"):
         out += _md_findings(d)
-    out += ["", "## Judge reliability", "", _md_table(RELIABILITY, reliability_rows(s))]
-    h = d["score_histogram"]
-    out += ["", "## Score distribution", "", _md_table(
-        ["score from", "to", "examples"],
-        [[f"{lo:+.3f}", f"{hi:+.3f}", c] for lo, hi, c in zip(h["edges"][:-1], h["edges"][1:],
-                                                             h["counts"])])]
+    if reliability := reliability_rows(s):
+        out += ["", "## Judge reliability", "", _md_table(RELIABILITY, reliability)]
+    if h := d["score_histogram"]:  # None: not computed (a SQL engine's report)
+        out += ["", "## Score distribution", "", _md_table(
+            ["score from", "to", "examples"],
+            [[f"{lo:+.3f}", f"{hi:+.3f}", c] for lo, hi, c in zip(h["edges"][:-1],
+                                                                 h["edges"][1:], h["counts"])])]
     for field in report.spec.by:
         out += ["", f"## Slices by {md_cell(field)}", "", _md_table(*slice_rows(s, field))]
     if d.get("people"):
@@ -101,6 +102,8 @@ def render_markdown(report: Report) -> str:
             out += ["", f"Judgment by {md_cell(j['judge'] or 'judge')}: {md_cell(verdict)}"]
             if j["rationale"]:
                 out += ["", _fenced(j["rationale"])]
+    if d.get("not_computed_note"):
+        out += ["", f"Engine {md_cell(d['engine'])}: {md_cell(d['not_computed_note'])}."]
     out += ["", "## How this report was made", "", _md_table(["", ""], provenance_rows(p)), "",
             _fenced(p["command"]), ""]
     return "\n".join(out)
@@ -122,6 +125,9 @@ def _md_findings(d: dict[str, Any]) -> list[str]:
 def csv_rows(report: Report) -> tuple[list[str], list[dict[str, Any]]]:
     """One row per filtered example: the ``convert --to csv`` columns, the score and winner of
     the report's judge selection and tie threshold, every response metric, reason clusters."""
+    if report.loaded is None:
+        raise ValueError("a CSV report is the table of the examples: it needs them in memory "
+                         "(--engine local); the SQL engines write .html, .md or .json")
     comp = report.loaded.comparison
     rows_i = np.flatnonzero(report.mask)
     judges = report.data["provenance"]["judges"]

@@ -92,8 +92,9 @@ def _histogram(h: dict[str, list], t: float, model_a: str, model_b: str) -> go.F
 def charts(report: Report) -> dict[str, go.Figure]:
     """The report's plotly figures, labels escaped (by ``slice_bars``, ``plain``)."""
     s = report.data["stats"]
-    out = {"score_histogram": _histogram(report.data["score_histogram"], s["tie_threshold"],
-                                         s["model_a"], s["model_b"])}
+    h = report.data["score_histogram"]  # None: not computed (a SQL engine's report)
+    out = {"score_histogram": _histogram(h, s["tie_threshold"], s["model_a"], s["model_b"])
+           } if h else {}
     for field in report.spec.by:
         rows = [r for r in s["slices"] if r["field"] == field]
         if any(r["win_rate_a"] is not None for r in rows):
@@ -174,8 +175,10 @@ def render_html(report: Report) -> str:
         parts.append("<h2>Benchmark figures</h2>" + _table(BENCHMARK, bench))
     if d.get("findings"):
         parts.append(_findings(d))
-    parts.append(_figure_html(figs.pop("score_histogram"), "fig-score-histogram"))
-    parts.append("<h2>Judge reliability</h2>" + _table(RELIABILITY, reliability_rows(s)))
+    if "score_histogram" in figs:
+        parts.append(_figure_html(figs.pop("score_histogram"), "fig-score-histogram"))
+    if reliability := reliability_rows(s):
+        parts.append("<h2>Judge reliability</h2>" + _table(RELIABILITY, reliability))
     for k, field in enumerate(report.spec.by):
         rows = slice_rows(s, field)
         parts.append(f"<h2>Slices by {label(field)}</h2>")
@@ -190,6 +193,9 @@ def render_html(report: Report) -> str:
     if d["examples"]:
         parts.append(f"<h2>Examples ({len(d['examples'])}, "
                      f"{e(p['examples']['choice'])})</h2>" + _examples(report))
+    if d.get("not_computed_note"):
+        parts.append(f'<p class="note">Engine {e(d["engine"])}: {e(d["not_computed_note"])}.'
+                     "</p>")
     prov = [*provenance_rows(p), ["command", p["command"]]]
     parts.append('<h2>How this report was made</h2><table class="prov"><tbody>' + "".join(
         f"<tr><td>{e(k)}</td><td><code>{e(v)}</code></td></tr>" for k, v in prov)

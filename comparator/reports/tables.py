@@ -49,7 +49,7 @@ def headline_rows(s: dict[str, Any]) -> list[list[Any]]:
 
 def reliability_rows(s: dict[str, Any]) -> list[list[Any]]:
     rows = [["position consistency", fmt_pct(s["position_consistency"]), "",
-             s["position_consistency_n"]]]
+             s["position_consistency_n"]]] if "position_consistency" in s else []  # SQL: absent
     for key in ("first_position_preference", "length_preference", "self_agreement",
                 "tie_rate"):
         r = s.get(key)
@@ -156,5 +156,6 @@ def provenance_rows(p: dict[str, Any]) -> list[list[Any]]:
         ("input", p["input"]), ("SHA-256", p["sha256"] or "n/a"), ("format", p["format"]),
         ("filters", "; ".join(p["filters"]) or "none"), ("tie threshold", p["tie_threshold"]),
         ("judges", ", ".join(p["judges"])), ("CI method", p["ci_method"]),
+        *((("engine", p["engine"]),) if p.get("engine") else ()),
         ("tool", f"{p['tool']} {p['version']}"), ("created", p["created"]),
         *((("made by", p["made_by"]),) if p.get("made_by") else ()))]

@@ -4,6 +4,7 @@ tab started it, with its progress, a Cancel button while it runs and its output 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,12 +13,14 @@ import streamlit as st
 
 from comparator.engines.jobs import Job, cancel, listing, start
 from comparator.engines.plan import CONFIRM_CALLS, Plan
+from comparator.engines.ray_engine import available, where
 from comparator.schema.settings import may, team_dir, user_dir
 from comparator.ui import auth, state
 from comparator.ui.text import md_text
 from comparator.ui.wording import dashboard_words
 
-__all__ = ["Job", "confirmed", "output", "panel", "refuse", "start", "start_button"]
+__all__ = ["Job", "confirmed", "engine_form", "output", "panel", "refuse", "start",
+           "start_button", "threaded"]
 
 _GOTO = "_job_goto"
 TITLES = {"generation": "Generation", "judging": "Judging"}
@@ -46,6 +49,37 @@ def output(name: str, default: str, where=st) -> Path:
     out = (team_dir() if shared else user_dir()) / "runs" / f"{Path(name).stem or default}.jsonl"
     where.caption(f"Output: {md_text(str(out))} (rerunning with the same name resumes)")
     return out
+
+
+def engine_form(key: str, where_=st) -> dict | None:
+    """Where the run goes: None for the local engine (this server's process), else the Ray
+    engine's settings (``ray_engine.run_sharded``'s address and workers), when Ray is here."""
+    if not available():
+        return None
+    local = "Local (this server's process)"
+    if where_.radio("Engine", [local, "Ray"], horizontal=True, key=f"{key}_engine",
+                    help="Ray spreads the run over the workers of a Ray cluster (or of a local "
+                    "Ray started for the run): the same output, response cache and resume."
+                    ) == local:
+        return None
+    c1, c2 = where_.columns(2)
+    address = c1.text_input("Ray address (blank: RAY_ADDRESS, else a local Ray)",
+                            key=f"{key}_ray_address", placeholder="HOST:PORT").strip() or None
+    workers = c2.number_input("Ray workers (0 = one per CPU, or per GPU)", 0, 100_000, 0,
+                              key=f"{key}_ray_workers")
+    return {"address": address, "workers": int(workers) or None}
+
+
+def threaded(fn: Callable, *args, **kwargs) -> Callable:
+    """A blocking run (the Ray engine's) as what ``start`` runs: ``fn`` in a thread of its
+    own, given the job's ``on_progress`` and ``cancel``."""
+    return lambda on_progress, cancel: asyncio.to_thread(
+        fn, *args, on_progress=on_progress, cancel=cancel, **kwargs)
+
+
+def engine_name(ray: dict | None) -> str:
+    """The job's ``engine``: "local", or where its Ray run goes."""
+    return "local" if ray is None else where(ray["address"])
 
 
 def start_button(label: str, plan: Plan | None, key: str, launch: Callable[[], Job]) -> None:
@@ -110,8 +144,17 @@ def _progress_text(job: Job) -> str:
     text += f" · {c['cached']} cached replies"
     if c["skipped"]:
         text += f" · {c['skipped']} resumed from the file"
-    rate = job.rate()
-    return text + (f" · {rate:.2f} examples/s" if rate else "")
+    if job.running and job.engine != "local" and not c["done"] + c["failed"]:
+        text += " · starting the Ray workers"
+    rate, eta = job.rate(), job.eta()
+    text += f" · {rate:.2f} examples/s" if rate else ""
+    return text + (f" · about {_duration(eta)} left" if eta else "")
+
+
+def _duration(s: float) -> str:
+    if s < 90:
+        return f"{s:.0f} s"
+    return f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
 
 
 def _outcome(job: Job) -> None:
@@ -134,7 +177,8 @@ def _job(job: Job) -> None:
     st.markdown(f"**{TITLES.get(job.kind, job.kind)}** → {md_text(job.out.name)} · started "
                 f"{_clock(job.started)}" + (f", ended {_clock(job.ended)}" if job.ended else "")
                 + f" · {job.status}")
-    st.caption(md_text(str(job.out)) + (f" · {job.calls:,} calls planned" if job.calls else ""))
+    st.caption(md_text(str(job.out)) + (f" · {job.calls:,} calls planned" if job.calls else "")
+               + ("" if job.engine == "local" else f" · on {md_text(job.engine)}"))
     st.progress(min(1.0, (c["done"] + c["failed"]) / max(1, c["total"])),
                 text=_progress_text(job))
     if job.running:

@@ -14,8 +14,9 @@ import streamlit as st
 from comparator.analysis.metrics import metric_fields
 from comparator.analysis.stats import OUTCOMES, derive, slice_values, winners
 from comparator.clustering.rationale import oriented_label, oriented_rationale
-from comparator.engines import SamplingParams, make_backend
+from comparator.engines import SamplingParams, Side
 from comparator.engines.ct2_backend import COMPUTE_TYPES
+from comparator.engines.ray_engine import SideSpec
 from comparator.engines.registry import PROVIDERS
 from comparator.engines.secrets import api_key, base_urls
 from comparator.formats import Loaded
@@ -282,13 +283,26 @@ def ct2_options(key: str, col) -> dict:
             "intra_threads": int(threads)}
 
 
-def backend_of(form: dict, side: str):
-    """(backend, info for the file header) from a ``backend_form``; raises ValueError."""
+def side_spec(form: dict, side: str) -> SideSpec:
+    """The model of a ``backend_form`` as a spec every engine builds the same backend from
+    (a Ray worker too); raises ValueError."""
     if not form["model"]:
         raise ValueError(f"give a model ({side})")
     urls = base_urls(side, form["urls"] or None)
+    return SideSpec(form["model"], f"{form['provider']}/{form['model']}",
+                    dict(base_urls=urls, api_key=api_key(side, form["key"]),
+                         options=form.get("options")), form["params"],
+                    {"base_urls": [public_url(u) for u in urls]} if urls else {})
+
+
+def built(spec: SideSpec) -> Side:
+    """The model of ``spec``, built here (a spinner while ct2/ converts a model, once)."""
     with st.spinner("Preparing the model (a transformers model is converted to CTranslate2 "
-                    "once)…") if form["provider"] == "ct2" else nullcontext():
-        backend = make_backend(f"{form['provider']}/{form['model']}", base_urls=urls,
-                               api_key=api_key(side, form["key"]), options=form.get("options"))
-    return backend, ({"base_urls": [public_url(u) for u in urls]} if urls else {})
+                    "once)…") if spec.spec.startswith("ct2/") else nullcontext():
+        return spec.side()
+
+
+def backend_of(form: dict, side: str):
+    """(backend, info for the file header) from a ``backend_form``; raises ValueError."""
+    spec = side_spec(form, side)
+    return built(spec).backend, spec.info
