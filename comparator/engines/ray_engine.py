@@ -3,7 +3,8 @@ engine, spread over the workers of a Ray cluster.
 
 The driver starts (or resumes) the output exactly as the local engine does (``start_pairs`` /
 ``start_judging``: same header, same finished examples kept), then cuts the examples still to do
-into shards. Each worker is a Ray actor that builds the backend once from the same spec (its
+into shards: a Ray Dataset of one row per shard, mapped (``map_batches``, one shard a batch, in
+order) by a pool of ``ShardWorker`` actors. Each builds the backend once from the same spec (its
 heavy library imported there, not on the driver) and answers a shard with the local engine's
 per-example function (``pair_example`` / ``judge_example``) through the same response cache
 (``responses.sqlite`` of the driver's data dir: one file shared by every worker of one machine;
@@ -30,7 +31,9 @@ import importlib.util
 import logging
 import math
 import os
+import pickle
 import threading
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,24 +106,36 @@ class PairRecipe:
 
 
 class ShardWorker:
-    """A Ray actor (``ray.remote`` applied at run time): one backend, one event loop and one
-    cache connection for all the shards it answers."""
+    """The class Ray Data runs on each worker (``map_batches`` with an actor pool): one backend,
+    one event loop and one cache connection for all the shards it answers; a batch is one
+    shard (its number and its pickled examples), answered as its JSONL lines and counters."""
 
-    def __init__(self, recipe: Recipe, cache_path: str, concurrency: int) -> None:
+    def __init__(self, recipe: Recipe, cache_path: str, concurrency: int,
+                 progress: type[Progress]) -> None:
         self.recipe, self.cache_path, self.concurrency = recipe, cache_path, concurrency
+        self.progress = progress
         self.loop = asyncio.new_event_loop()  # its own thread: Ray's may run a loop already
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.cache: ResponseCache | None = None
 
-    def run(self, items: list, progress: type[Progress]) -> tuple[bytes, dict]:
-        """The shard's lines (JSONL, in the order of ``items``) and its counters."""
-        return asyncio.run_coroutine_threadsafe(self._run(items, progress), self.loop).result()
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, list] = {"shard": [], "data": [], "counters": []}
+        for k, items in zip(batch["shard"], batch["items"], strict=True):
+            data, counters = self.run(pickle.loads(items))
+            out["shard"].append(int(k))
+            out["data"].append(data)
+            out["counters"].append(orjson.dumps(counters))
+        return out
 
-    async def _run(self, items: list, progress: type[Progress]) -> tuple[bytes, dict]:
+    def run(self, items: list) -> tuple[bytes, dict]:
+        """The shard's lines (JSONL, in the order of ``items``) and its counters."""
+        return asyncio.run_coroutine_threadsafe(self._run(items), self.loop).result()
+
+    async def _run(self, items: list) -> tuple[bytes, dict]:
         if self.cache is None:
             self.recipe.build()
             self.cache = ResponseCache(self.cache_path)
-        prog = progress(total=len(items))
+        prog = self.progress(total=len(items))
         sem = asyncio.Semaphore(max(1, self.concurrency))
         lines = await asyncio.gather(*(self.recipe.handle(it, self.cache, sem, prog)
                                        for it in items))
@@ -269,60 +284,64 @@ def run_sharded(todo: list, ident: Callable[[Any], str], recipe: Recipe, out: Pa
 
 def _run(ray, todo, recipe, f, folder, prog, count, specs, workers, shard_size, concurrency,
          tp, cache_path, on_progress, cancel) -> None:
+    """The shards as a Ray Dataset (one row each), answered by a pool of ``ShardWorker``s
+    (``map_batches``, one shard a batch), in order: each finished shard is written as a file,
+    appended to the output and deleted, as it comes."""
+    import ray.data
+
     res = ray.cluster_resources()
     gpus = gpus_per_worker(specs, tp, res.get("GPU", 0))
     room = int(res.get("GPU", 0) // gpus) if gpus else int(res.get("CPU", 1))
     n = max(1, workers or room)
     size = shard_size or max(1, min(64, math.ceil(len(todo) / (n * 4))))
     shards = [todo[i:i + size] for i in range(0, len(todo), size)]
-    actor = ray.remote(num_cpus=1, num_gpus=gpus, max_restarts=3,
-                       max_task_retries=3)(ShardWorker)
-    pool = [actor.remote(recipe, cache_path, concurrency) for _ in range(min(n, len(shards)))]
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True  # the prompt set's order, as a local run
+    ctx.enable_progress_bars = ctx.print_on_execution_start = False  # the CLI has its own
+    ctx.enable_auto_log_stats = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    ds = ray.data.from_items([{"shard": k, "items": pickle.dumps(x)}
+                              for k, x in enumerate(shards)], override_num_blocks=len(shards))
+    with warnings.catch_warnings():  # restarts are not yet named parameters (Ray 2.60)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        answered = ds.map_batches(
+            ShardWorker, batch_size=1, batch_format="numpy", concurrency=min(n, len(shards)),
+            fn_constructor_kwargs=dict(recipe=recipe, cache_path=cache_path,
+                                       concurrency=concurrency, progress=type(prog)),
+            num_cpus=1, num_gpus=gpus or None, max_restarts=3, max_task_retries=3)
     folder.mkdir(exist_ok=True)
-    pending: dict[Any, tuple[int, Any]] = {}  # ref -> (shard number, worker)
-    ready: dict[int, Path] = {}
-    nxt = sub = 0
-
-    def submit(w) -> None:
-        nonlocal sub
-        if sub < len(shards) and not (cancel and cancel.is_set()):
-            pending[w.run.remote(shards[sub], type(prog))] = (sub, w)
-            sub += 1
-
-    for w in pool:
-        for _ in range(IN_FLIGHT):
-            submit(w)
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-        if cancel and cancel.is_set():  # the finished shards stay for the next run
-            for w in pool:
-                ray.kill(w)
-            return
-        for ref in done:
-            k, w = pending.pop(ref)
-            try:
-                data, counters = ray.get(ref)
-            except Exception as e:  # noqa: BLE001 (whatever Ray raises: one line, then resume)
-                raise RayRunError(
-                    f"a Ray worker failed on shard {k + 1} of {len(shards)} after its retries "
-                    f"({_first_line(getattr(e, 'cause', None) or e)}); the finished examples "
-                    "are kept: run the same command again to resume") from None
-            write_bytes(folder / f"{k:06d}.jsonl", data)
-            ready[k] = folder / f"{k:06d}.jsonl"
-            for name, v in counters.items():
+    rows = iter(answered.iter_rows())
+    try:
+        for row in rows:
+            if cancel and cancel.is_set():  # the finished shards stay for the next run
+                return
+            k, data = int(row["shard"]), bytes(row["data"])
+            path = folder / f"{k:06d}.jsonl"
+            write_bytes(path, data)
+            for name, v in orjson.loads(bytes(row["counters"])).items():
                 if name not in ("total", "done", "failed", "skipped"):
                     setattr(prog, name, getattr(prog, name) + v)
             for raw in data.splitlines():
                 count(prog, orjson.loads(raw))
-            while nxt in ready:  # in order: the prompt set's order, as a one-worker run
-                path = ready.pop(nxt)
-                f.write(path.read_bytes())
-                _sync(f)
-                path.unlink()
-                nxt += 1
+            f.write(data)
+            _sync(f)
+            path.unlink()
             if on_progress:
                 on_progress(prog)
-            submit(w)
+    except Exception as e:  # noqa: BLE001 (whatever Ray raises: one line, then resume)
+        raise RayRunError(
+            f"a Ray worker failed after its retries ({_first_line(_cause(e))}); the finished "
+            "examples are kept: run the same command again to resume") from None
+    finally:
+        if hasattr(rows, "close"):  # stops Ray Data's execution (a cancel, an error)
+            rows.close()
+
+
+def _cause(e: BaseException) -> BaseException:
+    """The user's error inside Ray Data's wrappers."""
+    while getattr(e, "__cause__", None) is not None:
+        e = e.__cause__
+    return getattr(e, "cause", None) or e
 
 
 def generate_pairs_ray(items: list[PromptItem], a: SideSpec, b: SideSpec, out: str | Path, *,
