@@ -11,6 +11,7 @@ order of a pair counted separately) against ``judge_y``'s example verdict, over 
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 from typing import Any
 
@@ -25,15 +26,27 @@ from comparator.schema.records import Comparison
 from comparator.store.table import store_for
 
 
+def kappa_score(x: np.ndarray, y: np.ndarray, k: int = 3) -> float:
+    """Cohen's kappa of two raters' labels ``0..k-1`` (unweighted, as scikit-learn's
+    ``cohen_kappa_score`` with ``labels=range(k)``, in closed form: importing scikit-learn costs
+    1.5 s); NaN when chance agreement is 1 (both raters give one same label throughout)."""
+    confusion = np.bincount(np.asarray(x, np.int64) * k + np.asarray(y, np.int64),
+                            minlength=k * k).reshape(k, k).astype(float)
+    if not confusion.sum():
+        return math.nan
+    expected = np.outer(confusion.sum(0), confusion.sum(1)) / confusion.sum()
+    off = 1.0 - np.eye(k)
+    chance = float((off * expected).sum())
+    return 1.0 - float((off * confusion).sum()) / chance if chance else math.nan
+
+
 def cohen_kappa(x: np.ndarray, y: np.ndarray, k: int = 3) -> float | None:
-    """Cohen's kappa (scikit-learn); 1.0 when both raters give one same label throughout."""
+    """Cohen's kappa (``kappa_score``); 1.0 when both raters give one same label throughout."""
     if len(x) == 0:
         return None
     if np.all(x == x[0]) and np.all(y == x[0]):
-        return 1.0  # chance agreement is 1: sklearn returns NaN here
-    from sklearn.metrics import cohen_kappa_score  # heavy import: only when asked
-
-    return float(cohen_kappa_score(x, y, labels=list(range(k))))
+        return 1.0  # chance agreement is 1: the formula is 0 / 0
+    return kappa_score(x, y, k)
 
 
 def agreement(comp: Comparison, judge_x: str, judge_y: str,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from comparator.analysis.agreement import agreement, agreement_by_slice, raters
+from comparator.analysis.agreement import agreement, agreement_by_slice, kappa_score, raters
 from comparator.analysis.human_vote import fleiss
 from comparator.analysis.reliability import first_position_preference
 from comparator.analysis.stats import derive, outcomes, summary, wilson
@@ -111,8 +111,8 @@ def rater_labels(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD
 
 def rater_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD
                     ) -> dict[str, Any] | None:
-    """Among raters (A / tie / B): Cohen's kappa (scikit-learn) for two raters on the examples
-    both rated, Fleiss' kappa (statsmodels, ``human_vote.fleiss``) for more, on the examples
+    """Among raters (A / tie / B): Cohen's kappa (``agreement.kappa_score``) for two raters on
+    the examples both rated, Fleiss' kappa (``human_vote.fleiss``) for more, on the examples
     rated by the most common number of raters. None with fewer than two raters."""
     sels, codes = rater_labels(comp, tie_threshold)
     if len(sels) < 2:
@@ -124,10 +124,7 @@ def rater_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHO
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if len(sels) == 2:
-            from sklearn.metrics import cohen_kappa_score  # heavy import: when asked
-
-            k = cohen_kappa_score(codes[0, common], codes[1, common], labels=[0, 1, 2]) \
-                if n else math.nan
+            k = kappa_score(codes[0, common], codes[1, common]) if n else math.nan
             out.update(method="cohen_kappa", cohen_kappa=None if math.isnan(k) else float(k))
             out["agreement"] = float((codes[0, common] == codes[1, common]).mean()) if n else None
             out["agreement_ci95"] = _ci(out["agreement"], n)
