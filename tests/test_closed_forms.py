@@ -100,3 +100,17 @@ def test_stats_of_files_with_people_imports_neither_library(path, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip().splitlines()[-1] == "[]"
     assert '"human_agreement"' in r.stdout or '"annotators"' in r.stdout
+
+
+def test_t_quantile_of_large_samples_is_scipys_without_scipy():
+    from scipy.special import stdtrit
+
+    from comparator.analysis.intervals import _t975
+
+    for df in (1, 2, 30, 999, 1000, 1001, 4321, 10**5, 10**6, 10**7 + 3):
+        assert abs(_t975(df) - float(stdtrit(df, 0.975))) <= 1e-14, df
+    code = ("import sys; from comparator.analysis.intervals import mean_ci; "
+            "print(mean_ci(5000, 1234.5, 4000.25)); print('scipy' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       timeout=120)
+    assert r.returncode == 0 and r.stdout.split("\n")[1] == "False", r.stdout + r.stderr

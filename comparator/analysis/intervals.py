@@ -88,8 +88,20 @@ def mean_ci(n: int, s: float, sq: float) -> tuple[float | None, list[float] | No
     return mean, [mean - half, mean + half]
 
 
+Z975 = 1.959963984540054  # the standard normal's 0.975 quantile
+
+
 @lru_cache(maxsize=4096)
 def _t975(df: int) -> float:
+    """Student's t 0.975 quantile. From 1,000 degrees of freedom, the expansion in 1/df of
+    Abramowitz & Stegun 26.7.5 to its fourth term (within 1e-15 of scipy's ``stdtrit`` there,
+    tests/test_closed_forms.py), which spares importing scipy (0.4 s); below, scipy."""
+    if df >= 1000:
+        x = Z975
+        terms = ((x**3 + x) / 4, (5 * x**5 + 16 * x**3 + 3 * x) / 96,
+                 (3 * x**7 + 19 * x**5 + 17 * x**3 - 15 * x) / 384,
+                 (79 * x**9 + 776 * x**7 + 1482 * x**5 - 1920 * x**3 - 945 * x) / 92160)
+        return x + sum(g / df ** (k + 1) for k, g in enumerate(terms))
     from scipy.special import stdtrit  # scipy.stats would cost ~0.5 s more to import
 
     return float(stdtrit(df, 0.975))
