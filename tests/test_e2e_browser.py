@@ -147,9 +147,14 @@ def test_generate_judge_cluster_slice_in_the_browser(tiny_server, app_server):
         _nav(page, "Overview")
         _wait_text(page, "Win rate by slice", 120_000)
         side = page.locator("[data-testid=stSidebar]")
-        side.get_by_label("Slice by").click()
-        page.get_by_role("option", name="discovered_category").click()
-        page.wait_for_timeout(1500)
+        for _ in range(3):  # a pick that lands while the page reruns may be lost: again
+            side.get_by_label("Slice by").click()
+            page.get_by_role("option", name="discovered_category").click()
+            try:
+                side.get_by_label("Slice value").wait_for(timeout=20_000)
+                break
+            except Exception:
+                _shot(page, "debug-slice-by")
         side.get_by_label("Slice value").click()
         page.get_by_role("option").nth(1).click()
         page.wait_for_function(
