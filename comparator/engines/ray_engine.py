@@ -59,7 +59,6 @@ from comparator.schema.atomic import write_bytes
 from comparator.schema.settings import data_dir
 
 MISSING = "--engine ray needs Ray: pip install -r requirements-scale.txt"
-IN_FLIGHT = 2  # shards queued per worker: the next one is ready when a worker finishes
 # the driver's settings the workers need (never a key: names with these words stay home)
 FORWARD = ("COMPARATOR_", "HF_", "TRANSFORMERS_OFFLINE")
 SECRET = ("KEY", "TOKEN", "SECRET", "PASSWORD")
@@ -178,7 +177,7 @@ def ray_session(address: str | None):
     require()
     import ray
 
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = _address(address)
     with _SESSION:
         if _SHARED["users"] and _SHARED["address"] != address:
             raise RayRunError(f"this process already runs on {where(_SHARED['address'])}: "
@@ -197,9 +196,14 @@ def ray_session(address: str | None):
                 ray.shutdown()
 
 
+def _address(address: str | None) -> str | None:
+    """The cluster a run goes to: ``address``, else RAY_ADDRESS; None for a local Ray."""
+    return address or os.environ.get("RAY_ADDRESS") or None
+
+
 def where(address: str | None) -> str:
-    """Where a run with ``address`` goes (RAY_ADDRESS when none), in words."""
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    """Where a run with ``address`` goes, in words."""
+    address = _address(address)
     return f"the Ray cluster at {address}" if address else "a local Ray"
 
 
@@ -313,8 +317,6 @@ def _run(ray, todo, recipe, f, folder, prog, count, specs, workers, shard_size, 
     rows = iter(answered.iter_rows())
     try:
         for row in rows:
-            if cancel and cancel.is_set():  # the finished shards stay for the next run
-                return
             k, data = int(row["shard"]), bytes(row["data"])
             path = folder / f"{k:06d}.jsonl"
             write_bytes(path, data)
@@ -328,6 +330,8 @@ def _run(ray, todo, recipe, f, folder, prog, count, specs, workers, shard_size, 
             path.unlink()
             if on_progress:
                 on_progress(prog)
+            if cancel and cancel.is_set():  # this shard kept; those in flight are not waited for
+                return
     except Exception as e:  # noqa: BLE001 (whatever Ray raises: one line, then resume)
         raise RayRunError(
             f"a Ray worker failed after its retries ({_first_line(_cause(e))}); the finished "

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from comparator.engines import ray_engine
 from comparator.engines.jobs import Job, cancel, listing, start
 from comparator.engines.plan import CONFIRM_CALLS, Plan
-from comparator.engines.ray_engine import available, where
 from comparator.schema.settings import may, team_dir, user_dir
 from comparator.ui import auth, state
 from comparator.ui.text import md_text
@@ -51,18 +51,18 @@ def output(name: str, default: str, where=st) -> Path:
     return out
 
 
-def engine_form(key: str, where_=st) -> dict | None:
+def engine_form(key: str, where=st) -> dict | None:
     """Where the run goes: None for the local engine (this server's process), else the Ray
     engine's settings (``ray_engine.run_sharded``'s address and workers), when Ray is here."""
-    if not available():
+    if not ray_engine.available():
         return None
     local = "Local (this server's process)"
-    if where_.radio("Engine", [local, "Ray"], horizontal=True, key=f"{key}_engine",
+    if where.radio("Engine", [local, "Ray"], horizontal=True, key=f"{key}_engine",
                     help="Ray spreads the run over the workers of a Ray cluster (or of a local "
                     "Ray started for the run): the same output, response cache and resume."
                     ) == local:
         return None
-    c1, c2 = where_.columns(2)
+    c1, c2 = where.columns(2)
     address = c1.text_input("Ray address (blank: RAY_ADDRESS, else a local Ray)",
                             key=f"{key}_ray_address", placeholder="HOST:PORT").strip() or None
     workers = c2.number_input("Ray workers (0 = one per CPU, or per GPU)", 0, 100_000, 0,
@@ -79,7 +79,7 @@ def threaded(fn: Callable, *args, **kwargs) -> Callable:
 
 def engine_name(ray: dict | None) -> str:
     """The job's ``engine``: "local", or where its Ray run goes."""
-    return "local" if ray is None else where(ray["address"])
+    return "local" if ray is None else ray_engine.where(ray["address"])
 
 
 def start_button(label: str, plan: Plan | None, key: str, launch: Callable[[], Job]) -> None:
