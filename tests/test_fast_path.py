@@ -4,9 +4,13 @@ the line reader only names a problem, from the block where Arrow found it."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
 
 import orjson
+import pyarrow as pa
 import pytest
 from conftest import ALL_JUDGED, ROOT, SHARED, run_cli, same_error, without_nulls
 
@@ -241,3 +245,81 @@ def test_damaged_bytes_anywhere_read_as_the_importer_reads_them(tmp_path):
     at = data.index(b'"response_a":"', start) + 20  # not UTF-8 inside a text Arrow reads
     path.write_bytes(data[:at] + b"\xff" + data[at:])
     assert ":2:" in same_error(path, open_store)
+
+
+def test_whitespace_between_tokens_crlf_and_blank_lines_read_as_the_importer(tmp_path):
+    """The scan leaves whitespace out of Arrow's copy: spaced tokens, CRLF endings, blank and
+    blank-looking lines read as the importer reads them, by Arrow's reader."""
+    head, *rows = _lines(tmp_path, copies=1)
+    spaced = []
+    for k, r in enumerate(rows[:40]):
+        seps = (" ,  ", " :\t ") if k % 2 else (", ", ": ")
+        spaced.append(b" \t" + json.dumps(orjson.loads(r), separators=seps).encode() + b"  ")
+    path = tmp_path / "spaced.jsonl"
+    path.write_bytes(head + b"\r\n" + b"\r\n".join(spaced[:20]) + b"\r\n\r\n  \t \n" +
+                     b"\n".join(spaced[20:]) + b"\n \n")
+    loaded = open_store(path)
+    assert loaded.reader == "arrow"
+    assert _examples(loaded) == _examples(load(path))
+
+
+def test_the_same_file_unchanged_is_not_hashed_again_and_any_change_is(tmp_path, monkeypatch):
+    """A cache hit of the very file hashed before, unchanged since (same inode, size, times),
+    takes its SHA-256 from the hint; written to (even with its size, first MiB and mtime kept),
+    replaced, or copied, it is hashed again and never served stale."""
+    from comparator.store import seen
+    lines = _lines(tmp_path, copies=1)
+    path = _write(tmp_path, lines)
+    first = open_store(path)
+    cache.flush()
+    assert not first.cached
+    hashed = []
+    monkeypatch.setattr(cache, "file_sha256", lambda p: hashed.append(p) or file_sha256(p))
+    again = open_store(path)  # written a moment ago: hashed, as git's racy rule wants
+    assert again.cached and hashed == [path]
+    monkeypatch.setattr(seen, "SETTLE_NS", 0)  # as if written long before it was hashed
+    open_store(path)  # hashed once more: the hint now holds the file's state
+    hashed.clear()
+    hit = open_store(path)
+    assert hit.cached and hit.sha256 == first.sha256 and hashed == []
+    # a letter of the last response B changed: size, first MiB and modification time kept
+    stat = path.stat()
+    at = lines[-1].index(b'"response_b":"') + 14
+    at += next(k for k, c in enumerate(lines[-1][at:]) if chr(c).isalpha())
+    lines[-1] = lines[-1][:at] + (b"q" if lines[-1][at:at + 1] != b"q" else b"z") + \
+        lines[-1][at + 1:]
+    _write(tmp_path, lines)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size
+    changed = open_store(path)
+    assert hashed == [path] and changed.sha256 == file_sha256(path) != first.sha256
+    assert _examples(changed) == _examples(load(path))
+    copy = tmp_path / "copy.jsonl"  # the same bytes elsewhere: hashed, then a cache hit
+    shutil.copy2(path, copy)
+    hashed.clear()
+    assert open_store(copy).cached and hashed == [copy]
+
+
+def test_metadata_kept_as_text_gives_the_keys_and_values_of_every_example(tmp_path):
+    """Metadata the reader keeps as JSON text (its types vary): each distinct text is parsed
+    once, and the keys (in the file's order) and values are those of every example."""
+    from comparator.analysis.columnar import metadata_keys, metadata_values
+    from comparator.store.table import store_for
+    lines = _lines(tmp_path, copies=1)
+    metas = [None, {"b": 1}, {"b": "x", "a": [1]}, {}, {"c": None, "b": 1}]
+    for k in range(1, len(lines)):
+        ex = orjson.loads(lines[k])
+        if metas[k % 5] is None:
+            ex.pop("metadata", None)
+        else:
+            ex["metadata"] = metas[k % 5]
+        lines[k] = orjson.dumps(ex)
+    loaded = open_store(_write(tmp_path, lines))
+    st = store_for(loaded.comparison)
+    assert not pa.types.is_struct(st.column("metadata").type)
+    rows = [ex.get("metadata") or {} for ex in load(tmp_path / "x.jsonl").comparison.examples]
+    assert metadata_keys(st) == ["b", "a", "c"]
+    for key in ("a", "b"):
+        assert metadata_values(st, key) == [m.get(key) for m in rows]
+    assert metadata_values(st, "c") is None  # present, but null wherever it is
+    assert metadata_values(st, "absent") is None

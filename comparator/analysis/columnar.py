@@ -45,8 +45,12 @@ def selected(st: Store, judges: frozenset[str] | None) -> np.ndarray:
         return np.ones(len(j["score"]), bool)
     wanted = pa.array(sorted(judges))
     keep = pc.is_in(j["judge"], wanted).to_numpy(zero_copy_only=False)
+    pairs = [w for w in judges if ":" in w]
+    if not pairs:  # no name:rater asked for (the common case: joining every pair costs most)
+        return keep
     pair = pc.binary_join_element_wise(j["judge"], j["rater"], ":")
-    return keep | pc.fill_null(pc.is_in(pair, wanted), False).to_numpy(zero_copy_only=False)
+    return keep | pc.fill_null(pc.is_in(pair, pa.array(sorted(pairs))), False).to_numpy(
+        zero_copy_only=False)
 
 
 def derive_arrays(st: Store, judges: frozenset[str] | None) -> tuple[np.ndarray, ...]:
@@ -115,16 +119,25 @@ def metadata_values(st: Store, name: str) -> list[Any] | None:
         if col.type.get_field_index(name) < 0:
             return None
         return pc.struct_field(col, name).to_pylist()
-    if col.null_count == len(col):
+    index, rows = _json_distinct(st)
+    vals = np.empty(len(rows) + 1, object)  # the last: an example without metadata
+    vals[:-1] = [None if m is None else m.get(name) for m in rows]
+    if not any(v is not None for v in vals):
         return None
-    vals = [None if m is None else m.get(name) for m in _json_rows(st)]
-    return vals if any(v is not None for v in vals) else None
+    return vals[index].tolist()
 
 
-def _json_rows(st: Store) -> list[dict | None]:
-    """Metadata kept as JSON text, parsed once per store (every key and slice reads it)."""
-    return st.memo("metadata_rows", lambda: [None if m is None else orjson.loads(m)
-                                             for m in st.column("metadata").to_pylist()])
+def _json_distinct(st: Store) -> tuple[np.ndarray, list[dict | None]]:
+    """Metadata kept as JSON text: each distinct text parsed once per store, in the order of
+    its first example (so keys come out in the file's order), and each example's index into
+    them (-1: none). A million examples share a handful of metadata as a rule."""
+    def build() -> tuple[np.ndarray, list[dict | None]]:
+        col = st.column("metadata")
+        distinct = pc.unique(col).drop_null()
+        index = pc.fill_null(pc.index_in(col, value_set=distinct), -1)
+        return (np.asarray(index.to_numpy(zero_copy_only=False), np.int64),
+                [orjson.loads(m) for m in distinct.to_pylist()])
+    return st.memo("metadata_distinct", build)
 
 
 def metadata_keys(st: Store, limit: int | None = None) -> list[str]:
@@ -132,7 +145,7 @@ def metadata_keys(st: Store, limit: int | None = None) -> list[str]:
     if pa.types.is_struct(col.type):
         return [col.type.field(i).name for i in range(col.type.num_fields)]
     rows = (orjson.loads(m) if m else None for m in col.slice(0, limit).to_pylist()) if limit \
-        else _json_rows(st)  # a head only (the sidebar's fields): not the whole file's parse
+        else _json_distinct(st)[1]  # a head only (the sidebar's fields): not the whole file
     keys: dict[str, None] = {}
     for m in rows:
         keys.update(dict.fromkeys(m or ()))

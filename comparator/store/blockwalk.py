@@ -69,8 +69,8 @@ def _decode(buf, words, i, n, tb, o):  # pragma: no cover - compiled
             x = v ^ _QUOTES
             y = v ^ _SLASHES
             if ((((x - _LO) & ~x) | ((y - _LO) & ~y) | ((v - _SPACES) & ~v)) & _HI) == 0:
-                for k in range(8):
-                    tb[o + k] = buf[j + k]
+                for k in range(8):  # from the word in hand: one 8-byte store, compiled
+                    tb[o + k] = np.uint8((v >> np.uint64(8 * k)) & np.uint64(255))
                 o += 8
                 j += 8
                 continue
@@ -130,15 +130,20 @@ def _decode(buf, words, i, n, tb, o):  # pragma: no cover - compiled
 
 
 def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
-    """One pass over ``buf`` (whole lines), writing Arrow's copy into ``out``: free-form
-    objects (``free[k]`` = 1) blanked, lists of turns' keys renamed, the texts' strings decoded
-    into their slot of ``tb`` (``tpos``: each slot's end) and blanked. Fills ``row_line`` (each
-    object's line) and ``ev`` (one row per key found, ``EVENT`` columns). Returns (code, rows,
-    events, judgments, lines): code 0 ok, 1 not plain, 2 out of room."""
+    """One pass over ``buf`` (whole lines), writing Arrow's copy into ``out`` (at most as long:
+    it may be ``buf`` itself): free-form objects (``free[k]`` = 1) and the texts' strings
+    written as ``""``, the texts decoded into their slot of ``tb`` (``tpos``: each slot's
+    end), lists of turns' keys renamed, whitespace between tokens left out (Arrow's parser
+    reads only the skeleton of each line). Fills ``row_line`` (each object's line) and ``ev``
+    (one row per key found, ``EVENT`` columns; positions in ``buf``, but a key's, in ``out``).
+    Returns (code, rows, events, judgments, lines, length of out): code 0 ok, 1 not plain, 2
+    out of room."""
     n = len(buf)
     words = buf[:n - n % 8].view(np.uint64)
     stack = np.zeros(MAX_DEPTH + 2, np.uint8)
     track = np.full(MAX_DEPTH + 2, -1, np.int64)  # event whose value opened at this depth
+    opened = np.zeros(MAX_DEPTH + 2, np.int64)  # where in out the value at this depth opened
+    w = 0  # the length of out so far
     depth = 0
     line = 0
     rows = 0
@@ -160,14 +165,14 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
                 s = SLOT[ev[e, 0]]
                 i, end = _decode(buf, words, i, n, tb[s], tpos[s])
                 if i < 0:
-                    return 1, rows, nev, judgments, line
+                    return 1, rows, nev, judgments, line, w
                 ev[e, 3] = tpos[s]
                 ev[e, 4] = end
                 ev[e, 7] = 1
                 tpos[s] = end
-                out[start + 1] = 34  # "" and spaces: Arrow reads an empty string
-                for j in range(start + 2, i + 1):
-                    out[j] = 32
+                out[w] = 34  # "": Arrow reads an empty string
+                out[w + 1] = 34
+                w += 2
                 await_value = -1
                 pending = -1
                 i += 1
@@ -186,13 +191,17 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
                     break
                 i += 2 if c == 92 else 1
             if i >= n:
-                return 1, rows, nev, judgments, line
+                return 1, rows, nev, judgments, line, w
             if await_value >= 0:
                 if free[ev[await_value, 0]] == 1:
-                    return 1, rows, nev, judgments, line  # a free-form value that is a string
+                    return 1, rows, nev, judgments, line, w  # a free-form value that is a string
                 ev[await_value, 3] = start
                 await_value = -1
             pending = -1
+            at = w
+            for j in range(start, i + 1):  # the string as written
+                out[w] = buf[j]
+                w += 1
             ln = i - start - 1
             where = TOP if depth == 1 else IN_JUDGMENT  # an example's, or a judgment's key
             if depth == 1 or (depth == 3 and in_judgments > 0):
@@ -205,7 +214,7 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
                                 break
                         if same:
                             pending = k
-                            pending_pos = start
+                            pending_pos = at
                             break
             i += 1
             continue
@@ -214,14 +223,16 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
             continue
         if c == 10:
             if depth:
-                return 1, rows, nev, judgments, line  # an object over lines: not JSON lines
+                return 1, rows, nev, judgments, line, w  # an object over lines: not JSON lines
             line += 1
+            out[w] = 10
+            w += 1
             i += 1
             continue
         if c == 58:  # a colon: the pending key's value comes next
             if pending >= 0:
                 if nev >= len(ev):
-                    return 2, rows, nev, judgments, line
+                    return 2, rows, nev, judgments, line, w
                 ev[nev, 0] = pending
                 ev[nev, 1] = depth
                 ev[nev, 2] = pending_pos
@@ -233,6 +244,8 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
                 await_value = nev
                 nev += 1
                 pending = -1
+            out[w] = 58
+            w += 1
             i += 1
             continue
         pending = -1
@@ -242,7 +255,7 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
             await_value = -1
             k = ev[value_event, 0]
             if free[k] == 1 and c != 123 and c != 110:
-                return 1, rows, nev, judgments, line  # a free-form value that is not an object
+                return 1, rows, nev, judgments, line, w  # a free-form value, not an object
             if c == 91 and ALIASES[k, 0] != 0:  # a list of turns: rename the key
                 p = ev[value_event, 2]
                 for j in range(LENS[k]):
@@ -250,17 +263,18 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
         if c == 123 or c == 91:
             if depth == 0:
                 if c != 123 or line == last_row_line:
-                    return 1, rows, nev, judgments, line  # not an object, or two on a line
+                    return 1, rows, nev, judgments, line, w  # not an object, or two on a line
                 if rows >= len(row_line):
-                    return 2, rows, nev, judgments, line
+                    return 2, rows, nev, judgments, line, w
                 row_line[rows] = line
                 last_row_line = line
                 rows += 1
             depth += 1
             if depth > MAX_DEPTH:
-                return 1, rows, nev, judgments, line
+                return 1, rows, nev, judgments, line, w
             stack[depth] = c
             track[depth] = value_event
+            opened[depth] = w
             if value_event >= 0 and ev[value_event, 0] == JUDGMENTS and depth == 2 and c == 91:
                 in_judgments = 2
             if in_judgments > 0 and depth == 3 and c == 123:
@@ -268,25 +282,26 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
                 judgments += 1
         elif c == 125 or c == 93:
             if depth == 0 or stack[depth] + 2 != c:
-                return 1, rows, nev, judgments, line
+                return 1, rows, nev, judgments, line, w
             e = track[depth]
             if e >= 0:
                 ev[e, 4] = i + 1
                 track[depth] = -1
                 k = ev[e, 0]
                 if free[k] == 1 and c == 125 and (ev[e, 1] == 1 or k == EXTRA):
-                    a = ev[e, 3]
-                    out[a] = 34
-                    out[a + 1] = 34
-                    for j in range(a + 2, i + 1):
-                        out[j] = 32
+                    w = opened[depth]  # the object, as written so far, becomes ""
+                    out[w] = 34
+                    w += 1
+                    c = np.uint8(34)
             if depth == in_judgments:
                 in_judgments = 0
             depth -= 1
+        out[w] = c
+        w += 1
         i += 1
     if depth != 0:
-        return 1, rows, nev, judgments, line
-    return 0, rows, nev, judgments, line
+        return 1, rows, nev, judgments, line, w
+    return 0, rows, nev, judgments, line, w
 
 
 def gather(buf, starts, ends):  # pragma: no cover - compiled

@@ -3,9 +3,11 @@
 The first open of a file reads it (the same file:line:field errors as ``comparator.formats.load``)
 and writes an Arrow IPC file to ``<data dir>/store/``, named by the SHA-256 of the bytes and
 the loader options; later opens map that file (no parse, no copy). A changed file has another
-hash, so it is read again. Native JSONL (``comparator.store.native``) and LLM Comparator JSON
-(``comparator.store.llmc``) are streamed into it a block at a time; other formats go through
-their importer, then ``schema.table``. Parquet files we wrote open directly.
+hash, so it is read again; the very file hashed before, unchanged since (its inode and change
+time say so, ``comparator.store.seen``), is not hashed again. Native JSONL
+(``comparator.store.native``) and LLM Comparator JSON (``comparator.store.llmc``) are streamed
+into it a block at a time; other formats go through their importer, then ``schema.table``.
+Parquet files we wrote open directly.
 
 The key is the hash of the bytes that were parsed (the native and LLM Comparator readers hash
 while they read; the importer gets the very bytes that were hashed), and of every other input
@@ -20,6 +22,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +36,12 @@ from comparator.formats.common import check_file, read_file
 from comparator.formats.registry import sibling_files
 from comparator.schema.digest import file_sha256
 from comparator.schema.errors import InputError
-from comparator.schema.files import open_binary, open_regular, recording
+from comparator.schema.files import open_regular, recording
 from comparator.schema.settings import data_dir, settings
 from comparator.store import schema
 from comparator.store.llmc import looks_like_document, stream_llmc
 from comparator.store.native import read_native_arrow
+from comparator.store.seen import Seen, look, remember
 from comparator.store.table import Store, comparison, store_for
 from comparator.store.verify import Doubt, entry, file_checksum, map_file, sweep
 
@@ -92,13 +96,14 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
         return _open_parquet(path)
     check_file(path)  # refuses folders, pipes, missing and binary files as load() does
     sweep(data_dir() / "store")
-    fp = _fingerprint(path)
-    known = _known_sha(fp)
-    if known is None and fmt in (None, "native") and _plain(options):
-        loaded = _read_once(path, fmt, options, fp)
+    since = time.time_ns()  # before the file is looked at: see comparator.store.seen
+    seen = look(path)
+    if seen.sha256 is None and fmt in (None, "native") and _plain(options):
+        loaded = _read_once(path, fmt, options, seen, since)
         if loaded is not None:
             return loaded
-    sha = file_sha256(path)
+    # the very file hashed before, unchanged since: its hash is known (else read it whole)
+    sha = seen.sha256 if seen.trusted and seen.sha256 else file_sha256(path)
     inputs: dict[str, str] = {}
     arrow = cache_path(sha, fmt, options, path, inputs)
     meta = _meta_path(arrow)
@@ -111,8 +116,8 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
         try:
             loaded = _loaded(hit[0], hit[1], path, sha, cached=True)
             os.utime(meta)  # last use, for eviction
-            if known != sha:
-                _remember(fp, sha)
+            if not seen.trusted:
+                remember(seen, sha, path, since)
             return loaded
         except (OSError, KeyError):
             pass  # a damaged cache entry: build it again
@@ -123,7 +128,7 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     if table is None:  # streamed into the cache file
         try:
             _write_meta(meta, info)
-            _remember(fp, sha)
+            remember(seen, sha, path, since)
         except OSError:
             pass  # opened now all the same; read again next time
         return _loaded(_map(arrow), info, path, sha)
@@ -143,8 +148,8 @@ def _plain(options: LoadOptions | None) -> bool:
     return options is None or options == LoadOptions()
 
 
-def _read_once(path: Path, fmt: str | None, options: LoadOptions | None, fp: str | None
-               ) -> Loaded | None:
+def _read_once(path: Path, fmt: str | None, options: LoadOptions | None, seen: Seen,
+               since: int) -> Loaded | None:
     """A native file not opened before: parsed and hashed in one read, its cache entry named
     by the hash at the end (an entry already there for the same bytes, from a copy, is kept).
     None: not a file for the streamed reader, or no cache can be written (read it as usual)."""
@@ -166,56 +171,12 @@ def _read_once(path: Path, fmt: str | None, options: LoadOptions | None, fp: str
             tmp.replace(arrow)
             _write_meta(meta, info)
             hit = _map(arrow), info
-        _remember(fp, sha)
+        remember(seen, sha, path, since)
         return _loaded(hit[0], hit[1], path, sha)
     except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid, Doubt):
         return None
     finally:
         tmp.unlink(missing_ok=True)
-
-
-FINGERPRINT = 1 << 20  # the bytes of a file's head that, with its size, recall its hash
-
-
-def _fingerprint(path: Path) -> str | None:
-    """The file's size and first MiB, hashed: the key of the hint below."""
-    try:
-        with open_binary(path) as f:
-            head = f.read(FINGERPRINT)
-            size = os.fstat(f.fileno()).st_size
-    except (OSError, InputError):
-        return None
-    return hashlib.sha256(b"%d\n" % size + head).hexdigest()[:32]
-
-
-def _seen_path(fingerprint: str) -> Path:
-    return data_dir() / "store" / "seen" / f"{fingerprint}.json"
-
-
-def _known_sha(fp: str | None) -> str | None:
-    """The SHA-256 of a file opened before with this size and these first bytes (a copy, a
-    link, the same file again): only a hint that its cache entry exists, so that the file is
-    hashed first (a cache hit) rather than hashed while parsed (one read for a new file). The
-    whole file is hashed either way."""
-    if fp is None:
-        return None
-    try:
-        return orjson.loads(read_file(_seen_path(fp)))["sha256"]
-    except (OSError, InputError, orjson.JSONDecodeError, KeyError, TypeError):
-        return None
-
-
-def _remember(fp: str | None, sha: str) -> None:
-    if fp is None:
-        return
-    try:
-        seen = _seen_path(fp)
-        seen.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _tmp(seen)
-        tmp.write_bytes(orjson.dumps({"sha256": sha}))
-        tmp.replace(seen)
-    except OSError:
-        pass  # only a hint
 
 
 _LOCK = threading.Lock()
