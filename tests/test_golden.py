@@ -18,8 +18,14 @@ from make_golden import CASES, HERE, VOLATILE, digest, run  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
+LC_TOL = 1e-6  # length control's bootstrap of an iterated logistic fit: a slice that one
+# side nearly always wins (PandaLM's, interval end 0.99989) is not converged at 1e-12 after the
+# fit's iterations, and the machine's SIMD width moves its last digits (2e-8 between two CPUs)
+
+
 def differences(want, got, where: str = "") -> list[str]:
-    """Every place where ``got`` differs from ``want`` (floats within 1e-12)."""
+    """Every place where ``got`` differs from ``want`` (floats within 1e-12; length-controlled
+    figures, ``*_lc*``, within ``LC_TOL``)."""
     if isinstance(want, dict) and isinstance(got, dict):
         out = [f"{where}.{k}: missing" for k in want.keys() - got.keys() if k not in VOLATILE]
         out += [f"{where}.{k}: new key" for k in got.keys() - want.keys() if k not in VOLATILE]
@@ -34,7 +40,7 @@ def differences(want, got, where: str = "") -> list[str]:
                 differences(a, b, f"{where}[{i}]")]
     if (isinstance(want, float) or isinstance(got, float)) and not isinstance(want, bool) \
             and isinstance(want, (int, float)) and isinstance(got, (int, float)):
-        if math.isclose(want, got, rel_tol=0, abs_tol=1e-12):
+        if math.isclose(want, got, rel_tol=0, abs_tol=LC_TOL if "_lc" in where else 1e-12):
             return []
     elif want == got:
         return []

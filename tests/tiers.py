@@ -24,7 +24,8 @@ HERE = Path(__file__).resolve().parent
 
 # name in the source -> the marker a test that reaches it gets
 ROOTS = {"SHARED": "data", "run_cli": "cli", "sys.executable": "cli",
-         "sync_playwright": "browser", "tiny_model": "slow"}
+         "sync_playwright": "browser", "tiny_model": "slow",
+         "synthesise": "data"}  # bench.bench_io's: the real AlpacaEval texts, repeated
 
 BROWSER_MODULES = {"test_browser", "test_browser_report", "test_e2e_browser", "test_finish_render",
                    "test_report_render", "test_cluster_colors", "test_click_selects",
