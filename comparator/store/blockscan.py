@@ -31,7 +31,6 @@ pydantic (``comparator.store.native_lines``), which names the line and field.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,7 +149,8 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: np.ndarray | None = N
     free = np.array([1 if n in free_keys or n == "extra" else 0 for n in bw.NAMES], np.uint8)
     rows_room = len(buf) // 256 + 64  # lines are longer than that as a rule; else again
     walk = _kernel()
-    tb = _texts_buffer(len(buf))  # the texts' bytes, decoded: a row per text key
+    # the texts' bytes, decoded: a buffer per text key (pages are touched only as written)
+    tb = np.empty((len(bw.TEXT_KEYS), len(buf)), np.uint8)
     while True:
         row_line = np.empty(rows_room, np.int64)
         ev = np.empty((rows_room * 16 + 64, bw.EVENT), np.int64)
@@ -183,27 +183,6 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: np.ndarray | None = N
     return block
 
 
-def _texts_buffer(n: int) -> np.ndarray:
-    """Rows of at least ``n`` bytes for a block's decoded texts: one that served a block before
-    and that no column holds any more (its pages are in memory: a new buffer costs a page
-    fault per 4 KiB written, a fifth of the scan), else a new one (kept for the next block
-    while there is room)."""
-    with _POOL_LOCK:
-        for k, tb in enumerate(_POOL):
-            if sys.getrefcount(tb) == 3:  # the pool, ``tb`` and the call: no column's
-                if tb.shape[1] >= n:
-                    return tb
-                del _POOL[k]  # too small for the blocks read now
-                break
-        tb = np.empty((len(bw.TEXT_KEYS), n + n // 8), np.uint8)  # blocks vary a little
-        if len(_POOL) < POOL_SIZE:
-            _POOL.append(tb)
-        return tb
-
-
-POOL_SIZE = 6  # buffers of decoded texts kept (a block's columns live until it is written)
-_POOL: list[np.ndarray] = []
-_POOL_LOCK = threading.Lock()
 _ANY = pa.schema([("v", pa.null())])
 
 
