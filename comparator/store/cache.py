@@ -43,7 +43,7 @@ from comparator.store.llmc import looks_like_document, stream_llmc
 from comparator.store.native import read_native_arrow
 from comparator.store.seen import Seen, look, remember
 from comparator.store.table import Store, comparison, store_for
-from comparator.store.verify import Doubt, entry, file_checksum, map_file, sweep
+from comparator.store.verify import Doubt, entry, file_checksum, map_file, sweep, temp_name
 
 log = logging.getLogger("comparator.store")
 PARQUET_META = b"comparator"  # Parquet key-value metadata: the comparison's header (JSON)
@@ -103,7 +103,7 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
         if loaded is not None:
             return loaded
     # the very file hashed before, unchanged since: its hash is known (else read it whole)
-    sha = seen.sha256 if seen.trusted and seen.sha256 else file_sha256(path)
+    sha = seen.sha256 if seen.trusted else file_sha256(path)
     inputs: dict[str, str] = {}
     arrow = cache_path(sha, fmt, options, path, inputs)
     meta = _meta_path(arrow)
@@ -190,14 +190,10 @@ def flush() -> None:
         _THREADS.pop().join()
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-
-
 def _write_meta(meta: Path, info: dict[str, Any]) -> None:
     """The entry's header, with the checksum of its body as written (checked at each open)."""
     info["checksum"] = file_checksum(meta.with_suffix(".arrow"))
-    tmp = _tmp(meta)
+    tmp = temp_name(meta)
     tmp.write_text(schema.to_json(info))
     tmp.replace(meta)
     _evict(meta.with_suffix(".arrow"))
@@ -227,7 +223,7 @@ def _evict(keep: Path) -> None:
 
 def _save(table: pa.Table, arrow: Path, meta: Path, info: dict[str, Any]) -> None:
     """Write the cache entry (the table, then its header): a failure only costs the cache."""
-    tmp = _tmp(arrow)
+    tmp = temp_name(arrow)
     try:
         arrow.parent.mkdir(parents=True, exist_ok=True)
         write_ipc(table, tmp)
@@ -302,7 +298,7 @@ def _streamed(arrow: Path, read) -> Any:
     """``read(tmp)`` streams a file into the IPC file ``tmp``: moved to ``arrow`` when it
     returns a header; None when it declines or the cache cannot be written (then the file is
     read into memory)."""
-    tmp = _tmp(arrow)
+    tmp = temp_name(arrow)
     try:
         arrow.parent.mkdir(parents=True, exist_ok=True)
         head = read(tmp)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from comparator.formats.common import read_file
 from comparator.schema.errors import InputError
 from comparator.schema.files import open_binary
 from comparator.schema.settings import data_dir
+from comparator.store.verify import temp_name
 
 FINGERPRINT = 1 << 20  # the bytes of a file's head that, with its size, recall its hash
 SETTLE_NS = 2_000_000_000  # a file changed this close to its hashing is hashed every time
@@ -81,7 +81,7 @@ def remember(seen: Seen, sha: str, path: Path, since: int) -> None:
             hint.update(state=seen.state, since=since)
         target = _hint_path(seen.fingerprint)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        tmp = temp_name(target)
         tmp.write_bytes(orjson.dumps(hint))
         tmp.replace(target)
     except OSError:

@@ -28,6 +28,7 @@ import logging
 import mmap
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,12 @@ def verified(path: Path, expected: str | None) -> pa.Table:
 
 
 _TMP = re.compile(r"\.(\d+)-\d+\.tmp$")  # <name>.<pid>-<thread>.tmp, reading.<pid>-<thread>.tmp
+
+
+def temp_name(path: Path) -> Path:
+    """Where this thread writes ``path`` before renaming it over (``sweep`` removes it if the
+    process dies first)."""
+    return path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
 
 
 def _gone(pid: int) -> bool:
