@@ -154,7 +154,7 @@ def _read_once(path: Path, fmt: str | None, options: LoadOptions | None, seen: S
     by the hash at the end (an entry already there for the same bytes, from a copy, is kept).
     None: not a file for the streamed reader, or no cache can be written (read it as usual)."""
     store = data_dir() / "store"
-    tmp = store / f"reading.{os.getpid()}-{threading.get_ident()}.tmp"
+    tmp = temp_name(store / "reading")
     try:
         store.mkdir(parents=True, exist_ok=True)
         got = read_native_arrow(path, tmp)
