@@ -193,6 +193,9 @@ def test_texts_that_look_like_keys_and_escapes_stay_as_written(tmp_path):
     for i, t in enumerate(tricky * 3):
         ex = {"id": f"e{i}", "prompt": t, "response_a": t if i % 2 else [t, t + "!"],
               "response_b": t, "extra": {"k": {"extra": t}},
+              **({"messages": [{"role": "user", "content": t}, {"content": t + "?",
+                                                                 "role": "assistant"}],
+                  "reference": [t]} if i % 3 else {}),
               "judgments": [{"score": 0.5, "extra": {"raw": t, "n": [1, {"m": None}]}},
                             {"status": "unscored", "raw": t}] + [  # more keys than lines x 8
                   {"score": -1.0, "judge": f"j{k}", "extra": {"k": k}} for k in range(12)]}
@@ -201,6 +204,22 @@ def test_texts_that_look_like_keys_and_escapes_stay_as_written(tmp_path):
     loaded = open_store(path)
     assert loaded.reader == "arrow"
     assert _examples(loaded) == _examples(load(path))
+
+
+def test_a_turn_or_a_message_arrow_would_misread_is_named_by_the_line_reader(tmp_path):
+    """The turns and the messages' contents are decoded by the scan: what it cannot place (a
+    turn that is not a string, a content that is a number, a message without one) is read
+    by the line reader, which names it as the importer does."""
+    lines = _lines(tmp_path, copies=1)[:12]
+    ex = orjson.loads(lines[6])
+    cases = [{"response_a": ["one", 2]}, {"response_b": ["one", None]},
+             {"reference": [["nested"]]},
+             {"messages": [{"role": "user", "content": 3}]},
+             {"messages": [{"role": "user"}]}, {"messages": ["not an object"]}]
+    for k, change in enumerate(cases):
+        bad = list(lines)
+        bad[6] = orjson.dumps({**ex, **change})
+        same_error(_write(tmp_path, bad, f"bad{k}.jsonl"), open_store)
 
 
 def test_without_the_compiled_scan_the_lines_read_the_same(tmp_path, monkeypatch):

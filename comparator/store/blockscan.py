@@ -12,9 +12,10 @@ of the block for Arrow:
   of Arrow's) and written as ``""``, a string Arrow is told to ignore;
 - a text key whose value is a list of turns is renamed, byte for byte the same length
   (``"response_a"`` -> ``"turns_of_a"``), so the strings and the lists are two columns;
-- the texts (prompt, responses, reference, a judgment's rationale and raw reply: most of a
-  file's bytes) are decoded from JSON into buffers of their own, which become the columns,
-  and written as ``""`` like the free-form objects;
+- the texts (prompt, responses, reference, a judgment's rationale and raw reply, each
+  string of a list of turns, a message's content: most of a file's bytes) are decoded from
+  JSON into buffers of their own, which become the columns (or their lists' values), and
+  written as ``""`` like the free-form objects;
 - whitespace between tokens is left out: Arrow's parser reads only the skeleton of each line
   (measured: an eighth to a quarter of the time it takes on the whole block; with the texts
   blanked to spaces in place, twice that on files of many judgments). The decoder refuses
@@ -67,7 +68,8 @@ class Cuts:
 class Block:
     """A block of lines ready for Arrow: ``data`` (free-form objects blanked, turn keys
     renamed), its objects' lines (from the block's first), its count of lines, the JSON texts
-    cut out (per free key; the judgments' ``extra``), and the number of judgment objects."""
+    cut out (per free key; the judgments' ``extra``), the decoded strings (per slot of
+    ``blockwalk.SLOTS``), and the number of judgment and of message objects."""
 
     data: np.ndarray  # the bytes for Arrow
     line_of_row: np.ndarray
@@ -76,6 +78,7 @@ class Block:
     judgment_extra: Cuts = field(default_factory=Cuts.empty)
     texts: dict[str, Cuts] = field(default_factory=dict)  # decoded strings, by text key
     judgments: int = 0
+    messages: int = 0
 
     @property
     def rows(self) -> int:
@@ -129,8 +132,8 @@ def _compile():
     walk, gather, wrap = jit(bw.walk), jit(bw.gather), jit(bw.wrap)
     line = np.frombuffer(b'{"id":"x","prompt":"p\\u00e9"}\n', np.uint8).copy()
     walk(line, line.copy(), np.zeros(len(bw.NAMES), np.uint8), np.empty(2, np.int64),
-         np.empty((8, bw.EVENT), np.int64), np.empty((len(bw.TEXT_KEYS), len(line)), np.uint8),
-         np.zeros(len(bw.TEXT_KEYS), np.int64))  # compiled (seconds, once) or loaded now
+         np.empty((8, bw.EVENT), np.int64), np.empty((len(bw.SLOTS), len(line)), np.uint8),
+         np.zeros(len(bw.SLOTS), np.int64), np.zeros(4, np.int64))  # compiled or loaded now
     gather(line, np.zeros(1, np.int64), np.ones(1, np.int64))
     wrap(line, np.array([0, 1], np.int64), line.copy(), 0)
     return walk, gather, wrap
@@ -149,23 +152,24 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: np.ndarray | None = N
     free = np.array([1 if n in free_keys or n == "extra" else 0 for n in bw.NAMES], np.uint8)
     rows_room = len(buf) // 256 + 64  # lines are longer than that as a rule; else again
     walk = _kernel()
-    # the texts' bytes, decoded: a buffer per text key (pages are touched only as written)
-    tb = np.empty((len(bw.TEXT_KEYS), len(buf)), np.uint8)
+    # the texts' bytes, decoded: a buffer per slot (pages are touched only as written)
+    tb = np.empty((len(bw.SLOTS), len(buf)), np.uint8)
     while True:
         row_line = np.empty(rows_room, np.int64)
         ev = np.empty((rows_room * 16 + 64, bw.EVENT), np.int64)
-        tpos = np.zeros(len(bw.TEXT_KEYS), np.int64)
-        code, rows, nev, judgments, lines, length = walk(buf, out, free, row_line, ev, tb,
-                                                         tpos)
+        tpos = np.zeros(len(bw.SLOTS), np.int64)
+        count = np.zeros(4, np.int64)  # judgment and message objects, by their list's key
+        code, rows, nev, lines, length = walk(buf, out, free, row_line, ev, tb, tpos, count)
         if code != 2:
             break
         rows_room *= 4  # out of room: start again with more
     if code:
         raise NotPlain
     ev = ev[:nev]
-    block = Block(out[:length], row_line[:rows].copy(), lines=lines, judgments=judgments)
-    key, depth, start, end, decoded = ev[:, 0], ev[:, 1], ev[:, 3], ev[:, 4], ev[:, 7] == 1
-    objects = (end > 0) & ~decoded
+    block = Block(out[:length], row_line[:rows].copy(), lines=lines,
+                  judgments=int(count[bw.JUDGMENTS]), messages=int(count[bw.MESSAGES]))
+    key, depth, start, end, kind = ev[:, 0], ev[:, 1], ev[:, 3], ev[:, 4], ev[:, 7]
+    objects = (end > 0) & (kind == 0)
     cuts = []
     for name in free_keys:
         sel = (key == bw.NAMES.index(name)) & (depth == 1) & objects
@@ -174,12 +178,16 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: np.ndarray | None = N
     sel = (key == bw.EXTRA) & (depth == 3) & objects
     block.judgment_extra = Cuts(ev[sel, 6], *_GATHER(buf, start[sel], end[sel]))
     _validate([*cuts, block.judgment_extra])
-    for slot, name in enumerate(bw.TEXT_KEYS):
-        sel = (key == bw.NAMES.index(name)) & decoded
+    for slot, name in enumerate(bw.SLOTS):
+        turns = name not in bw.TEXT_KEYS
+        of = next(k for k, v in TURN_KEYS.items() if v == name) if turns else name
+        sel = (key == bw.NAMES.index(of)) & (kind == (2 if turns else 1))
         offsets = np.zeros(int(sel.sum()) + 1, np.int64)
         offsets[1:] = end[sel]
-        block.texts[name] = Cuts(ev[sel, 6 if name in bw.JUDGMENT_TEXTS else 5], offsets,
-                                 tb[slot, :tpos[slot]])
+        # where each belongs: a row; a judgment's or a message's index; a turn's, in order
+        at = np.arange(len(offsets) - 1) if turns else ev[sel, 5 if bw.TOP[
+            bw.NAMES.index(of)] else 6]
+        block.texts[name] = Cuts(at, offsets, tb[slot, :tpos[slot]])
     return block
 
 

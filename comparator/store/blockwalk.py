@@ -13,23 +13,29 @@ import numpy as np
 MAX_DEPTH = 64  # deeper nesting is left to the line reader (Arrow's parser recurses)
 TURN_KEYS = {"response_a": "turns_of_a", "response_b": "turns_of_b",
              "reference": "turns_ref"}  # each alias has its key's length
-JUDGMENTS, METADATA, EXTRA = 0, 1, 2
-NAMES = ("judgments", "metadata", "extra", *TURN_KEYS, "prompt", "rationale", "raw")
-TEXT_KEYS = ("response_a", "response_b", "reference", "prompt", "rationale", "raw")
+JUDGMENTS, METADATA, EXTRA, MESSAGES = 0, 1, 2, 3
+NAMES = ("judgments", "metadata", "extra", "messages", *TURN_KEYS, "prompt", "rationale", "raw",
+         "content")
+TEXT_KEYS = ("response_a", "response_b", "reference", "prompt", "rationale", "raw", "content")
 JUDGMENT_TEXTS = ("rationale", "raw")
+SLOTS = (*TEXT_KEYS, *TURN_KEYS.values())  # the decoded strings' buffers: values, then turns
 KEYS = np.zeros((len(NAMES), 16), np.uint8)
 LENS = np.array([len(n) for n in NAMES], np.int64)
 ALIASES = np.zeros((len(NAMES), 16), np.uint8)
-TOP = np.array([n not in JUDGMENT_TEXTS for n in NAMES], np.uint8)  # an example's key
+TOP = np.array([n not in (*JUDGMENT_TEXTS, "content") for n in NAMES], np.uint8)  # example's
 IN_JUDGMENT = np.array([n in ("extra", *JUDGMENT_TEXTS) for n in NAMES], np.uint8)
+IN_MESSAGE = np.array([n == "content" for n in NAMES], np.uint8)
 SLOT = np.array([TEXT_KEYS.index(n) if n in TEXT_KEYS else -1 for n in NAMES], np.int64)
+TURN_SLOT = np.array([SLOTS.index(TURN_KEYS[n]) if n in TURN_KEYS else -1 for n in NAMES],
+                     np.int64)  # where a list of turns' strings are decoded
 for _i, _n in enumerate(NAMES):
     KEYS[_i, :len(_n)] = np.frombuffer(_n.encode(), np.uint8)
     if _n in TURN_KEYS:
         ALIASES[_i, :len(_n)] = np.frombuffer(TURN_KEYS[_n].encode(), np.uint8)
 EVENT = 8  # columns of an event: key, depth, key position, value start, value end, row,
-# judgment index, decoded (1: the value was a string decoded into its slot; start and end
-# are then positions in the slot's buffer)
+# judgment or message index, decoded (1: the value was a string decoded into its slot, 2: an
+# element of a list of turns decoded into the turns' slot; start and end are then positions
+# in the slot's buffer)
 
 # 8 bytes at a time: "has a zero byte" of v ^ c finds a quote or a backslash; "has a byte
 # below 0x20" finds a control character
@@ -129,15 +135,16 @@ def _decode(buf, words, i, n, tb, o):  # pragma: no cover - compiled
     return -1, 0
 
 
-def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
+def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - compiled
     """One pass over ``buf`` (whole lines), writing Arrow's copy into ``out`` (at most as long:
     it may be ``buf`` itself): free-form objects (``free[k]`` = 1) and the texts' strings
     written as ``""``, the texts decoded into their slot of ``tb`` (``tpos``: each slot's
-    end), lists of turns' keys renamed, whitespace between tokens left out (Arrow's parser
-    reads only the skeleton of each line). Fills ``row_line`` (each object's line) and ``ev``
-    (one row per key found, ``EVENT`` columns; positions in ``buf``, but a key's, in ``out``).
-    Returns (code, rows, events, judgments, lines, length of out): code 0 ok, 1 not plain, 2
-    out of room."""
+    end; the strings of a list of turns, and a message's content, too), lists of turns' keys
+    renamed, whitespace between tokens left out (Arrow's parser reads only the skeleton of
+    each line). Fills ``row_line`` (each object's line), ``ev`` (one row per key found, and
+    per string of a list of turns; ``EVENT`` columns; positions in ``buf``, but a key's, in
+    ``out``) and ``count`` (the judgment and the message objects). Returns (code, rows,
+    events, lines, length of out): code 0 ok, 1 not plain, 2 out of room."""
     n = len(buf)
     words = buf[:n - n % 8].view(np.uint64)
     stack = np.zeros(MAX_DEPTH + 2, np.uint8)
@@ -148,9 +155,9 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
     line = 0
     rows = 0
     nev = 0
-    judgments = 0
-    in_judgments = 0  # depth of the judgments array being read, or 0
-    cur_judgment = -1
+    box = -1  # the list of objects being read at depth 2 (JUDGMENTS or MESSAGES), or -1
+    item = -1  # the index of its object being read (among the block's of that list)
+    turns = -1  # the slot of the list of turns being read at depth 2, or -1
     last_row_line = -1
     pending = -1  # key just read (a string equal to a name), waiting for its colon
     pending_pos = 0
@@ -160,15 +167,28 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
         c = buf[i]
         if c == 34:  # a string
             start = i
-            if await_value >= 0 and SLOT[ev[await_value, 0]] >= 0:  # a text: decoded
+            s = -1
+            if await_value >= 0:
+                s = SLOT[ev[await_value, 0]]
+            elif turns >= 0 and depth == 2:  # a turn: an event of its own
+                if nev >= len(ev):
+                    return 2, rows, nev, line, w
+                ev[nev, 0] = ev[track[2], 0]
+                ev[nev, 1] = depth
+                ev[nev, 2] = -1
+                ev[nev, 5] = rows - 1
+                ev[nev, 6] = -1
+                await_value = nev
+                nev += 1
+                s = turns
+            if s >= 0:  # a text: decoded
                 e = await_value
-                s = SLOT[ev[e, 0]]
                 i, end = _decode(buf, words, i, n, tb[s], tpos[s])
                 if i < 0:
-                    return 1, rows, nev, judgments, line, w
+                    return 1, rows, nev, line, w
                 ev[e, 3] = tpos[s]
                 ev[e, 4] = end
-                ev[e, 7] = 1
+                ev[e, 7] = 1 if s < len(TEXT_KEYS) else 2
                 tpos[s] = end
                 out[w] = 34  # "": Arrow reads an empty string
                 out[w + 1] = 34
@@ -191,10 +211,10 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
                     break
                 i += 2 if c == 92 else 1
             if i >= n:
-                return 1, rows, nev, judgments, line, w
+                return 1, rows, nev, line, w
             if await_value >= 0:
                 if free[ev[await_value, 0]] == 1:
-                    return 1, rows, nev, judgments, line, w  # a free-form value that is a string
+                    return 1, rows, nev, line, w  # a free-form value that is a string
                 ev[await_value, 3] = start
                 await_value = -1
             pending = -1
@@ -203,8 +223,10 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
                 out[w] = buf[j]
                 w += 1
             ln = i - start - 1
-            where = TOP if depth == 1 else IN_JUDGMENT  # an example's, or a judgment's key
-            if depth == 1 or (depth == 3 and in_judgments > 0):
+            where = TOP  # an example's key, a judgment's or a message's
+            if depth == 3:
+                where = IN_JUDGMENT if box == JUDGMENTS else IN_MESSAGE
+            if depth == 1 or (depth == 3 and box >= 0):
                 for k in range(len(LENS)):
                     if LENS[k] == ln and where[k] == 1:
                         same = True
@@ -223,7 +245,7 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
             continue
         if c == 10:
             if depth:
-                return 1, rows, nev, judgments, line, w  # an object over lines: not JSON lines
+                return 1, rows, nev, line, w  # an object over lines: not JSON lines
             line += 1
             out[w] = 10
             w += 1
@@ -232,14 +254,14 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
         if c == 58:  # a colon: the pending key's value comes next
             if pending >= 0:
                 if nev >= len(ev):
-                    return 2, rows, nev, judgments, line, w
+                    return 2, rows, nev, line, w
                 ev[nev, 0] = pending
                 ev[nev, 1] = depth
                 ev[nev, 2] = pending_pos
                 ev[nev, 3] = -1
                 ev[nev, 4] = -1
                 ev[nev, 5] = rows - 1
-                ev[nev, 6] = cur_judgment if depth == 3 else -1
+                ev[nev, 6] = item if depth == 3 else -1
                 ev[nev, 7] = 0
                 await_value = nev
                 nev += 1
@@ -249,13 +271,16 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
             i += 1
             continue
         pending = -1
+        if turns >= 0 and depth == 2 and c != 44 and c != 93:
+            return 1, rows, nev, line, w  # a turn that is not a string
         value_event = await_value
+        k = -1
         if await_value >= 0:
             ev[await_value, 3] = i
             await_value = -1
             k = ev[value_event, 0]
             if free[k] == 1 and c != 123 and c != 110:
-                return 1, rows, nev, judgments, line, w  # a free-form value, not an object
+                return 1, rows, nev, line, w  # a free-form value, not an object
             if c == 91 and ALIASES[k, 0] != 0:  # a list of turns: rename the key
                 p = ev[value_event, 2]
                 for j in range(LENS[k]):
@@ -263,26 +288,29 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
         if c == 123 or c == 91:
             if depth == 0:
                 if c != 123 or line == last_row_line:
-                    return 1, rows, nev, judgments, line, w  # not an object, or two on a line
+                    return 1, rows, nev, line, w  # not an object, or two on a line
                 if rows >= len(row_line):
-                    return 2, rows, nev, judgments, line, w
+                    return 2, rows, nev, line, w
                 row_line[rows] = line
                 last_row_line = line
                 rows += 1
             depth += 1
             if depth > MAX_DEPTH:
-                return 1, rows, nev, judgments, line, w
+                return 1, rows, nev, line, w
             stack[depth] = c
             track[depth] = value_event
             opened[depth] = w
-            if value_event >= 0 and ev[value_event, 0] == JUDGMENTS and depth == 2 and c == 91:
-                in_judgments = 2
-            if in_judgments > 0 and depth == 3 and c == 123:
-                cur_judgment = judgments
-                judgments += 1
+            if depth == 2 and c == 91 and k >= 0:
+                if k == JUDGMENTS or k == MESSAGES:
+                    box = k
+                elif TURN_SLOT[k] >= 0:
+                    turns = TURN_SLOT[k]
+            if box >= 0 and depth == 3 and c == 123:
+                item = count[box]
+                count[box] += 1
         elif c == 125 or c == 93:
             if depth == 0 or stack[depth] + 2 != c:
-                return 1, rows, nev, judgments, line, w
+                return 1, rows, nev, line, w
             e = track[depth]
             if e >= 0:
                 ev[e, 4] = i + 1
@@ -293,15 +321,16 @@ def walk(buf, out, free, row_line, ev, tb, tpos):  # pragma: no cover - compiled
                     out[w] = 34
                     w += 1
                     c = np.uint8(34)
-            if depth == in_judgments:
-                in_judgments = 0
+            if depth == 2:
+                box = -1
+                turns = -1
             depth -= 1
         out[w] = c
         w += 1
         i += 1
     if depth != 0:
-        return 1, rows, nev, judgments, line, w
-    return 0, rows, nev, judgments, line, w
+        return 1, rows, nev, line, w
+    return 0, rows, nev, line, w
 
 
 def gather(buf, starts, ends):  # pragma: no cover - compiled

@@ -73,19 +73,32 @@ def _decoded(parsed: pa.Array | None, cuts: Cuts, n: int) -> pa.Array:
     return col
 
 
-def _judgment_texts(js: pa.ListArray, blk: Block) -> pa.ListArray:
-    """The judgments with the texts the scan decoded (a judgment's rationale and raw reply)
-    in place of the blanks Arrow read."""
-    values = js.values
-    if len(values) != blk.judgments:
-        raise NotPlain  # a judgment that is not an object: the line reader names it
+def _item_texts(col: pa.ListArray, blk: Block, names: tuple[str, ...],
+                count: int) -> pa.ListArray:
+    """A list of objects (the judgments, the messages) with the texts the scan decoded (a
+    judgment's rationale and raw reply, a message's content) in place of the blanks Arrow
+    read; ``count``: the objects the scan found in the list."""
+    values = col.values
+    if len(values) != count:
+        raise NotPlain  # an item that is not an object: the line reader names it
     children = [values.field(i) for i in range(values.type.num_fields)]
-    for name in JUDGMENT_TEXTS:
+    for name in names:
         k = values.type.get_field_index(name)
         children[k] = _decoded(children[k], blk.texts[name], len(values))
     values = pa.StructArray.from_arrays(children, fields=list(values.type),
                                         mask=pc.is_null(values))
-    return pa.ListArray.from_arrays(js.offsets, values, mask=pc.is_null(js))
+    return pa.ListArray.from_arrays(col.offsets, values, mask=pc.is_null(col))
+
+
+def _turns(col: pa.ListArray | None, cuts: Cuts, n: int) -> pa.ListArray:
+    """A column of lists of turns with the strings the scan decoded in place of the blanks
+    Arrow read (every turn is a string the scan decoded, or the block is not plain)."""
+    if col is None:
+        if len(cuts.at):
+            raise NotPlain
+        return pa.nulls(n, pa.list_(schema.S))
+    values = _decoded(col.values, cuts, len(col.values))
+    return pa.ListArray.from_arrays(col.offsets, values, mask=pc.is_null(col))
 
 
 def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | None:
@@ -100,14 +113,18 @@ def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | 
             col = _column(table, name)
             if col.type != pa.list_(JUDGMENT_READ):
                 return None
-            col = _judgment_texts(col, blk).cast(type_)
+            col = _item_texts(col, blk, JUDGMENT_TEXTS, blk.judgments).cast(type_)
+        elif name == "messages" and (src or blk.messages):
+            if not src:
+                raise NotPlain  # messages the scan found and Arrow did not
+            col = _item_texts(_column(table, name), blk, ("content",), blk.messages)
         elif name == "judgment_extra":
             js = _column(table, "judgments") if "judgments" in have else \
                 pa.nulls(n, pa.list_(JUDGMENT_READ))
             col = _judgment_extra(js, blk)
         elif name.endswith("_turns"):
             alias = TURN_KEYS[name.removesuffix("_turns")]
-            col = _column(table, alias) if alias in have else pa.nulls(n, type_)
+            col = _turns(_column(table, alias) if alias in have else None, blk.texts[alias], n)
         elif name in schema.FREE and name in blk.free:
             col = _texts(n, blk.free[name])
         elif name in blk.texts:
