@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -204,7 +205,8 @@ class Driver:
         box.press("Enter")
         self.page.wait_for_timeout(50)
         self.idle()
-        button = self.page.get_by_role("button", name="Open", exact=True)
+        button = self.page.locator("[data-testid^=stBaseButton]").filter(  # not a selectbox's
+            has_text=re.compile(r"^Open$"))  # "Open" toggle (Streamlit 1.67 labels it so)
         return self.timed(button.click, [
             ("[data-testid=stAlert]", [f"Opened {path}"]),
             ("[data-testid=stMetric]", ["Examples", f"{n:,}"])])

@@ -125,6 +125,20 @@ def test_a_path_in_an_allowed_folder_opens(dirs):
     assert not at.exception and not at.error
 
 
+def test_a_path_is_read_once_for_the_open_and_the_pages_after_it(dirs, monkeypatch):
+    """The Open button and every page after it share one cache entry: the file is read (and
+    hashed) once, not once for the open and again for the page that shows it."""
+    path = dirs["allowed"] / LLMC_TINY.name
+    reads = []
+    real = state.open_store
+    monkeypatch.setattr(state, "open_store", lambda p, *a: reads.append(p) or real(p, *a))
+    at = open_location(data_page(), str(path))
+    assert not at.error, errors(at)
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception and not at.error
+    assert reads.count(str(path.resolve())) == 1, reads
+
+
 def test_a_path_outside_is_refused_and_nothing_opens(dirs):
     at = data_page()
     before = examples(at)

@@ -128,11 +128,12 @@ def _compile():
 
     jit = numba.njit(cache=True, nogil=True)
     bw._hex4 = jit(bw._hex4)
+    bw._special = jit(bw._special)
     bw._decode = jit(bw._decode)
     walk, gather, wrap = jit(bw.walk), jit(bw.gather), jit(bw.wrap)
     line = np.frombuffer(b'{"id":"x","prompt":"p\\u00e9"}\n', np.uint8).copy()
     walk(line, line.copy(), np.zeros(len(bw.NAMES), np.uint8), np.empty(2, np.int64),
-         np.empty((8, bw.EVENT), np.int64), np.empty((len(bw.SLOTS), len(line)), np.uint8),
+         np.empty((8, bw.EVENT), np.int64), np.empty((len(bw.SLOTS), len(line) + 8), np.uint8),
          np.zeros(len(bw.SLOTS), np.int64), np.zeros(4, np.int64))  # compiled or loaded now
     gather(line, np.zeros(1, np.int64), np.ones(1, np.int64))
     wrap(line, np.array([0, 1], np.int64), line.copy(), 0)
@@ -152,8 +153,9 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: np.ndarray | None = N
     free = np.array([1 if n in free_keys or n == "extra" else 0 for n in bw.NAMES], np.uint8)
     rows_room = len(buf) // 256 + 64  # lines are longer than that as a rule; else again
     walk = _kernel()
-    # the texts' bytes, decoded: a buffer per slot (pages are touched only as written)
-    tb = np.empty((len(bw.SLOTS), len(buf)), np.uint8)
+    # the texts' bytes, decoded: a buffer per slot (pages are touched only as written; 8
+    # bytes beyond: the decoder stores whole words)
+    tb = np.empty((len(bw.SLOTS), len(buf) + 8), np.uint8)
     while True:
         row_line = np.empty(rows_room, np.int64)
         ev = np.empty((rows_room * 16 + 64, bw.EVENT), np.int64)

@@ -42,6 +42,12 @@ EVENT = 8  # columns of an event: key, depth, key position, value start, value e
 _LO, _HI = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
 _QUOTES, _SLASHES = np.uint64(0x2222222222222222), np.uint64(0x5C5C5C5C5C5C5C5C)
 _SPACES = np.uint64(0x2020202020202020)
+_CONTROL, _LOW7 = np.uint64(0xE0E0E0E0E0E0E0E0), np.uint64(0x7F7F7F7F7F7F7F7F)
+_ALL, _ONE = np.uint64(0xFFFFFFFFFFFFFFFF), np.uint64(1)
+_MAGIC = np.uint64(0x03F79D71B4CB0A89)  # de Bruijn: the lowest set bit's index, by a table
+_DEBRUIJN = np.zeros(64, np.int64)
+for _b in range(64):
+    _DEBRUIJN[((1 << _b) * 0x03F79D71B4CB0A89 % (1 << 64)) >> 58] = _b
 _ESCAPES = np.zeros(256, np.int64) - 1  # \x -> the byte it stands for (-1: not an escape)
 for _c, _v in zip(b'"\\/bfnrt', b'"\\/\x08\x0c\n\r\t'):
     _ESCAPES[_c] = _v
@@ -64,22 +70,40 @@ def _hex4(buf, p):  # pragma: no cover - compiled
     return v
 
 
+def _special(v):  # pragma: no cover - compiled
+    """The high bit of each byte of the word ``v`` that is a quote, a backslash or a control
+    character (exactly those: no carry crosses a byte)."""
+    x = v ^ _QUOTES
+    y = v ^ _SLASHES
+    z = v & _CONTROL
+    return ~((((x & _LOW7) + _LOW7) | x) & (((y & _LOW7) + _LOW7) | y) &
+             (((z & _LOW7) + _LOW7) | z) | _LOW7)
+
+
 def _decode(buf, words, i, n, tb, o):  # pragma: no cover - compiled
     """Decode the JSON string whose opening quote is at ``i`` into ``tb`` from ``o``. Returns
     (index of the closing quote, end in tb), or (-1, 0) when it is not a valid JSON string
-    (a control character, an unknown escape, a lone surrogate, no end)."""
+    (a control character, an unknown escape, a lone surrogate, no end). Plain bytes are
+    copied a word at a time: the aligned word holding ``j``, shifted to start at ``j``, is
+    stored whole (``tb`` has 8 bytes of room beyond its texts) and ``o`` moves on by the
+    plain bytes it holds."""
     j = i + 1
     while j < n:
-        if (j & 7) == 0 and j + 8 <= n:
-            v = words[j >> 3]
-            x = v ^ _QUOTES
-            y = v ^ _SLASHES
-            if ((((x - _LO) & ~x) | ((y - _LO) & ~y) | ((v - _SPACES) & ~v)) & _HI) == 0:
-                for k in range(8):  # from the word in hand: one 8-byte store, compiled
-                    tb[o + k] = np.uint8((v >> np.uint64(8 * k)) & np.uint64(255))
-                o += 8
-                j += 8
+        base = j & ~7
+        if base + 8 <= n:
+            v = words[base >> 3]
+            skip = j - base
+            m = _special(v) & (_ALL << np.uint64(8 * skip))
+            v = v >> np.uint64(8 * skip)
+            for k in range(8):
+                tb[o + k] = np.uint8((v >> np.uint64(8 * k)) & np.uint64(255))
+            if m == 0:
+                o += 8 - skip
+                j = base + 8
                 continue
+            p = base + (_DEBRUIJN[((m & (~m + _ONE)) * _MAGIC) >> np.uint64(58)] >> 3)
+            o += p - j
+            j = p
         c = buf[j]
         if c == 34:
             return j, o

@@ -86,6 +86,8 @@ def _options_key(options: LoadOptions | None) -> str:
 
 
 def _open(p: Path, fmt: str | None = None, options: LoadOptions | None = None) -> Loaded:
+    if options == LoadOptions():  # the same file as without options: one cache entry (the
+        options = None  # open and every rerun after it would read and hash it twice)
     s = p.stat()
     return _load_file(str(p), s.st_mtime_ns, s.st_size, fmt, _options_key(options), options)
 
