@@ -70,6 +70,12 @@ def _hex4(buf, p):  # pragma: no cover - compiled
     return v
 
 
+def _store8(tb, o, v):  # pragma: no cover - compiled (numba's: one unaligned 8-byte store)
+    """The 8 bytes of the word ``v`` into ``tb[o:o + 8]``, the lowest first."""
+    for k in range(8):
+        tb[o + k] = np.uint8((v >> np.uint64(8 * k)) & np.uint64(255))
+
+
 def _special(v):  # pragma: no cover - compiled
     """The high bit of each byte of the word ``v`` that is a quote, a backslash or a control
     character (exactly those: no carry crosses a byte)."""
@@ -95,8 +101,7 @@ def _decode(buf, words, i, n, tb, o):  # pragma: no cover - compiled
             skip = j - base
             m = _special(v) & (_ALL << np.uint64(8 * skip))
             v = v >> np.uint64(8 * skip)
-            for k in range(8):
-                tb[o + k] = np.uint8((v >> np.uint64(8 * k)) & np.uint64(255))
+            _store8(tb, o, v)
             if m == 0:
                 o += 8 - skip
                 j = base + 8
