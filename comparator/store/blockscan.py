@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from comparator.store import blockwalk as bw
@@ -134,7 +135,7 @@ def _compile():
     walk, gather, wrap = jit(bw.walk), jit(bw.gather), jit(bw.wrap)
     line = np.frombuffer(b'{"id":"x","prompt":"p\\u00e9"}\n', np.uint8).copy()
     walk(line, line.copy(), np.zeros(len(bw.NAMES), np.uint8), np.empty(2, np.int64),
-         np.empty((8, bw.EVENT), np.int64), np.empty((len(bw.SLOTS), len(line) + 8), np.uint8),
+         np.empty((bw.EVENT, 8), np.int64), np.empty((len(bw.SLOTS), len(line) + 8), np.uint8),
          np.zeros(len(bw.SLOTS), np.int64), np.zeros(4, np.int64))  # compiled or loaded now
     gather(line, np.zeros(1, np.int64), np.ones(1, np.int64))
     wrap(line, np.array([0, 1], np.int64), line.copy(), 0)
@@ -177,7 +178,7 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: np.ndarray | None = N
     tb = np.empty((len(bw.SLOTS), len(buf) + 8), np.uint8)
     while True:
         row_line = np.empty(rows_room, np.int64)
-        ev = np.empty((rows_room * 16 + 64, bw.EVENT), np.int64)
+        ev = np.empty((bw.EVENT, rows_room * 16 + 64), np.int64)
         tpos = np.zeros(len(bw.SLOTS), np.int64)
         count = np.zeros(4, np.int64)  # judgment and message objects, by their list's key
         code, rows, nev, lines, length = walk(buf, out, free, row_line, ev, tb, tpos, count)
@@ -186,28 +187,43 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: np.ndarray | None = N
         rows_room *= 4  # out of room: start again with more
     if code:
         raise NotPlain
-    ev = ev[:nev]
+    ev = ev[:, :nev]
     block = Block(out[:length], row_line[:rows].copy(), lines=lines,
                   judgments=int(count[bw.JUDGMENTS]), messages=int(count[bw.MESSAGES]))
-    key, depth, start, end, kind = ev[:, 0], ev[:, 1], ev[:, 3], ev[:, 4], ev[:, 7]
-    objects = (end > 0) & (kind == 0)
+    key = ev[0]
+    present = np.bincount(key, minlength=len(bw.NAMES))
+
+    def events(name: str, depth: int | None = None, kind: int = 0) -> np.ndarray:
+        """The events of key ``name`` (at ``depth``) of this kind (0: a value left in place,
+        a free object if it ends in a bracket; 1: a text decoded; 2: a turn decoded), as
+        ``ev``'s columns."""
+        k = bw.NAMES.index(name)
+        if not present[k]:
+            return ev[:, :0]
+        at = np.flatnonzero(key == k)
+        keep = ev[7, at] == kind
+        if depth is not None:
+            keep &= ev[1, at] == depth
+        if kind == 0:
+            keep &= ev[4, at] > 0
+        return ev[:, at[keep]]
+
     cuts = []
     for name in free_keys:
-        sel = (key == bw.NAMES.index(name)) & (depth == 1) & objects
-        block.free[name] = Cuts(ev[sel, 5], *_GATHER(buf, start[sel], end[sel]))
+        sub = events(name, 1)
+        block.free[name] = Cuts(sub[5], *_gather(buf, sub))
         cuts.append(block.free[name])
-    sel = (key == bw.EXTRA) & (depth == 3) & objects
-    block.judgment_extra = Cuts(ev[sel, 6], *_GATHER(buf, start[sel], end[sel]))
+    sub = events("extra", 3)
+    block.judgment_extra = Cuts(sub[6], *_gather(buf, sub))
     _validate([*cuts, block.judgment_extra])
     for slot, name in enumerate(bw.SLOTS):
         turns = name not in bw.TEXT_KEYS
         of = next(k for k, v in TURN_KEYS.items() if v == name) if turns else name
-        sel = (key == bw.NAMES.index(of)) & (kind == (2 if turns else 1))
-        offsets = np.zeros(int(sel.sum()) + 1, np.int64)
-        offsets[1:] = end[sel]
+        sub = events(of, kind=2 if turns else 1)
+        offsets = np.zeros(sub.shape[1] + 1, np.int64)
+        offsets[1:] = sub[4]
         # where each belongs: a row; a judgment's or a message's index; a turn's, in order
-        at = np.arange(len(offsets) - 1) if turns else ev[sel, 5 if bw.TOP[
-            bw.NAMES.index(of)] else 6]
+        at = np.arange(sub.shape[1]) if turns else sub[5 if bw.TOP[bw.NAMES.index(of)] else 6]
         block.texts[name] = Cuts(at, offsets, tb[slot, :tpos[slot]])
     return block
 
@@ -224,20 +240,33 @@ def _utf8(data) -> None:
         raise NotPlain from None
 
 
+def _gather(buf: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values of ``events`` (their bytes in ``buf``) one after another."""
+    return _GATHER(buf, events[3], events[4])
+
+
 def _validate(cuts: list[Cuts]) -> None:
     """The cut-out texts are valid JSON (each already starts and ends as an object): Arrow's
-    parser reads them all as an ignored field of one line each."""
-    count = sum(len(c.at) for c in cuts)
-    if not count:
+    parser reads each distinct text (an extra is often the same text on every line) as an
+    ignored field of one line."""
+    distinct = [pc.unique(pa.Array.from_buffers(pa.large_binary(), len(c.at), [
+        None, pa.py_buffer(c.offsets), pa.py_buffer(c.data)])) for c in cuts if len(c.at)]
+    if not distinct:
         return
-    lines = np.empty(sum(len(c.data) for c in cuts) + 7 * count, np.uint8)
+    texts = [Cuts(np.zeros(0, np.int64), np.frombuffer(d.buffers()[1], np.int64, len(d) + 1,
+                                                       8 * d.offset),
+                  np.frombuffer(d.buffers()[2], np.uint8)) for d in distinct]
+    count = sum(len(d) for d in distinct)
+    lines = np.empty(sum(int(c.offsets[-1] - c.offsets[0]) for c in texts) + 7 * count,
+                     np.uint8)
     pos = 0
-    for c in cuts:
+    for c in texts:
         pos = _WRAP(c.data, c.offsets, lines, pos)
     try:
-        table = pj.read_json(pa.BufferReader(pa.py_buffer(lines)), read_options=pj.ReadOptions(
-            block_size=len(lines) + 1, use_threads=False), parse_options=pj.ParseOptions(
-            explicit_schema=_ANY, unexpected_field_behavior="ignore"))
+        table = pj.read_json(pa.BufferReader(pa.py_buffer(lines[:pos])),
+                             read_options=pj.ReadOptions(block_size=pos + 1, use_threads=False),
+                             parse_options=pj.ParseOptions(explicit_schema=_ANY,
+                                                           unexpected_field_behavior="ignore"))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         raise NotPlain from None
     if table.num_rows != count:

@@ -32,10 +32,10 @@ for _i, _n in enumerate(NAMES):
     KEYS[_i, :len(_n)] = np.frombuffer(_n.encode(), np.uint8)
     if _n in TURN_KEYS:
         ALIASES[_i, :len(_n)] = np.frombuffer(TURN_KEYS[_n].encode(), np.uint8)
-EVENT = 8  # columns of an event: key, depth, key position, value start, value end, row,
-# judgment or message index, decoded (1: the value was a string decoded into its slot, 2: an
-# element of a list of turns decoded into the turns' slot; start and end are then positions
-# in the slot's buffer)
+EVENT = 8  # rows of ``ev`` (a column per event): key, depth, key position, value start,
+# value end, row, judgment or message index, decoded (1: the value was a string decoded
+# into its slot, 2: an element of a list of turns decoded into the turns' slot; start and
+# end are then positions in the slot's buffer)
 
 # 8 bytes at a time: "has a zero byte" of v ^ c finds a quote or a backslash; "has a byte
 # below 0x20" finds a control character
@@ -48,6 +48,8 @@ _MAGIC = np.uint64(0x03F79D71B4CB0A89)  # de Bruijn: the lowest set bit's index,
 _DEBRUIJN = np.zeros(64, np.int64)
 for _b in range(64):
     _DEBRUIJN[((1 << _b) * 0x03F79D71B4CB0A89 % (1 << 64)) >> 58] = _b
+PLAIN = np.ones(256, np.uint8)  # bytes outside strings that change no state: copied as is
+PLAIN[list(b' \t\r\n:{}[]"')] = 0
 _ESCAPES = np.zeros(256, np.int64) - 1  # \x -> the byte it stands for (-1: not an escape)
 for _c, _v in zip(b'"\\/bfnrt', b'"\\/\x08\x0c\n\r\t'):
     _ESCAPES[_c] = _v
@@ -170,8 +172,8 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
     written as ``""``, the texts decoded into their slot of ``tb`` (``tpos``: each slot's
     end; the strings of a list of turns, and a message's content, too), lists of turns' keys
     renamed, whitespace between tokens left out (Arrow's parser reads only the skeleton of
-    each line). Fills ``row_line`` (each object's line), ``ev`` (one row per key found, and
-    per string of a list of turns; ``EVENT`` columns; positions in ``buf``, but a key's, in
+    each line). Fills ``row_line`` (each object's line), ``ev`` (one column per key found,
+    and per string of a list of turns; ``EVENT`` rows; positions in ``buf``, but a key's, in
     ``out``) and ``count`` (the judgment and the message objects). Returns (code, rows,
     events, lines, length of out): code 0 ok, 1 not plain, 2 out of room."""
     n = len(buf)
@@ -198,15 +200,15 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
             start = i
             s = -1
             if await_value >= 0:
-                s = SLOT[ev[await_value, 0]]
+                s = SLOT[ev[0, await_value]]
             elif turns >= 0 and depth == 2:  # a turn: an event of its own
-                if nev >= len(ev):
+                if nev >= ev.shape[1]:
                     return 2, rows, nev, line, w
-                ev[nev, 0] = ev[track[2], 0]
-                ev[nev, 1] = depth
-                ev[nev, 2] = -1
-                ev[nev, 5] = rows - 1
-                ev[nev, 6] = -1
+                ev[0, nev] = ev[0, track[2]]
+                ev[1, nev] = depth
+                ev[2, nev] = -1
+                ev[5, nev] = rows - 1
+                ev[6, nev] = -1
                 await_value = nev
                 nev += 1
                 s = turns
@@ -215,9 +217,9 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
                 i, end = _decode(buf, words, i, n, tb[s], tpos[s])
                 if i < 0:
                     return 1, rows, nev, line, w
-                ev[e, 3] = tpos[s]
-                ev[e, 4] = end
-                ev[e, 7] = 1 if s < len(TEXT_KEYS) else 2
+                ev[3, e] = tpos[s]
+                ev[4, e] = end
+                ev[7, e] = 1 if s < len(TEXT_KEYS) else 2
                 tpos[s] = end
                 out[w] = 34  # "": Arrow reads an empty string
                 out[w + 1] = 34
@@ -242,9 +244,9 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
             if i >= n:
                 return 1, rows, nev, line, w
             if await_value >= 0:
-                if free[ev[await_value, 0]] == 1:
+                if free[ev[0, await_value]] == 1:
                     return 1, rows, nev, line, w  # a free-form value that is a string
-                ev[await_value, 3] = start
+                ev[3, await_value] = start
                 await_value = -1
             pending = -1
             at = w
@@ -269,6 +271,12 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
                             break
             i += 1
             continue
+        if PLAIN[c] and await_value < 0 and turns < 0:  # most of the skeleton: as written
+            pending = -1
+            out[w] = c
+            w += 1
+            i += 1
+            continue
         if c == 32 or c == 9 or c == 13:
             i += 1
             continue
@@ -282,16 +290,16 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
             continue
         if c == 58:  # a colon: the pending key's value comes next
             if pending >= 0:
-                if nev >= len(ev):
+                if nev >= ev.shape[1]:
                     return 2, rows, nev, line, w
-                ev[nev, 0] = pending
-                ev[nev, 1] = depth
-                ev[nev, 2] = pending_pos
-                ev[nev, 3] = -1
-                ev[nev, 4] = -1
-                ev[nev, 5] = rows - 1
-                ev[nev, 6] = item if depth == 3 else -1
-                ev[nev, 7] = 0
+                ev[0, nev] = pending
+                ev[1, nev] = depth
+                ev[2, nev] = pending_pos
+                ev[3, nev] = -1
+                ev[4, nev] = -1
+                ev[5, nev] = rows - 1
+                ev[6, nev] = item if depth == 3 else -1
+                ev[7, nev] = 0
                 await_value = nev
                 nev += 1
                 pending = -1
@@ -305,13 +313,13 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
         value_event = await_value
         k = -1
         if await_value >= 0:
-            ev[await_value, 3] = i
+            ev[3, await_value] = i
             await_value = -1
-            k = ev[value_event, 0]
+            k = ev[0, value_event]
             if free[k] == 1 and c != 123 and c != 110:
                 return 1, rows, nev, line, w  # a free-form value, not an object
             if c == 91 and ALIASES[k, 0] != 0:  # a list of turns: rename the key
-                p = ev[value_event, 2]
+                p = ev[2, value_event]
                 for j in range(LENS[k]):
                     out[p + 1 + j] = ALIASES[k, j]
         if c == 123 or c == 91:
@@ -342,10 +350,10 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
                 return 1, rows, nev, line, w
             e = track[depth]
             if e >= 0:
-                ev[e, 4] = i + 1
+                ev[4, e] = i + 1
                 track[depth] = -1
-                k = ev[e, 0]
-                if free[k] == 1 and c == 125 and (ev[e, 1] == 1 or k == EXTRA):
+                k = ev[0, e]
+                if free[k] == 1 and c == 125 and (ev[1, e] == 1 or k == EXTRA):
                     w = opened[depth]  # the object, as written so far, becomes ""
                     out[w] = 34
                     w += 1
@@ -370,8 +378,11 @@ def gather(buf, starts, ends):  # pragma: no cover - compiled
     for i in range(n):
         offsets[i + 1] = offsets[i] + ends[i] - starts[i]
     out = np.empty(offsets[n], np.uint8)
-    for i in range(n):
-        out[offsets[i]:offsets[i + 1]] = buf[starts[i]:ends[i]]
+    for i in range(n):  # short as a rule: a loop, not a slice's setup
+        o = offsets[i]
+        for j in range(starts[i], ends[i]):
+            out[o] = buf[j]
+            o += 1
     return offsets, out
 
 
