@@ -366,11 +366,17 @@ def test_the_scan_decodes_every_string_as_json_does():
                 "😀".encode(), b"\\ud83d\\ude00")
         pad = b" " * (i % 8)  # every start within a word
         lines.append(b'{"id":"e%d",%s"prompt":%s,"response_a":[%s,"x"]}' % (i, pad, raw, raw))
-    blk = blockscan.scan(b"\n".join(lines) + b"\n", ("extra",))
-    for slot, want in (("prompt", texts), ("turns_of_a", [x for t in texts for x in (t, "x")])):
-        cuts = blk.texts[slot]
-        got = [bytes(cuts.data[a:b]).decode() for a, b in zip(cuts.offsets[:-1],
-                                                               cuts.offsets[1:])]
-        assert got == want, slot
-        assert list(cuts.at) == (list(range(len(texts))) if slot == "prompt" else
-                                 list(np.arange(len(want))))
+    data = b"\n".join(lines) + b"\n"
+    small = blockscan.scan(data, ("extra",))  # more lines than its first guess of room
+    scratch = blockscan.Scratch.sized(1 << 20)  # room enough, reused: nothing returned
+    blk = blockscan.scan(data, ("extra",), scratch)  # points into it
+    blockscan.scan(b"\n".join(reversed(lines)) + b"\n", ("extra",), scratch)
+    for b in (small, blk):
+        for slot, want in (("prompt", texts),
+                           ("turns_of_a", [x for t in texts for x in (t, "x")])):
+            cuts = b.texts[slot]
+            got = [bytes(cuts.data[x:y]).decode() for x, y in zip(cuts.offsets[:-1],
+                                                                  cuts.offsets[1:])]
+            assert got == want, slot
+            assert list(cuts.at) == list(np.arange(len(want)))
+        assert list(b.line_of_row) == list(range(len(texts)))

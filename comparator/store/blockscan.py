@@ -160,31 +160,55 @@ def _store8():
     return store8
 
 
-def scan(data: bytes, free_keys: tuple[str, ...], scratch: np.ndarray | None = None) -> Block:
+@dataclass
+class Scratch:
+    """Buffers a reader reuses block after block (no fresh pages to fault in; nothing the
+    scan returns points into them): Arrow's copy of a block, the events, the rows' lines."""
+
+    out: np.ndarray
+    ev: np.ndarray
+    rows: np.ndarray
+
+    @staticmethod
+    def sized(block: int) -> Scratch:
+        rows = _rows_room(block)
+        return Scratch(np.empty(block, np.uint8), np.empty((bw.EVENT, _events_room(rows)),
+                                                           np.int64), np.empty(rows, np.int64))
+
+
+def _rows_room(size: int) -> int:
+    return size // 256 + 64  # lines are longer than that as a rule; else again, with more
+
+
+def _events_room(rows: int) -> int:
+    return rows * 16 + 64
+
+
+def scan(data: bytes, free_keys: tuple[str, ...], scratch: Scratch | None = None) -> Block:
     """See the module docstring; ``free_keys``: the example keys cut out as JSON text (a
-    judgment's ``extra`` always is); ``scratch``: a buffer to write Arrow's copy into (one per
-    reader, reused block after block: no fresh pages to fault in), else a new one."""
+    judgment's ``extra`` always is); ``scratch``: the reader's buffers (else new ones)."""
     _utf8(data)
     buf = np.frombuffer(data, np.uint8)
     if not buf.flags.writeable:  # bytes: one compiled version, for writable arrays
         buf = buf.copy()
-    out = scratch[:len(buf)] if scratch is not None and len(scratch) >= len(buf) else \
-        np.empty(len(buf), np.uint8)
+    if scratch is None or len(scratch.out) < len(buf):
+        scratch = Scratch.sized(len(buf))
+    out = scratch.out[:len(buf)]
     free = np.array([1 if n in free_keys or n == "extra" else 0 for n in bw.NAMES], np.uint8)
-    rows_room = len(buf) // 256 + 64  # lines are longer than that as a rule; else again
     walk = _kernel()
     # the texts' bytes, decoded: a buffer per slot (pages are touched only as written; 8
     # bytes beyond: the decoder stores whole words)
     tb = np.empty((len(bw.SLOTS), len(buf) + 8), np.uint8)
+    row_line, ev = scratch.rows, scratch.ev
     while True:
-        row_line = np.empty(rows_room, np.int64)
-        ev = np.empty((bw.EVENT, rows_room * 16 + 64), np.int64)
         tpos = np.zeros(len(bw.SLOTS), np.int64)
         count = np.zeros(4, np.int64)  # judgment and message objects, by their list's key
         code, rows, nev, lines, length = walk(buf, out, free, row_line, ev, tb, tpos, count)
         if code != 2:
             break
-        rows_room *= 4  # out of room: start again with more
+        rows_room = 4 * len(row_line)  # out of room: start again with more
+        row_line = np.empty(rows_room, np.int64)
+        ev = np.empty((bw.EVENT, _events_room(rows_room)), np.int64)
     if code:
         raise NotPlain
     ev = ev[:, :nev]
@@ -199,7 +223,7 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: np.ndarray | None = N
         ``ev``'s columns."""
         k = bw.NAMES.index(name)
         if not present[k]:
-            return ev[:, :0]
+            return np.empty((bw.EVENT, 0), np.int64)
         at = np.flatnonzero(key == k)
         keep = ev[7, at] == kind
         if depth is not None:

@@ -43,7 +43,7 @@ from comparator.schema.errors import InputError
 from comparator.schema.files import open_binary
 from comparator.schema.records import SCHEMA_VERSION, Comparison
 from comparator.store import schema
-from comparator.store.blockscan import TURN_KEYS, Block, NotPlain, scan
+from comparator.store.blockscan import TURN_KEYS, Block, NotPlain, Scratch, scan
 from comparator.store.conform import JUDGMENT_READ, conform, valid
 from comparator.store.ids import Ids
 from comparator.store.native_lines import read_lines
@@ -168,9 +168,9 @@ class _Pass:
         self.deferred: list[InputError] = []  # a status error, raised once all lines are read
         self.line = 2  # the first line of the next block to finish (the header is line 1)
         self.pool = pa.system_memory_pool()  # hands each freed block back at once
-        self.scratch: queue.Queue = queue.Queue()  # Arrow's copy of a block, one per thread
+        self.scratch: queue.Queue = queue.Queue()  # the scan's buffers, one set per thread
         for _ in range(PARALLEL + 1):
-            self.scratch.put(np.empty(BLOCK + (1 << 16), np.uint8))
+            self.scratch.put(Scratch.sized(BLOCK + (1 << 16)))
 
     def run(self, f: BinaryIO) -> Reading:
         """Blocks scanned and parsed two at a time (numba's pass and Arrow's parser release
