@@ -317,6 +317,22 @@ def test_two_processes_write_one_cache_at_once(tmp_path):
     assert len(rows) == 12000 and rows["y-299-19"] == (19.0, 19)
 
 
+def test_processes_opening_a_new_cache_at_the_same_moment_all_open_it(tmp_path):
+    """Switching a new file to WAL takes a lock SQLite does not wait for ("database is
+    locked" at once, whatever the timeout): four processes opening one new cache at the same
+    moment must all open it (6 rounds; before the fix, about half of them lost one)."""
+    code = ("import sys, time; from comparator.engines.perplexity import ScoreCache; "
+            "time.sleep(float(sys.argv[2]) - time.time()); "
+            "ScoreCache(sys.argv[1]).put_many([(sys.argv[3], 1.0, 1)])")
+    for r in range(6):
+        db = tmp_path / f"round{r}" / "perplexity.sqlite"
+        start = str(time.time() + 1.5)
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(db), start, f"k{k}"],
+                                  cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                 for k in range(4)]
+        assert [p.wait(timeout=120) for p in procs] == [0] * 4, [p.stderr.read() for p in procs]
+
+
 def test_retry_policy_tries_classification_and_retry_after():
     """The retry loop alone, its transport replaced by a FAKE ``_once`` that raises the real
     openai exceptions in a given order (the fault-proxy tests above drive a real server)."""

@@ -41,14 +41,29 @@ class SqliteKV:
                                    check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, "
-                             f"{', '.join(columns)})")
+            self._setup(["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                         f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, "
+                         f"{', '.join(columns)})"])
         self._one = f"SELECT {names} FROM {table} WHERE key = ?"
         self._select = f"SELECT key, {names} FROM {table} WHERE key IN "
         self._insert = (f"INSERT OR REPLACE INTO {table} VALUES "
                         f"({', '.join('?' * (len(columns) + 1))})")
+
+    def _setup(self, statements: list[str]) -> None:
+        """Run the file's setup. Two processes opening a new file at once: the switch to WAL
+        takes a lock for which SQLite does not wait (it answers "database is locked" at
+        once, whatever the timeout), so it is tried again for up to the same 30 s."""
+        deadline = time.monotonic() + 30
+        for sql in statements:
+            while True:
+                try:
+                    self._db.execute(sql)
+                    break
+                except sqlite3.OperationalError as e:
+                    if "locked" not in str(e) and "busy" not in str(e) or \
+                            time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
 
     def get(self, key: str) -> tuple | None:
         """The row's values (without the key), or None."""
