@@ -37,11 +37,9 @@ EVENT = 8  # rows of ``ev`` (a column per event): key, depth, key position, valu
 # into its slot, 2: an element of a list of turns decoded into the turns' slot; start and
 # end are then positions in the slot's buffer)
 
-# 8 bytes at a time: "has a zero byte" of v ^ c finds a quote or a backslash; "has a byte
-# below 0x20" finds a control character
-_LO, _HI = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
+# 8 bytes at a time (``_special``): a zero byte of v ^ c is a quote or a backslash, a zero
+# byte of v & 0xE0.. a control character
 _QUOTES, _SLASHES = np.uint64(0x2222222222222222), np.uint64(0x5C5C5C5C5C5C5C5C)
-_SPACES = np.uint64(0x2020202020202020)
 _CONTROL, _LOW7 = np.uint64(0xE0E0E0E0E0E0E0E0), np.uint64(0x7F7F7F7F7F7F7F7F)
 _ALL, _ONE = np.uint64(0xFFFFFFFFFFFFFFFF), np.uint64(1)
 _MAGIC = np.uint64(0x03F79D71B4CB0A89)  # de Bruijn: the lowest set bit's index, by a table
@@ -230,13 +228,9 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
                 continue
             i += 1  # find its end, escapes skipped, 8 bytes a step
             while i < n:
-                if (i & 7) == 0 and i + 8 <= n:
-                    v = words[i >> 3]
-                    x = v ^ _QUOTES
-                    y = v ^ _SLASHES
-                    if (((x - _LO) & ~x) | ((y - _LO) & ~y)) & _HI == 0:
-                        i += 8  # no quote and no backslash in these 8 bytes
-                        continue
+                if (i & 7) == 0 and i + 8 <= n and _special(words[i >> 3]) == 0:
+                    i += 8  # no quote, backslash or control character in these 8 bytes
+                    continue
                 c = buf[i]
                 if c == 34:
                     break
