@@ -4,6 +4,7 @@ responses carry <script> / <img onerror> must not run anything."""
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
@@ -55,10 +56,21 @@ def _sidebar_count(page) -> str:
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
-    """Until Streamlit's "Running..." indicator is gone (the script run has finished)."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget] [data-testid=stSpinner],"
-        " [data-testid=stStatusWidgetRunningIcon]')", timeout=timeout_ms)
+    """Until the script run has finished: no "Running..." indicator, no spinner and no element
+    left stale from the run before, for 0.6 s on end. Streamlit draws the indicator only
+    500 ms into a run (it marks the last run's elements stale, ``data-stale``, at once, but a
+    new page has none), so a page read at the first quiet moment could be one still running."""
+    page.wait_for_function("""([sel, quiet, call]) => {
+        const now = performance.now();
+        if (document.querySelector(sel)) { window.__idle = null; return false; }
+        if (!window.__idle || window.__idle.call !== call) window.__idle = {call, since: now};
+        return now - window.__idle.since >= quiet;
+    }""", arg=[IDLE_BUSY, 600, next(_CALLS)], timeout=timeout_ms, polling=100)
+
+
+_CALLS = itertools.count()
+IDLE_BUSY = ("[data-testid=stStatusWidget] [data-testid=stSpinner],"
+             " [data-testid=stStatusWidgetRunningIcon], [data-stale=true]")
 
 
 def _open_first_example(page):

@@ -23,6 +23,7 @@ import logging
 import os
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,9 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
     sweep(data_dir() / "store")
     since = time.time_ns()  # before the file is looked at: see comparator.store.seen
     seen = look(path)
-    if seen.sha256 is None and fmt in (None, "native") and _plain(options):
-        loaded = _read_once(path, fmt, options, seen, since)
+    tried: list[str] = []  # the streamed readers that declined the file
+    if seen.sha256 is None and _plain(options):
+        loaded = _read_once(path, fmt, options, seen, since, tried)
         if loaded is not None:
             return loaded
     # the very file hashed before, unchanged since: its hash is known (else read it whole)
@@ -121,7 +123,7 @@ def open_store(path: str | Path, fmt: str | None = None, options: LoadOptions | 
             return loaded
         except (OSError, KeyError):
             pass  # a damaged cache entry: build it again
-    info, table = _build(path, fmt, options, arrow, sha, inputs)
+    info, table = _build(path, fmt, options, arrow, sha, inputs, tried)
     keyed = info.pop("keyed", True)
     info["sha256"] = sha
     log.info("read %s: %s", path, info["reader"])
@@ -149,34 +151,60 @@ def _plain(options: LoadOptions | None) -> bool:
 
 
 def _read_once(path: Path, fmt: str | None, options: LoadOptions | None, seen: Seen,
-               since: int) -> Loaded | None:
-    """A native file not opened before: parsed and hashed in one read, its cache entry named
-    by the hash at the end (an entry already there for the same bytes, from a copy, is kept).
-    None: not a file for the streamed reader, or no cache can be written (read it as usual)."""
+               since: int, tried: list[str]) -> Loaded | None:
+    """A file not opened before, of a format a streamed reader takes (``_streams``): parsed
+    and hashed in one read, its cache entry named by the hash at the end (an entry already
+    there for the same bytes, from a copy, is kept). None: no streamed reader took it (their
+    names added to ``tried``), or no cache can be written (read it as usual)."""
     store = data_dir() / "store"
     tmp = temp_name(store / "reading")
     try:
         store.mkdir(parents=True, exist_ok=True)
-        got = read_native_arrow(path, tmp)
-        if got is None:
-            return None
-        head, reading = got
-        sha = reading.sha256
-        arrow = cache_path(sha, fmt, options, path)
-        meta = _meta_path(arrow)
-        info = {**head, "format": "native", "warnings": [], "sha256": sha,
-                "reader": reading.reader}
-        hit = entry(arrow, meta)  # an entry already there for the same bytes (a copy)
-        if hit is None:
-            tmp.replace(arrow)
-            _write_meta(meta, info)
-            hit = _map(arrow), info
-        remember(seen, sha, path, since)
-        return _loaded(hit[0], hit[1], path, sha)
+        for name, read in _streams(path, fmt):
+            got = read(path, tmp)
+            if got is None:
+                tried.append(name)
+                continue
+            head, sha, reader = got
+            log.info("read %s: %s", path, reader)
+            arrow = cache_path(sha, fmt, options, path)
+            meta = _meta_path(arrow)
+            info = {**head, "format": name, "warnings": [], "sha256": sha, "reader": reader}
+            hit = entry(arrow, meta)  # an entry already there for the same bytes (a copy)
+            if hit is None:
+                tmp.replace(arrow)
+                _write_meta(meta, info)
+                hit = _map(arrow), info
+            remember(seen, sha, path, since)
+            return _loaded(hit[0], hit[1], path, sha)
+        return None
     except (OSError, orjson.JSONDecodeError, pa.ArrowInvalid, Doubt):
         return None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+Streamed = tuple[dict[str, Any], str, str]  # header, SHA-256 of the bytes parsed, reader
+
+
+def _native_stream(path: Path, tmp: Path) -> Streamed | None:
+    got = read_native_arrow(path, tmp)
+    return None if got is None else (got[0], got[1].sha256, got[1].reader)
+
+
+def _llmc_stream(path: Path, tmp: Path) -> Streamed | None:
+    head = stream_llmc(path, tmp)
+    return None if head is None else (head, head.pop("sha256"), "llm-comparator stream")
+
+
+def _streams(path: Path, fmt: str | None):
+    """(format, reader) of each streamed reader that may take ``path`` (read as ``fmt``):
+    straight from the file's bytes into an IPC file, hashing what it parses."""
+    if fmt in (None, "native"):
+        yield "native", _native_stream
+    if fmt in (None, "llm-comparator") and path.suffix.lower() != ".jsonl" and \
+            looks_like_document(path):
+        yield "llm-comparator", _llmc_stream
 
 
 _LOCK = threading.Lock()
@@ -252,31 +280,22 @@ def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str,
 
 
 def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path, sha: str,
-           inputs: dict[str, str]) -> tuple[dict[str, Any], pa.Table | None]:
+           inputs: dict[str, str], tried: list[str]) -> tuple[dict[str, Any], pa.Table | None]:
     """Read ``path``: its header info, and its table (None when it was streamed straight into
     the cache file ``arrow``: native JSONL). The bytes parsed are those hashed for the key:
     ``sha`` for the file, ``inputs`` for the files read beside it; ``keyed`` is False when the
     reader read a file the key does not cover (then the table is not cached)."""
-    plain = _plain(options)
-    if fmt in (None, "native") and plain:
-        got = _streamed(arrow, lambda tmp: read_native_arrow(path, tmp))
+    for name, read in _streams(path, fmt) if _plain(options) else ():
+        if name in tried:
+            continue  # declined it a moment ago
+        got = _streamed(arrow, partial(read, path))
         if got is not None:
-            head, reading = got
-            if reading.sha256 != sha:
+            head, digest, reader = got
+            if digest != sha:
                 arrow.unlink(missing_ok=True)  # another file's table: never under this key
                 raise InputError(path, "the file changed while it was being read: open it "
                                  "again once it is no longer being written")
-            return {**head, "format": "native", "warnings": [], "reader": reading.reader}, None
-    if fmt in (None, "llm-comparator") and plain and path.suffix.lower() != ".jsonl" and \
-            looks_like_document(path):
-        head = _streamed(arrow, lambda tmp: stream_llmc(path, tmp))
-        if head is not None:
-            if head.pop("sha256") != sha:
-                arrow.unlink(missing_ok=True)  # another file's table: never under this key
-                raise InputError(path, "the file changed while it was being read: open it "
-                                 "again once it is no longer being written")
-            return {**head, "format": "llm-comparator", "warnings": [],
-                    "reader": "llm-comparator stream"}, None
+            return {**head, "format": name, "warnings": [], "reader": reader}, None
     data = read_file(path)  # the bytes parsed are the bytes hashed (the cache's key)
     if hashlib.sha256(data).hexdigest() != sha:
         raise InputError(path, "the file changed while it was being read: open it again once "

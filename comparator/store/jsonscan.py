@@ -72,6 +72,7 @@ class ArrayScan:
         carry = b""  # unhanded bytes of earlier blocks (an element's start, the key's context)
         base = 0  # file offset of data[0]
         open_at = close_at = -1
+        gap = _Gap()
         hasher = hashlib.sha256()
         with open_binary(self.path) as f:
             while block := f.read(BLOCK):
@@ -81,12 +82,12 @@ class ArrayScan:
                 level = depth + np.cumsum(np.where(opens, 1, -1))
                 if len(level) and level.min() < 0:
                     raise ValueError("unbalanced brackets")
-                first = 0
+                first, gap_from = 0, 0 if state == "inside" and depth < 3 else -1
                 if state == "before":
                     for k in np.flatnonzero(opens & (level == 2) & (chars == 91)).tolist():
                         pos = int(marks[k])
                         if want.search(data[max(0, pos - 256):pos]):
-                            state, open_at, first = "inside", base + pos, k + 1
+                            state, open_at, first, gap_from = "inside", base + pos, k + 1, pos + 1
                             break
                 cut = 0
                 if state == "inside":
@@ -98,9 +99,18 @@ class ArrayScan:
                     if depth >= 3 and first == 0:  # an element carried from the last block
                         starts = np.concatenate([[0], starts])
                     for a, b in zip(starts.tolist(), stops.tolist()):
+                        if gap_from >= 0:  # (a carried element's gap was seen before)
+                            gap.element(data[gap_from:a])
+                        gap_from = b + 1
                         yield data[a:b + 1]
                     if len(starts) > len(stops):
                         cut = int(starts[len(stops)])
+                        if gap_from >= 0:
+                            gap.element(data[gap_from:cut])
+                    elif last < len(marks):
+                        gap.close(data[gap_from:int(marks[last])])
+                    else:
+                        gap.add(data[gap_from:])
                     if last < len(marks):
                         state, close_at = "after", base + int(marks[last])
                 depth = int(level[-1]) if len(level) else depth
@@ -116,3 +126,28 @@ class ArrayScan:
             head = f.read(open_at + 1)
             f.seek(close_at)
             self.rest = head + f.read()
+
+
+class _Gap:
+    """What lies between the array's elements (which may span blocks): white space and one
+    comma between two elements, nothing else. A scalar element (a number, a string, null:
+    no bracket marks it) or a stray comma raises ValueError, so that no element is skipped."""
+
+    def __init__(self) -> None:
+        self.seen, self.elements = b"", 0
+
+    def add(self, part: bytes) -> None:
+        self.seen += part.translate(None, b" \t\r\n")
+        if len(self.seen) > 1:
+            raise ValueError("an element of the array is not an object or an array")
+
+    def element(self, part: bytes) -> None:
+        self.add(part)
+        if self.seen != (b"," if self.elements else b""):
+            raise ValueError("an element of the array is not an object or an array")
+        self.seen, self.elements = b"", self.elements + 1
+
+    def close(self, part: bytes) -> None:
+        self.add(part)
+        if self.seen:
+            raise ValueError("an element of the array is not an object or an array")

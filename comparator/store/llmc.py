@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -57,69 +58,137 @@ def _head(doc: Any) -> dict[str, Any]:
                                                      if k != "examples"}}}}
 
 
-class Batches(schema.Batcher):
-    """LLM Comparator example dicts -> record batches; ids unique over the whole file."""
+class _Cols:
+    """One batch's columns as flat lists (a judgment's fields each in a list of their own,
+    ``j_end`` where each example's judgments end), built without a dict per example."""
 
-    def __init__(self, json_free: bool = False) -> None:
-        super().__init__(json_free)
+    def __init__(self) -> None:
+        self.prompt: list[str] = []
+        self.a: list[str] = []
+        self.b: list[str] = []
+        self.tags: list[str] = []
+        self.tags_end: list[int] = [0]
+        self.score: list[float | None] = []
+        self.j_score: list[float | None] = []
+        self.j_label: list[str | None] = []
+        self.j_flipped: list[bool | None] = []
+        self.j_rationale: list[str | None] = []
+        self.j_status: list[str | None] = []
+        self.j_extra: list[str] = []
+        self.j_end: list[int] = [0]
+        self.metadata: list[str] = []
+        self.extra: list[str] = []
+
+
+class Batches:
+    """LLM Comparator examples (their raw JSON) -> record batches of the store's layout; ids
+    unique over the whole file. The free-form columns are JSON text, as the native reader
+    writes them (``metadata`` from ``custom_fields``, ``extra`` with the key order)."""
+
+    def __init__(self) -> None:
         self.seen: dict[str, int] = {}
 
-    def batch(self, examples: list[Any]) -> pa.RecordBatch:
-        cols: dict[str, list] = {k: [] for k in (
-            "id", "prompt", "response_a", "response_b", "tags", "reported_score", "judgments",
-            "judgment_extra", "metadata", "extra")}
-        for e in examples:
-            _example(e, cols)
+    def batch(self, raw: list[bytes]) -> pa.RecordBatch:
+        c = _Cols()
+        for e in orjson.loads(b"[" + b",".join(raw) + b"]"):
+            _example(e, c)
         ids = []
-        for i in cols.pop("id"):
+        for i in map(text_id, c.prompt):
             k = self.seen.get(i, 0) + 1
             self.seen[i] = k
             ids.append(i if k == 1 else f"{i}~{k}")  # as comparator.formats.common.dedupe_ids
-        cols["id"] = ids
-        return self.assemble(cols, {k: cols.pop(k) for k in schema.FREE})
+        n = len(ids)
+        j_end = pa.array(c.j_end, pa.int32())
+        has = np.diff(np.asarray(c.j_end)) > 0  # judgment_extra: null without ratings
+        judgment = pa.StructArray.from_arrays(
+            [pa.array(c.j_score, pa.float64()), pa.array(c.j_label, pa.string()),
+             pa.array(c.j_flipped, pa.bool_()), schema.text_array(c.j_rationale),
+             *(pa.nulls(len(c.j_score), pa.string()) for _ in range(3)),
+             pa.array(c.j_status, pa.string()), pa.nulls(len(c.j_score), schema.S)],
+            fields=list(schema.JUDGMENT))
+        built = {
+            "id": pa.array(ids, pa.string()), "prompt": schema.text_array(c.prompt),
+            "response_a": schema.text_array(c.a), "response_b": schema.text_array(c.b),
+            "tags": pa.ListArray.from_arrays(pa.array(c.tags_end, pa.int32()),
+                                             pa.array(c.tags, pa.string()),
+                                             type=schema.TYPES["tags"]),
+            "reported_score": pa.array(c.score, pa.float64()),
+            "judgments": pa.ListArray.from_arrays(j_end, judgment, type=schema.TYPES[
+                "judgments"]),
+            "judgment_extra": pa.ListArray.from_arrays(
+                j_end, schema.text_array(c.j_extra), type=pa.list_(schema.S),
+                mask=pa.array(~has)),
+            "metadata": schema.text_array(c.metadata), "extra": schema.text_array(c.extra)}
+        return pa.RecordBatch.from_arrays(
+            [built[k] if k in built else pa.nulls(n, t) for k, t in _LAYOUT],
+            names=[k for k, _ in _LAYOUT])
 
 
-def _example(e: Any, cols: dict[str, list]) -> None:
-    texts = [e["input_text"], e["output_text_a"], e["output_text_b"]]
-    if any(type(t) is not str for t in texts):
+def _example(e: Any, c: _Cols) -> None:
+    if type(e) is not dict:
+        raise _NotPlain
+    texts = e["input_text"], e["output_text_a"], e["output_text_b"]
+    if type(texts[0]) is not str or type(texts[1]) is not str or type(texts[2]) is not str:
         raise _NotPlain
     tags = e.get("tags")
-    if tags is not None and (type(tags) is not list or any(type(t) is not str for t in tags)):
+    if tags:
+        if type(tags) is not list or any(type(t) is not str for t in tags):
+            raise _NotPlain
+        c.tags += tags
+    elif tags is not None and tags != []:
         raise _NotPlain
     custom = e.get("custom_fields")
     if custom is not None and type(custom) is not dict:
         raise _NotPlain
-    judgments, extras = [], []
-    for r in e.get("individual_rater_scores") or ():
-        if type(r) is not dict:
+    ratings = e.get("individual_rater_scores")
+    if ratings:
+        if type(ratings) is not list:
             raise _NotPlain
-        score = _score(r.get("score"))
-        judgments.append({"score": score, "label": _opt(r.get("rating_label"), str),
-                          "flipped": _opt(r.get("is_flipped"), bool),
-                          "rationale": _opt(r.get("rationale"), str),
-                          "status": "unscored" if score is None else None})
-        keys = tuple(r)
-        plain = _PLAIN.get(keys)  # the usual rating: only its key order and empty objects
-        if plain is not None and all(r[x] == {} for x in plain[1]):
-            extras.append(plain[0])
-        else:
-            rest = {x: v for x, v in r.items() if x not in RATING_KEYS}
-            extras.append(schema.to_json({NS: {"keys": list(r), **rest}}))
-            if len(_PLAIN) < 64 and all(v == {} for v in rest.values()):
-                _PLAIN[keys] = (extras[-1], tuple(rest))
-    cols["prompt"].append(texts[0])
-    cols["response_a"].append(texts[1])
-    cols["response_b"].append(texts[2])
-    cols["id"].append(text_id(texts[0]))
-    cols["tags"].append(tags or [])
-    cols["reported_score"].append(_score(e.get("score")))
-    cols["judgments"].append(judgments)
-    cols["judgment_extra"].append(extras or None)
-    cols["metadata"].append(dict(custom or {}))
-    cols["extra"].append({NS: {"keys": list(e), **{k: v for k, v in e.items()
-                                                    if k not in EXAMPLE_KEYS}}})
+        for r in ratings:
+            _rating(r, c)
+    elif ratings is not None and ratings != []:
+        raise _NotPlain
+    c.prompt.append(texts[0])
+    c.a.append(texts[1])
+    c.b.append(texts[2])
+    c.tags_end.append(len(c.tags))
+    c.score.append(_score(e.get("score")))
+    c.j_end.append(len(c.j_score))
+    c.metadata.append(_EMPTY if not custom else schema.to_json(custom))
+    keys = tuple(e)
+    extra = _EXTRA.get(keys)  # the usual example: only its key order
+    if extra is None:
+        rest = {k: v for k, v in e.items() if k not in EXAMPLE_KEYS}
+        extra = schema.to_json({NS: {"keys": list(keys), **rest}})
+        if not rest and len(_EXTRA) < 64:
+            _EXTRA[keys] = extra
+    c.extra.append(extra)
 
 
+def _rating(r: Any, c: _Cols) -> None:
+    if type(r) is not dict:
+        raise _NotPlain
+    score = _score(r.get("score"))
+    c.j_score.append(score)
+    c.j_status.append("unscored" if score is None else None)
+    c.j_label.append(_opt(r.get("rating_label"), str))
+    c.j_flipped.append(_opt(r.get("is_flipped"), bool))
+    c.j_rationale.append(_opt(r.get("rationale"), str))
+    keys = tuple(r)
+    plain = _PLAIN.get(keys)  # the usual rating: only its key order and empty objects
+    if plain is not None and all(r[x] == {} for x in plain[1]):
+        c.j_extra.append(plain[0])
+        return
+    rest = {x: v for x, v in r.items() if x not in RATING_KEYS}
+    c.j_extra.append(schema.to_json({NS: {"keys": list(r), **rest}}))
+    if len(_PLAIN) < 64 and all(v == {} for v in rest.values()):
+        _PLAIN[keys] = (c.j_extra[-1], tuple(rest))
+
+
+_LAYOUT = [*schema.FIXED, *((k, schema.S) for k in schema.FREE)]
+_EMPTY = "{}"
+# example extras seen before: key order -> JSON text
+_EXTRA: dict[tuple[str, ...], str] = {}
 BATCH = 20_000
 # rating extras seen before: key order -> (JSON text, the keys whose value was {})
 _PLAIN: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
@@ -143,33 +212,25 @@ def looks_like_document(path: Path) -> bool:
 
 
 def stream_llmc(path: Path, out: Path) -> dict[str, Any] | None:
-    """See ``_stream``; metadata that the first batch cannot type makes it start again with
-    the free-form columns as JSON text."""
-    return schema.typed_else_json(lambda json_free: _stream(path, out, json_free))
-
-
-def _stream(path: Path, out: Path, json_free: bool) -> dict[str, Any] | None:
     """Write the examples of a (possibly huge) LLM Comparator file to the IPC file ``out``,
     a batch at a time (one block of the file and a couple of batches in memory; a thread
     writes while the next batch is parsed); the header, or None (not provably plain, or not
     this format)."""
     scan = ArrayScan(path, "examples")
-    conv = Batches(json_free)
+    conv = Batches()
     writer = BatchWriter(out)
     try:
         raw: list[bytes] = []
         for item in scan:
             raw.append(item)
             if len(raw) == BATCH:
-                writer.put(conv.batch([orjson.loads(x) for x in raw]))
+                writer.put(conv.batch(raw))
                 raw = []
         if raw:
-            writer.put(conv.batch([orjson.loads(x) for x in raw]))
+            writer.put(conv.batch(raw))
         if not writer.close():
             return None
         return {**_head(orjson.loads(scan.rest)), "sha256": scan.sha256}  # of the bytes read
-    except schema.FreeMismatch:
-        raise
     except (*ERRORS, orjson.JSONDecodeError):
         return None
     finally:

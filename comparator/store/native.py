@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import logging
 import queue
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +48,6 @@ from comparator.store.ids import Ids
 from comparator.store.native_lines import read_lines
 from comparator.store.writer import BatchWriter
 
-log = logging.getLogger("comparator.store")
 BLOCK = 1 << 24
 PARALLEL = 2  # blocks scanned and parsed at once
 _READ = [(n, pa.list_(JUDGMENT_READ) if n == "judgments" else t) for n, t in schema.FIXED
@@ -105,7 +103,6 @@ def read_native_arrow(path: Path, out: Path) -> tuple[dict[str, Any], Reading] |
                 f.seek(len(first))
                 reading = _Pass(path, out, first, typed_metadata=False).run(f)
                 reading.passes = 2
-    log.info("read %s: %s", path, reading.reader)
     return schema.header(comp), reading
 
 

@@ -1,0 +1,90 @@
+"""LLM Comparator JSON documents on the fast path (issue 25): ``convert``'s LLM Comparator output
+of real files is streamed into the store in one read that also hashes it (the reader is
+recorded and logged) and reads back as the importer reads it; an element of ``examples`` that
+is not an object is named as the importer names it, never skipped."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from conftest import (
+    LLMC_TINY,
+    MT_JUDGMENTS,
+    MT_QUESTIONS,
+    SHARED,
+    run_cli,
+    same_error,
+    without_nulls,
+)
+
+from comparator.formats import load
+from comparator.schema.digest import file_sha256
+from comparator.store import cache, jsonscan
+from comparator.store.cache import open_store
+
+SOURCES = [LLMC_TINY, MT_JUDGMENTS, SHARED / "alpaca_eval" /
+           "claude-2.1_vs_gpt4_1106_preview.cot_gpt4_turbo_fn.annotations.json"]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPARATOR_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _examples(loaded):
+    return [without_nulls(ex) for ex in loaded.comparison.examples]
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
+def test_a_converted_document_is_streamed_and_hashed_in_one_read(src, tmp_path, monkeypatch,
+                                                                  caplog):
+    out = tmp_path / "converted.json"
+    extra = ["--questions", MT_QUESTIONS] if src == MT_JUDGMENTS else []
+    r = run_cli("convert", src, *extra, "-o", out)
+    assert r.returncode == 0, r.stderr
+    monkeypatch.setattr(cache, "file_sha256", lambda p: pytest.fail("hashed apart"))
+    with caplog.at_level(logging.INFO, logger="comparator.store"):
+        loaded = open_store(out)
+    assert loaded.reader == "llm-comparator stream" and not loaded.cached
+    assert f"read {out}: llm-comparator stream" in caplog.text
+    assert loaded.sha256 == file_sha256(out)  # the bytes parsed are the bytes hashed
+    plain = load(out)
+    assert loaded.format == plain.format == "llm-comparator"
+    assert _examples(loaded) == _examples(plain)
+    assert loaded.comparison.metadata == plain.comparison.metadata
+    monkeypatch.setattr(cache, "file_sha256", file_sha256)
+    again = open_store(out)  # a cache hit: hashed, then mapped
+    assert again.cached and _examples(again) == _examples(plain)
+    copy = tmp_path / "copy of it.json"  # the same bytes elsewhere: hashed, not parsed
+    copy.write_bytes(out.read_bytes())
+    monkeypatch.setattr(cache, "stream_llmc", lambda *a: pytest.fail("parsed again"))
+    assert open_store(copy).cached
+
+
+def _body(items: list[str], bad: str, where: int) -> str:
+    """The examples array's inside with ``bad`` at ``where``: an element, or a stray or a
+    missing comma."""
+    if bad == "stray comma":
+        return ",".join([*items[:where], "", *items[where:]])
+    if bad == "missing comma":
+        k = min(max(where, 1), len(items) - 1)
+        return ",".join(items[:k]) + " " + ",".join(items[k:])
+    return ",\n".join([*items[:where], bad, *items[where:]])
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+@pytest.mark.parametrize("bad", ["1", "null", '"text"', "true", "[]", "stray comma",
+                                 "missing comma"])
+@pytest.mark.parametrize("where", [0, 2, 4])
+def test_an_element_that_is_not_an_example_is_named_not_skipped(tmp_path, monkeypatch, block,
+                                                                bad, where):
+    monkeypatch.setattr(jsonscan, "BLOCK", block)  # the element and its commas cut anywhere
+    doc = json.loads(LLMC_TINY.read_text())
+    items = [json.dumps(e, indent=1) for e in doc.pop("examples")[:4]]
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc)[:-1] + ', "examples": [ ' + _body(items, bad, where) + " ]}")
+    message = same_error(path, open_store)  # what load() says, to the letter
+    assert message.startswith(f"{path}:"), message  # the file, and where in it
