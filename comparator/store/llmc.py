@@ -25,6 +25,7 @@ from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.records import SCHEMA_VERSION
 from comparator.store import schema
 from comparator.store.jsonscan import ArrayScan
+from comparator.store.native import no_gc
 from comparator.store.writer import BatchWriter
 
 
@@ -212,6 +213,13 @@ def looks_like_document(path: Path) -> bool:
 
 
 def stream_llmc(path: Path, out: Path) -> dict[str, Any] | None:
+    """``_stream`` with Python's cycle collector paused (a batch is a million fresh objects,
+    no cycles: see ``native.no_gc``)."""
+    with no_gc():
+        return _stream(path, out)
+
+
+def _stream(path: Path, out: Path) -> dict[str, Any] | None:
     """Write the examples of a (possibly huge) LLM Comparator file to the IPC file ``out``,
     a batch at a time (one block of the file and a couple of batches in memory; a thread
     writes while the next batch is parsed); the header, or None (not provably plain, or not

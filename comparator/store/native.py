@@ -96,7 +96,7 @@ def read_native_arrow(path: Path, out: Path) -> tuple[dict[str, Any], Reading] |
                                               if k not in ("kind", "examples")})
         except (ValidationError, TypeError):
             return None
-        with _no_gc():
+        with no_gc():
             try:
                 reading = _Pass(path, out, first, typed_metadata=True).run(f)
             except _Restart:
@@ -107,7 +107,7 @@ def read_native_arrow(path: Path, out: Path) -> tuple[dict[str, Any], Reading] |
 
 
 @contextmanager
-def _no_gc():
+def no_gc():
     """Python's cycle collector paused while a file is read: the read makes no cycles, and
     the collections that its allocations set off (on every thread, each over all of the
     process's objects) took an eighth of its time."""
