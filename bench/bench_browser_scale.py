@@ -38,8 +38,9 @@ reference only (not measured here), its figures at 100k examples from the issue:
 0.54-0.71 s, search 0.24-0.28 s, open 12-25 s; ../shared/reference/README.md (the same 2-core
 machine): whole page painted 25 s at 100k, a category click about 2.5 s at 50k-100k.
 
-``--from FILE`` scales a real file's ``convert`` output instead (bench_real_shapes.scale_native:
-unique ids and prompts); ``--opens-only`` times the opens alone.
+``--from FILE`` scales a real file's ``convert`` output instead (bench_real_shapes.scale_native,
+or scale_llmc for an LLM Comparator document, ``.json``: unique ids and prompts);
+``--opens-only`` times the opens alone.
 
     python bench/bench_browser_scale.py [--n 100000] [--quick] [--repeats 5] [--profile]
                                         [--from converted.jsonl] [--opens-only]
@@ -63,7 +64,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_real_shapes import scale_native  # noqa: E402
+from bench.bench_real_shapes import scale_llmc, scale_native  # noqa: E402
 from bench.bench_scale import orjson_parse, write_native_file  # noqa: E402
 from bench.report import emit  # noqa: E402
 
@@ -303,9 +304,10 @@ def main() -> None:
                     help="serve through bench/streamlit_timed.py: time each script run and "
                          "the page's main functions (where the time goes)")
     ap.add_argument("--workdir", help="keep the generated files here (reused when present)")
-    ap.add_argument("--from", dest="source", metavar="JSONL",
-                    help="scale this native JSONL (a convert output of a real file) to N "
-                         "examples with unique ids and prompts, instead of the synthetic rows")
+    ap.add_argument("--from", dest="source", metavar="FILE",
+                    help="scale this native JSONL or LLM Comparator JSON (.json; a convert "
+                         "output of a real file) to N examples with unique ids and prompts, "
+                         "instead of the synthetic rows")
     ap.add_argument("--opens-only", action="store_true", help="time the opens only")
     args = ap.parse_args()
     if args.quick:
@@ -322,14 +324,15 @@ def main() -> None:
         data.mkdir(parents=True, exist_ok=True)
         home = tmp / "home"
         files = {}
+        ext = ".json" if args.source and args.source.endswith(".json") else ".jsonl"
         for size in (SMALL, n):
             f = data / f"native_{size}.jsonl"
             if args.source:
-                f = data / f"{Path(args.source).stem}_{size}.jsonl"
+                f = data / f"{Path(args.source).stem}_{size}{ext}"
             if not f.exists():
                 t = time.perf_counter()
                 if args.source:
-                    scale_native(Path(args.source), size, f)
+                    (scale_llmc if ext == ".json" else scale_native)(Path(args.source), size, f)
                 else:
                     write_native_file(size, f)
                 print(f"wrote {f.name}: {f.stat().st_size / 1e6:,.0f} MB in "
@@ -340,7 +343,7 @@ def main() -> None:
         links.mkdir()
 
         def alias(size: int, tag: str) -> Path:
-            p = links / f"{tag}_{size}.jsonl"
+            p = links / f"{tag}_{size}{ext}"
             os.link(files[size], p)
             return p
 
@@ -391,7 +394,8 @@ def main() -> None:
     scale = n / 100_000
     g_first, g_cached = 5 * max(scale, 0.2), max(scale, 0.5)  # browser costs kept
     idle = {k: med([x["idle"] for x in v]) for k, v in opens.items()}
-    emit(f"browser: first open via Path or URL until 'Examples {n:,}', native JSONL "
+    kind = "LLM Comparator JSON" if ext == ".json" else "native JSONL"
+    emit(f"browser: first open via Path or URL until 'Examples {n:,}', {kind} "
          f"({mb:,.0f} MB) (vs orjson parse)", idle[(n, "first")], base, "s",
          f"<= {g_first:g} s", idle[(n, "first")] <= g_first)
     emit(f"browser: open of a copy already in the cache, {n:,} examples (vs orjson parse)",
