@@ -303,8 +303,9 @@ def test_cache_files_of_earlier_runs_are_still_hits(tmp_path):
 def test_two_processes_write_one_cache_at_once(tmp_path):
     db = tmp_path / "fresh" / "perplexity.sqlite"  # neither the folder nor the file exists yet
     code = ("import sys, time; from comparator.engines.perplexity import ScoreCache; "
-            "c = ScoreCache(sys.argv[1]); w = sys.argv[2]; time.sleep(float(sys.argv[3]) - "
-            "time.time()); [c.put_many([(f'{w}-{t}-{k}', float(k), k) for k in range(20)]) "
+            "c = ScoreCache(sys.argv[1]); w = sys.argv[2]; "
+            "time.sleep(max(0.0, float(sys.argv[3]) - time.time())); "
+            "[c.put_many([(f'{w}-{t}-{k}', float(k), k) for k in range(20)]) "
             "for t in range(300)]")
     start = str(time.time() + 4)  # both open the cache, then write at the same moment
     procs = [subprocess.Popen([sys.executable, "-c", code, str(db), w, start], cwd=ROOT,
@@ -322,11 +323,11 @@ def test_processes_opening_a_new_cache_at_the_same_moment_all_open_it(tmp_path):
     locked" at once, whatever the timeout): four processes opening one new cache at the same
     moment must all open it (6 rounds; before the fix, about half of them lost one)."""
     code = ("import sys, time; from comparator.engines.perplexity import ScoreCache; "
-            "time.sleep(float(sys.argv[2]) - time.time()); "
+            "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); "
             "ScoreCache(sys.argv[1]).put_many([(sys.argv[3], 1.0, 1)])")
     for r in range(6):
         db = tmp_path / f"round{r}" / "perplexity.sqlite"
-        start = str(time.time() + 1.5)
+        start = str(time.time() + 3)  # (a process started late under load opens at once)
         procs = [subprocess.Popen([sys.executable, "-c", code, str(db), start, f"k{k}"],
                                   cwd=ROOT, stderr=subprocess.PIPE, text=True)
                  for k in range(4)]
