@@ -53,25 +53,32 @@ def _converted(path, tmp_path):
     return out
 
 
-def _examples(loaded):
+def examples_of(loaded):
     return [without_nulls(ex) for ex in loaded.comparison.examples]
+
+
+def opened_in_one_read(out, reader, monkeypatch, caplog):
+    """``open_store(out)`` of a file not opened before, with no separate hash allowed: read by
+    ``reader`` (recorded and logged), the bytes parsed being the bytes hashed."""
+    monkeypatch.setattr(cache, "file_sha256", lambda p: pytest.fail("hashed apart"))
+    with caplog.at_level(logging.INFO, logger="comparator.store"):
+        loaded = open_store(out)
+    assert loaded.reader == reader and not loaded.cached
+    assert f"read {out}: {reader}" in caplog.text
+    assert loaded.sha256 == file_sha256(out)  # the bytes parsed are the bytes hashed
+    monkeypatch.setattr(cache, "file_sha256", file_sha256)
+    return loaded
 
 
 @pytest.mark.parametrize("path", REAL, ids=lambda p: getattr(p, "name", p))
 def test_every_convert_output_is_read_by_arrow_alone_in_one_read(path, tmp_path, monkeypatch,
                                                                    caplog):
     out = _converted(path, tmp_path)
-    monkeypatch.setattr(cache, "file_sha256", lambda p: pytest.fail("hashed apart"))
-    with caplog.at_level(logging.INFO, logger="comparator.store"):
-        loaded = open_store(out)
-    assert loaded.reader == "arrow" and not loaded.cached
-    assert f"read {out}: arrow" in caplog.text
-    assert loaded.sha256 == file_sha256(out)  # the bytes parsed are the bytes hashed
-    assert _examples(loaded) == _examples(load(out))
-    monkeypatch.setattr(cache, "file_sha256", file_sha256)
+    loaded = opened_in_one_read(out, "arrow", monkeypatch, caplog)
+    assert examples_of(loaded) == examples_of(load(out))
     again = open_store(out)  # a cache hit: hashed, then mapped
     assert again.cached and again.reader == "arrow"
-    assert _examples(again) == _examples(loaded)
+    assert examples_of(again) == examples_of(loaded)
     copy = tmp_path / "copy of it.jsonl"  # the same bytes elsewhere: hashed, not parsed
     copy.write_bytes(out.read_bytes())
     monkeypatch.setattr(cache, "read_native_arrow", lambda *a: pytest.fail("parsed again"))
@@ -164,7 +171,7 @@ def test_a_block_arrow_cannot_prove_valid_is_read_by_lines_and_the_rest_by_arrow
     loaded = open_store(path)
     blocks = int(loaded.reader.split(" of ")[1].split()[0])
     assert loaded.reader == f"arrow, 1 of {blocks} blocks by lines" and blocks >= 5
-    assert _examples(loaded) == _examples(load(path))
+    assert examples_of(loaded) == examples_of(load(path))
 
 
 def test_metadata_a_later_block_does_not_fit_starts_again_as_text(tmp_path, monkeypatch):
@@ -178,7 +185,7 @@ def test_metadata_a_later_block_does_not_fit_starts_again_as_text(tmp_path, monk
     got = native.read_native_arrow(path, tmp_path / "out.arrow")
     assert got is not None and got[1].passes == 2 and got[1].reader == "arrow"
     loaded = open_store(path)
-    assert _examples(loaded) == _examples(load(path))
+    assert examples_of(loaded) == examples_of(load(path))
     assert loaded.comparison.examples[-5]["metadata"] == {"turn": "two"}
 
 
@@ -203,7 +210,7 @@ def test_texts_that_look_like_keys_and_escapes_stay_as_written(tmp_path):
     path = _write(tmp_path, lines)
     loaded = open_store(path)
     assert loaded.reader == "arrow"
-    assert _examples(loaded) == _examples(load(path))
+    assert examples_of(loaded) == examples_of(load(path))
 
 
 def test_a_turn_or_a_message_arrow_would_misread_is_named_by_the_line_reader(tmp_path):
@@ -231,7 +238,7 @@ def test_without_the_compiled_scan_the_lines_read_the_same(tmp_path, monkeypatch
     path = _write(tmp_path, _lines(tmp_path, copies=1))
     loaded = open_store(path)
     assert loaded.reader == "lines"
-    assert _examples(loaded) == _examples(load(path))
+    assert examples_of(loaded) == examples_of(load(path))
 
 
 def test_damaged_bytes_anywhere_read_as_the_importer_reads_them(tmp_path):
@@ -252,11 +259,11 @@ def test_damaged_bytes_anywhere_read_as_the_importer_reads_them(tmp_path):
         path = tmp_path / f"damaged{k}.jsonl"
         path.write_bytes(bad)
         try:
-            plain = _examples(load(path))
+            plain = examples_of(load(path))
         except InputError:
             same_error(path, open_store)
             continue
-        assert _examples(open_store(path)) == plain, k
+        assert examples_of(open_store(path)) == plain, k
     spread = data.replace(b'"prompt":', b'"prompt":\n', 1)  # valid JSON, but not JSON lines
     path = tmp_path / "spread.jsonl"
     path.write_bytes(spread)
@@ -279,7 +286,7 @@ def test_whitespace_between_tokens_crlf_and_blank_lines_read_as_the_importer(tmp
                      b"\n".join(spaced[20:]) + b"\n \n")
     loaded = open_store(path)
     assert loaded.reader == "arrow"
-    assert _examples(loaded) == _examples(load(path))
+    assert examples_of(loaded) == examples_of(load(path))
 
 
 def test_the_same_file_unchanged_is_not_hashed_again_and_any_change_is(tmp_path, monkeypatch):
@@ -312,7 +319,7 @@ def test_the_same_file_unchanged_is_not_hashed_again_and_any_change_is(tmp_path,
     assert path.stat().st_size == stat.st_size
     changed = open_store(path)
     assert hashed == [path] and changed.sha256 == file_sha256(path) != first.sha256
-    assert _examples(changed) == _examples(load(path))
+    assert examples_of(changed) == examples_of(load(path))
     copy = tmp_path / "copy.jsonl"  # the same bytes elsewhere: hashed, then a cache hit
     shutil.copy2(path, copy)
     hashed.clear()

@@ -6,21 +6,12 @@ is not an object is named as the importer names it, never skipped."""
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
-from conftest import (
-    LLMC_TINY,
-    MT_JUDGMENTS,
-    MT_QUESTIONS,
-    SHARED,
-    run_cli,
-    same_error,
-    without_nulls,
-)
+from conftest import LLMC_TINY, MT_JUDGMENTS, MT_QUESTIONS, SHARED, run_cli, same_error
+from test_fast_path import examples_of, opened_in_one_read
 
 from comparator.formats import load
-from comparator.schema.digest import file_sha256
 from comparator.store import cache, jsonscan
 from comparator.store.cache import open_store
 
@@ -34,10 +25,6 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-def _examples(loaded):
-    return [without_nulls(ex) for ex in loaded.comparison.examples]
-
-
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
 def test_a_converted_document_is_streamed_and_hashed_in_one_read(src, tmp_path, monkeypatch,
                                                                   caplog):
@@ -45,19 +32,13 @@ def test_a_converted_document_is_streamed_and_hashed_in_one_read(src, tmp_path, 
     extra = ["--questions", MT_QUESTIONS] if src == MT_JUDGMENTS else []
     r = run_cli("convert", src, *extra, "-o", out)
     assert r.returncode == 0, r.stderr
-    monkeypatch.setattr(cache, "file_sha256", lambda p: pytest.fail("hashed apart"))
-    with caplog.at_level(logging.INFO, logger="comparator.store"):
-        loaded = open_store(out)
-    assert loaded.reader == "llm-comparator stream" and not loaded.cached
-    assert f"read {out}: llm-comparator stream" in caplog.text
-    assert loaded.sha256 == file_sha256(out)  # the bytes parsed are the bytes hashed
+    loaded = opened_in_one_read(out, "llm-comparator stream", monkeypatch, caplog)
     plain = load(out)
     assert loaded.format == plain.format == "llm-comparator"
-    assert _examples(loaded) == _examples(plain)
+    assert examples_of(loaded) == examples_of(plain)
     assert loaded.comparison.metadata == plain.comparison.metadata
-    monkeypatch.setattr(cache, "file_sha256", file_sha256)
     again = open_store(out)  # a cache hit: hashed, then mapped
-    assert again.cached and _examples(again) == _examples(plain)
+    assert again.cached and examples_of(again) == examples_of(plain)
     copy = tmp_path / "copy of it.json"  # the same bytes elsewhere: hashed, not parsed
     copy.write_bytes(out.read_bytes())
     monkeypatch.setattr(cache, "stream_llmc", lambda *a: pytest.fail("parsed again"))

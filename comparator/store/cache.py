@@ -160,7 +160,7 @@ def _read_once(path: Path, fmt: str | None, options: LoadOptions | None, seen: S
     tmp = temp_name(store / "reading")
     try:
         store.mkdir(parents=True, exist_ok=True)
-        for name, read in _streams(path, fmt):
+        for name, read in _streams(path, fmt, tried):
             got = read(path, tmp)
             if got is None:
                 tried.append(name)
@@ -197,13 +197,14 @@ def _llmc_stream(path: Path, tmp: Path) -> Streamed | None:
     return None if head is None else (head, head.pop("sha256"), "llm-comparator stream")
 
 
-def _streams(path: Path, fmt: str | None):
-    """(format, reader) of each streamed reader that may take ``path`` (read as ``fmt``):
-    straight from the file's bytes into an IPC file, hashing what it parses."""
-    if fmt in (None, "native"):
+def _streams(path: Path, fmt: str | None, declined: list[str]):
+    """(format, reader) of each streamed reader that may take ``path`` (read as ``fmt``) and
+    has not ``declined`` it: straight from the file's bytes into an IPC file, hashing what it
+    parses."""
+    if fmt in (None, "native") and "native" not in declined:
         yield "native", _native_stream
-    if fmt in (None, "llm-comparator") and path.suffix.lower() != ".jsonl" and \
-            looks_like_document(path):
+    if fmt in (None, "llm-comparator") and "llm-comparator" not in declined and \
+            path.suffix.lower() != ".jsonl" and looks_like_document(path):
         yield "llm-comparator", _llmc_stream
 
 
@@ -281,13 +282,11 @@ def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str,
 
 def _build(path: Path, fmt: str | None, options: LoadOptions | None, arrow: Path, sha: str,
            inputs: dict[str, str], tried: list[str]) -> tuple[dict[str, Any], pa.Table | None]:
-    """Read ``path``: its header info, and its table (None when it was streamed straight into
-    the cache file ``arrow``: native JSONL). The bytes parsed are those hashed for the key:
+    """Read ``path``: its header info, and its table (None when a reader of ``_streams`` wrote
+    it straight into the cache file ``arrow``). The bytes parsed are those hashed for the key:
     ``sha`` for the file, ``inputs`` for the files read beside it; ``keyed`` is False when the
     reader read a file the key does not cover (then the table is not cached)."""
-    for name, read in _streams(path, fmt) if _plain(options) else ():
-        if name in tried:
-            continue  # declined it a moment ago
+    for name, read in _streams(path, fmt, tried) if _plain(options) else ():
         got = _streamed(arrow, partial(read, path))
         if got is not None:
             head, digest, reader = got

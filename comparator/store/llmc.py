@@ -98,15 +98,13 @@ class Batches:
             k = self.seen.get(i, 0) + 1
             self.seen[i] = k
             ids.append(i if k == 1 else f"{i}~{k}")  # as comparator.formats.common.dedupe_ids
-        n = len(ids)
         j_end = pa.array(c.j_end, pa.int32())
         has = np.diff(np.asarray(c.j_end)) > 0  # judgment_extra: null without ratings
-        judgment = pa.StructArray.from_arrays(
-            [pa.array(c.j_score, pa.float64()), pa.array(c.j_label, pa.string()),
-             pa.array(c.j_flipped, pa.bool_()), schema.text_array(c.j_rationale),
-             *(pa.nulls(len(c.j_score), pa.string()) for _ in range(3)),
-             pa.array(c.j_status, pa.string()), pa.nulls(len(c.j_score), schema.S)],
-            fields=list(schema.JUDGMENT))
+        judgment = pa.StructArray.from_arrays(_filled(_JUDGMENT, len(c.j_score), {
+            "score": pa.array(c.j_score, pa.float64()), "label": pa.array(c.j_label, pa.string()),
+            "flipped": pa.array(c.j_flipped, pa.bool_()),
+            "rationale": schema.text_array(c.j_rationale),
+            "status": pa.array(c.j_status, pa.string())}), fields=list(schema.JUDGMENT))
         built = {
             "id": pa.array(ids, pa.string()), "prompt": schema.text_array(c.prompt),
             "response_a": schema.text_array(c.a), "response_b": schema.text_array(c.b),
@@ -120,9 +118,14 @@ class Batches:
                 j_end, schema.text_array(c.j_extra), type=pa.list_(schema.S),
                 mask=pa.array(~has)),
             "metadata": schema.text_array(c.metadata), "extra": schema.text_array(c.extra)}
-        return pa.RecordBatch.from_arrays(
-            [built[k] if k in built else pa.nulls(n, t) for k, t in _LAYOUT],
-            names=[k for k, _ in _LAYOUT])
+        return pa.RecordBatch.from_arrays(_filled(_LAYOUT, len(ids), built),
+                                          names=[k for k, _ in _LAYOUT])
+
+
+def _filled(fields: list[tuple[str, pa.DataType]], n: int, built: dict[str, pa.Array]
+            ) -> list[pa.Array]:
+    """The arrays of ``fields`` in order: those built, else ``n`` nulls of the field's type."""
+    return [built[k] if k in built else pa.nulls(n, t) for k, t in fields]
 
 
 def _example(e: Any, c: _Cols) -> None:
@@ -132,23 +135,19 @@ def _example(e: Any, c: _Cols) -> None:
     if type(texts[0]) is not str or type(texts[1]) is not str or type(texts[2]) is not str:
         raise _NotPlain
     tags = e.get("tags")
-    if tags:
+    if tags is not None:
         if type(tags) is not list or any(type(t) is not str for t in tags):
             raise _NotPlain
         c.tags += tags
-    elif tags is not None and tags != []:
-        raise _NotPlain
     custom = e.get("custom_fields")
     if custom is not None and type(custom) is not dict:
         raise _NotPlain
     ratings = e.get("individual_rater_scores")
-    if ratings:
+    if ratings is not None:
         if type(ratings) is not list:
             raise _NotPlain
         for r in ratings:
             _rating(r, c)
-    elif ratings is not None and ratings != []:
-        raise _NotPlain
     c.prompt.append(texts[0])
     c.a.append(texts[1])
     c.b.append(texts[2])
@@ -187,6 +186,7 @@ def _rating(r: Any, c: _Cols) -> None:
 
 
 _LAYOUT = [*schema.FIXED, *((k, schema.S) for k in schema.FREE)]
+_JUDGMENT = [(f.name, f.type) for f in schema.JUDGMENT]
 _EMPTY = "{}"
 # example extras seen before: key order -> JSON text
 _EXTRA: dict[tuple[str, ...], str] = {}
