@@ -114,7 +114,9 @@ def test_a_crafted_link_never_stops_the_health_endpoint(slow_pattern_server, bro
             assert r.status == 200
         slowest = max(slowest, time.monotonic() - t)
         time.sleep(0.2)
-    assert slowest < 2, slowest
+    # 1 s: Streamlit's source watcher held the event loop ~2 s after a session's first run
+    # (.streamlit/config.toml turns it off); the rest is well under 0.2 s
+    assert slowest < 1, slowest
     page.wait_for_selector("text=was stopped after 4 s", timeout=30_000)
     assert "Traceback" not in page.content()
     # the issue's own link: answered (no match), the page lives
