@@ -6,6 +6,7 @@ is not an object is named as the importer names it, never skipped."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from conftest import LLMC_TINY, MT_JUDGMENTS, MT_QUESTIONS, SHARED, run_cli, same_error
@@ -69,3 +70,23 @@ def test_an_element_that_is_not_an_example_is_named_not_skipped(tmp_path, monkey
     path.write_text(json.dumps(doc)[:-1] + ', "examples": [ ' + _body(items, bad, where) + " ]}")
     message = same_error(path, open_store)  # what load() says, to the letter
     assert message.startswith(f"{path}:"), message  # the file, and where in it
+
+
+def test_the_scan_thread_hands_over_every_element_and_stops_with_its_reader(tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setattr(jsonscan, "BLOCK", 64)
+    doc = json.loads(LLMC_TINY.read_text())
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(doc, indent=1))
+    scan = jsonscan.ArrayScan(path, "examples")
+    got = [e for part in jsonscan.arrays(scan, 3) for e in json.loads(part)]
+    assert got == doc["examples"] and scan.sha256  # all, in order, the whole file hashed
+    scan = jsonscan.ArrayScan(path, "examples")
+    parts = jsonscan.arrays(scan, 1)
+    assert json.loads(next(parts)) == doc["examples"][:1]
+    parts.close()  # the reader stops after one: so does the thread, before the end
+    assert scan.sha256 is None
+    assert not [t for t in threading.enumerate() if t.name == "array-scan"]
+    path.write_text(json.dumps(doc)[:-2])  # cut short: the thread's error, in the caller
+    with pytest.raises(ValueError, match="no complete 'examples' array"):
+        list(jsonscan.arrays(jsonscan.ArrayScan(path, "examples"), 2))

@@ -13,7 +13,9 @@ names the problem. ``brackets`` is that pass alone (also the native reader's nes
 from __future__ import annotations
 
 import hashlib
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,6 +128,57 @@ class ArrayScan:
             head = f.read(open_at + 1)
             f.seek(close_at)
             self.rest = head + f.read()
+
+
+def arrays(scan: ArrayScan, n: int) -> Iterator[bytes]:
+    """The scan's elements as JSON arrays of ``n`` (the last one shorter), read, hashed,
+    scanned and joined by a thread of its own while the caller parses the one before: the read,
+    the hash, the scan's vectorised passes and the join release the GIL. The scan's error is
+    raised here; a caller that stops early stops the thread."""
+    out: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def join(raw: list[bytes]) -> bytes:
+        raw[0] = b"[" + raw[0]
+        raw[-1] += b"]"  # (the same element when there is one)
+        return b",".join(raw)
+
+    def produce() -> None:
+        try:
+            raw: list[bytes] = []
+            for item in scan:
+                if stop.is_set():
+                    return
+                raw.append(item)
+                if len(raw) == n:
+                    if not put(join(raw)):
+                        return
+                    raw = []
+            if raw:
+                put(join(raw))
+            put(None)
+        except BaseException as e:  # noqa: BLE001 - raised in the caller's thread
+            put(e)
+
+    thread = threading.Thread(target=produce, name="array-scan", daemon=True)
+    thread.start()
+    try:
+        while (item := out.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 class _Gap:

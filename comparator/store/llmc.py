@@ -11,6 +11,7 @@ the record and field of the problem.
 from __future__ import annotations
 
 import math
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from comparator.schema.files import open_binary
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.records import SCHEMA_VERSION
 from comparator.store import schema
-from comparator.store.jsonscan import ArrayScan
+from comparator.store.jsonscan import ArrayScan, arrays
 from comparator.store.native import no_gc
 from comparator.store.writer import BatchWriter
 
@@ -89,9 +90,10 @@ class Batches:
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
 
-    def batch(self, raw: list[bytes]) -> pa.RecordBatch:
+    def batch(self, array: bytes) -> pa.RecordBatch:
+        """The batch of the examples in ``array`` (a JSON array's text)."""
         c = _Cols()
-        for e in orjson.loads(b"[" + b",".join(raw) + b"]"):
+        for e in orjson.loads(array):
             _example(e, c)
         ids = []
         for i in map(text_id, c.prompt):
@@ -221,21 +223,16 @@ def stream_llmc(path: Path, out: Path) -> dict[str, Any] | None:
 
 def _stream(path: Path, out: Path) -> dict[str, Any] | None:
     """Write the examples of a (possibly huge) LLM Comparator file to the IPC file ``out``,
-    a batch at a time (one block of the file and a couple of batches in memory; a thread
-    writes while the next batch is parsed); the header, or None (not provably plain, or not
-    this format)."""
+    a batch at a time (a couple of batches in memory: a thread reads and scans the next one,
+    a thread writes the last one, while one is parsed); the header, or None (not provably
+    plain, or not this format)."""
     scan = ArrayScan(path, "examples")
     conv = Batches()
     writer = BatchWriter(out)
     try:
-        raw: list[bytes] = []
-        for item in scan:
-            raw.append(item)
-            if len(raw) == BATCH:
-                writer.put(conv.batch(raw))
-                raw = []
-        if raw:
-            writer.put(conv.batch(raw))
+        with closing(arrays(scan, BATCH)) as parts:  # an early stop stops its thread
+            for array in parts:
+                writer.put(conv.batch(array))
         if not writer.close():
             return None
         return {**_head(orjson.loads(scan.rest)), "sha256": scan.sha256}  # of the bytes read
