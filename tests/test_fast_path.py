@@ -174,6 +174,43 @@ def test_a_block_arrow_cannot_prove_valid_is_read_by_lines_and_the_rest_by_arrow
     assert examples_of(loaded) == examples_of(load(path))
 
 
+def test_fields_only_some_blocks_have_and_escaped_keys_read_as_the_importer(tmp_path,
+                                                                           monkeypatch):
+    """Arrow is asked per block only for the fields its lines have (the scan notes the keys):
+    fields that only the last block's lines have are kept there and null elsewhere, and a
+    key the scan cannot see (written with escapes) is never lost: its block goes to the line
+    reader."""
+    monkeypatch.setattr(native, "BLOCK", 1 << 20)
+    lines = _lines(tmp_path)
+    for k in range(len(lines) - 40, len(lines)):
+        ex = orjson.loads(lines[k])
+        ex.update(tags=["late", str(k)], category="c", reported_score=0.5)
+        ex["judgments"][0].update(template_id="t1", rater="r")
+        lines[k] = orjson.dumps(ex)
+    path = _write(tmp_path, lines)
+    loaded = open_store(path)
+    assert loaded.reader == "arrow"
+    got = examples_of(loaded)
+    assert got == examples_of(load(path))
+    assert got[-1]["tags"][0] == "late" and got[-1]["judgments"][0]["rater"] == "r"
+    assert "tags" not in got[0] and "rater" not in got[0]["judgments"][0]
+    middle = len(lines) // 2
+    for k, (key, escaped) in enumerate([(b'"tags":', b'"t\\u0061gs":'),
+                                        (b'"rater":', b'"r\\u0061ter":')]):
+        bad = list(lines)
+        ex = orjson.loads(bad[middle])
+        ex["tags"] = ["escaped"]
+        ex["judgments"][0]["rater"] = "escaped"
+        bad[middle] = orjson.dumps(ex).replace(key, escaped)
+        path = _write(tmp_path, bad, f"escaped{k}.jsonl")
+        loaded = open_store(path)
+        assert loaded.reader.startswith("arrow, 1 of "), loaded.reader
+        got = examples_of(loaded)
+        assert got == examples_of(load(path))
+        assert got[middle - 1]["tags"] == ["escaped"]
+        assert got[middle - 1]["judgments"][0]["rater"] == "escaped"
+
+
 def test_metadata_a_later_block_does_not_fit_starts_again_as_text(tmp_path, monkeypatch):
     monkeypatch.setattr(native, "BLOCK", 1 << 20)
     lines = _lines(tmp_path)

@@ -70,7 +70,8 @@ class Block:
     """A block of lines ready for Arrow: ``data`` (free-form objects blanked, turn keys
     renamed), its objects' lines (from the block's first), its count of lines, the JSON texts
     cut out (per free key; the judgments' ``extra``), the decoded strings (per slot of
-    ``blockwalk.SLOTS``), and the number of judgment and of message objects."""
+    ``blockwalk.SLOTS``), the number of judgment and of message objects, and the keys of
+    ``blockwalk.NAMES`` seen."""
 
     data: np.ndarray  # the bytes for Arrow
     line_of_row: np.ndarray
@@ -80,6 +81,8 @@ class Block:
     texts: dict[str, Cuts] = field(default_factory=dict)  # decoded strings, by text key
     judgments: int = 0
     messages: int = 0
+    keys: frozenset[str] = frozenset()  # the NAMES seen (an example's key or a judgment's)
+    judgment_keys: frozenset[str] = frozenset()  # those of them seen as a judgment's key
 
     @property
     def rows(self) -> int:
@@ -136,7 +139,8 @@ def _compile():
     line = np.frombuffer(b'{"id":"x","prompt":"p\\u00e9"}\n', np.uint8).copy()
     walk(line, line.copy(), np.zeros(len(bw.NAMES), np.uint8), np.empty(2, np.int64),
          np.empty((bw.EVENT, 8), np.int64), np.empty((len(bw.SLOTS), len(line) + 8), np.uint8),
-         np.zeros(len(bw.SLOTS), np.int64), np.zeros(4, np.int64))  # compiled or loaded now
+         np.zeros(len(bw.SLOTS), np.int64), np.zeros(4, np.int64),
+         np.zeros(len(bw.NAMES), np.uint8))  # compiled or loaded now
     gather(line, np.zeros(1, np.int64), np.ones(1, np.int64))
     wrap(line, np.array([0, 1], np.int64), line.copy(), 0)
     return walk, gather, wrap
@@ -203,7 +207,9 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: Scratch | None = None
     while True:
         tpos = np.zeros(len(bw.SLOTS), np.int64)
         count = np.zeros(4, np.int64)  # judgment and message objects, by their list's key
-        code, rows, nev, lines, length = walk(buf, out, free, row_line, ev, tb, tpos, count)
+        seen = np.zeros(len(bw.NAMES), np.uint8)
+        code, rows, nev, lines, length = walk(buf, out, free, row_line, ev, tb, tpos, count,
+                                              seen)
         if code != 2:
             break
         rows_room = 4 * len(row_line)  # out of room: start again with more
@@ -216,6 +222,10 @@ def scan(data: bytes, free_keys: tuple[str, ...], scratch: Scratch | None = None
                   judgments=int(count[bw.JUDGMENTS]), messages=int(count[bw.MESSAGES]))
     key = ev[0]
     present = np.bincount(key, minlength=len(bw.NAMES))
+    in_judgment = np.bincount(key[ev[1] == 3], minlength=len(bw.NAMES))
+    block.keys = frozenset(n for k, n in enumerate(bw.NAMES) if present[k] or seen[k])
+    block.judgment_keys = frozenset(n for k, n in enumerate(bw.NAMES) if bw.IN_JUDGMENT[k] and (
+        in_judgment[k] or seen[k]))
 
     def events(name: str, depth: int | None = None, kind: int = 0) -> np.ndarray:
         """The events of key ``name`` (at ``depth``) of this kind (0: a value left in place,

@@ -14,16 +14,23 @@ MAX_DEPTH = 64  # deeper nesting is left to the line reader (Arrow's parser recu
 TURN_KEYS = {"response_a": "turns_of_a", "response_b": "turns_of_b",
              "reference": "turns_ref"}  # each alias has its key's length
 JUDGMENTS, METADATA, EXTRA, MESSAGES = 0, 1, 2, 3
+# keys only noted when seen (``NOTE``: no event; the reader leaves the fields that no line of
+# the block has out of Arrow's schema, as filling them with nulls cost Arrow a third of its time)
+NOTED_TOP = ("category", "tags", "reported_score", "reasons")
+NOTED_IN_JUDGMENT = ("score", "label", "flipped", "judge", "rater", "template_id", "status")
 NAMES = ("judgments", "metadata", "extra", "messages", *TURN_KEYS, "prompt", "rationale", "raw",
-         "content")
+         "content", *NOTED_TOP, *NOTED_IN_JUDGMENT)
 TEXT_KEYS = ("response_a", "response_b", "reference", "prompt", "rationale", "raw", "content")
 JUDGMENT_TEXTS = ("rationale", "raw")
 SLOTS = (*TEXT_KEYS, *TURN_KEYS.values())  # the decoded strings' buffers: values, then turns
 KEYS = np.zeros((len(NAMES), 16), np.uint8)
 LENS = np.array([len(n) for n in NAMES], np.int64)
 ALIASES = np.zeros((len(NAMES), 16), np.uint8)
-TOP = np.array([n not in (*JUDGMENT_TEXTS, "content") for n in NAMES], np.uint8)  # example's
-IN_JUDGMENT = np.array([n in ("extra", *JUDGMENT_TEXTS) for n in NAMES], np.uint8)
+TOP = np.array([n not in (*JUDGMENT_TEXTS, "content", *NOTED_IN_JUDGMENT) for n in NAMES],
+               np.uint8)  # an example's key
+IN_JUDGMENT = np.array([n in ("extra", *JUDGMENT_TEXTS, *NOTED_IN_JUDGMENT) for n in NAMES],
+                       np.uint8)
+NOTE = np.array([n in (*NOTED_TOP, *NOTED_IN_JUDGMENT) for n in NAMES], np.uint8)
 IN_MESSAGE = np.array([n == "content" for n in NAMES], np.uint8)
 SLOT = np.array([TEXT_KEYS.index(n) if n in TEXT_KEYS else -1 for n in NAMES], np.int64)
 TURN_SLOT = np.array([SLOTS.index(TURN_KEYS[n]) if n in TURN_KEYS else -1 for n in NAMES],
@@ -164,7 +171,7 @@ def _decode(buf, words, i, n, tb, o):  # pragma: no cover - compiled
     return -1, 0
 
 
-def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - compiled
+def walk(buf, out, free, row_line, ev, tb, tpos, count, seen):  # pragma: no cover - compiled
     """One pass over ``buf`` (whole lines), writing Arrow's copy into ``out`` (at most as long:
     it may be ``buf`` itself): free-form objects (``free[k]`` = 1) and the texts' strings
     written as ``""``, the texts decoded into their slot of ``tb`` (``tpos``: each slot's
@@ -172,7 +179,8 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
     renamed, whitespace between tokens left out (Arrow's parser reads only the skeleton of
     each line). Fills ``row_line`` (each object's line), ``ev`` (one column per key found,
     and per string of a list of turns; ``EVENT`` rows; positions in ``buf``, but a key's, in
-    ``out``) and ``count`` (the judgment and the message objects). Returns (code, rows,
+    ``out``), ``count`` (the judgment and the message objects) and ``seen`` (1 for a ``NOTE``
+    key seen where it is looked for, or a string value equal to it). Returns (code, rows,
     events, lines, length of out): code 0 ok, 1 not plain, 2 out of room."""
     n = len(buf)
     words = buf[:n - n % 8].view(np.uint64)
@@ -260,8 +268,11 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count):  # pragma: no cover - c
                                 same = False
                                 break
                         if same:
-                            pending = k
-                            pending_pos = at
+                            if NOTE[k]:
+                                seen[k] = 1
+                            else:
+                                pending = k
+                                pending_pos = at
                             break
             i += 1
             continue

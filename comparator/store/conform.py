@@ -73,20 +73,27 @@ def _decoded(parsed: pa.Array | None, cuts: Cuts, n: int) -> pa.Array:
     return col
 
 
-def _item_texts(col: pa.ListArray, blk: Block, names: tuple[str, ...],
-                count: int) -> pa.ListArray:
-    """A list of objects (the judgments, the messages) with the texts the scan decoded (a
-    judgment's rationale and raw reply, a message's content) in place of the blanks Arrow
-    read; ``count``: the objects the scan found in the list."""
+def _item_texts(col: pa.ListArray, blk: Block, names: tuple[str, ...], count: int,
+                item: pa.StructType) -> pa.ListArray | None:
+    """A list of objects (the judgments, the messages) of type ``item`` with the texts the
+    scan decoded (a judgment's rationale and raw reply, a message's content) in place of the
+    blanks Arrow read, and nulls for the fields Arrow was not asked for (no object of the
+    block has them); ``count``: the objects the scan found in the list. None: a field of
+    another type, or one that ``item`` lacks."""
     values = col.values
     if len(values) != count:
         raise NotPlain  # an item that is not an object: the line reader names it
-    children = [values.field(i) for i in range(values.type.num_fields)]
+    read = values.type
+    if any(item.get_field_index(f.name) < 0 or item.field(f.name).type != f.type
+           for f in read):
+        return None
+    children = [values.field(f.name) if read.get_field_index(f.name) >= 0 else
+                pa.nulls(len(values), f.type) for f in item]
     for name in names:
-        k = values.type.get_field_index(name)
-        children[k] = _decoded(children[k], blk.texts[name], len(values))
-    values = pa.StructArray.from_arrays(children, fields=list(values.type),
-                                        mask=pc.is_null(values))
+        k = item.get_field_index(name)
+        children[k] = _decoded(children[k] if read.get_field_index(name) >= 0 else None,
+                               blk.texts[name], len(values))
+    values = pa.StructArray.from_arrays(children, fields=list(item), mask=pc.is_null(values))
     return pa.ListArray.from_arrays(col.offsets, values, mask=pc.is_null(col))
 
 
@@ -111,13 +118,19 @@ def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | 
         src = name if name in have else None
         if name == "judgments" and src:
             col = _column(table, name)
-            if col.type != pa.list_(JUDGMENT_READ):
+            if not pa.types.is_list(col.type) or not pa.types.is_struct(col.type.value_type):
                 return None
-            col = _item_texts(col, blk, JUDGMENT_TEXTS, blk.judgments).cast(type_)
+            col = _item_texts(col, blk, JUDGMENT_TEXTS, blk.judgments, JUDGMENT_READ)
+            if col is None:
+                return None
+            col = col.cast(type_)
+        elif name == "judgments" and blk.judgments:
+            raise NotPlain  # judgments the scan found and Arrow did not
         elif name == "messages" and (src or blk.messages):
             if not src:
                 raise NotPlain  # messages the scan found and Arrow did not
-            col = _item_texts(_column(table, name), blk, ("content",), blk.messages)
+            col = _item_texts(_column(table, name), blk, ("content",), blk.messages,
+                              schema.MESSAGE)
         elif name == "judgment_extra":
             js = _column(table, "judgments") if "judgments" in have else \
                 pa.nulls(n, pa.list_(JUDGMENT_READ))
