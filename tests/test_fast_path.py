@@ -250,6 +250,36 @@ def test_texts_that_look_like_keys_and_escapes_stay_as_written(tmp_path):
     assert examples_of(loaded) == examples_of(load(path))
 
 
+@pytest.mark.parametrize("extra", [
+    b'{"deep":' + b'[' * 70 + b'1' + b']' * 70 + b'}',  # deeper than the scan follows
+    b'{"s":"} ] { [ \\" \\\\","n":[{"m":{}}],"e":[]}',  # brackets inside strings
+    b'{"a":[1}]}', b'{"a":{"b":1]}}', b'{"a":"unclosed}', b'{"a":1,}',  # not JSON
+    b'{"a":\n1}',  # a free-form object over two lines
+], ids=["deep", "strings", "mismatch", "mismatch2", "unclosed", "comma", "newline"])
+def test_a_free_form_object_is_stepped_over_and_checked_as_the_importer_checks_it(
+        tmp_path, extra):
+    """The scan steps over an example's or a judgment's ``extra`` without copying it; what it
+    holds is still read, or refused, exactly as the importer does."""
+    lines = _lines(tmp_path, copies=1)[:12]
+    for key in (b'"extra":', b'"judgments":[{"extra":'):
+        bad = list(lines)
+        ex = orjson.loads(bad[6])
+        ex.pop("extra", None)
+        ex["judgments"] = [{"score": 1.0}]
+        raw = orjson.dumps(ex)
+        if key == b'"extra":':
+            bad[6] = raw[:-1] + b',"extra":' + extra + b'}'
+        else:
+            bad[6] = raw.replace(b'"judgments":[{', key + extra + b',')
+        path = _write(tmp_path, bad, "free.jsonl")
+        try:
+            want = examples_of(load(path))
+        except InputError:
+            same_error(path, open_store)
+            continue
+        assert examples_of(open_store(path)) == want
+
+
 def test_a_turn_or_a_message_arrow_would_misread_is_named_by_the_line_reader(tmp_path):
     """The turns and the messages' contents are decoded by the scan: what it cannot place (a
     turn that is not a string, a content that is a number, a message without one) is read

@@ -135,6 +135,7 @@ def _compile():
     bw._hex4 = jit(bw._hex4)
     bw._special = jit(bw._special)
     bw._decode = jit(bw._decode)
+    bw._free_end = jit(bw._free_end)
     walk, gather, wrap = jit(bw.walk), jit(bw.gather), jit(bw.wrap)
     line = np.frombuffer(b'{"id":"x","prompt":"p\\u00e9"}\n', np.uint8).copy()
     walk(line, line.copy(), np.zeros(len(bw.NAMES), np.uint8), np.empty(2, np.int64),

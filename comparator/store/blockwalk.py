@@ -31,6 +31,8 @@ TOP = np.array([n not in (*JUDGMENT_TEXTS, "content", *NOTED_IN_JUDGMENT) for n 
 IN_JUDGMENT = np.array([n in ("extra", *JUDGMENT_TEXTS, *NOTED_IN_JUDGMENT) for n in NAMES],
                        np.uint8)
 NOTE = np.array([n in (*NOTED_TOP, *NOTED_IN_JUDGMENT) for n in NAMES], np.uint8)
+ORDER = np.argsort(LENS, kind="stable")  # the names by length: those of length L are
+BY_LEN = np.searchsorted(LENS[ORDER], np.arange(KEYS.shape[1] + 2))  # ORDER[BY_LEN[L]:BY_LEN[L+1]]
 IN_MESSAGE = np.array([n == "content" for n in NAMES], np.uint8)
 SLOT = np.array([TEXT_KEYS.index(n) if n in TEXT_KEYS else -1 for n in NAMES], np.int64)
 TURN_SLOT = np.array([SLOTS.index(TURN_KEYS[n]) if n in TURN_KEYS else -1 for n in NAMES],
@@ -171,6 +173,38 @@ def _decode(buf, words, i, n, tb, o):  # pragma: no cover - compiled
     return -1, 0
 
 
+def _free_end(buf, words, i, n, depth):  # pragma: no cover - compiled
+    """The index of the bracket that closes the object whose contents start at ``i`` (at
+    ``depth``): its strings stepped over 8 bytes at a time where none is special, nothing
+    copied; -1 for a newline, nesting deeper than MAX_DEPTH or no end. (Its brackets'
+    kinds are checked by Arrow's parse of its text.)"""
+    d = 0
+    while i < n:
+        c = buf[i]
+        if c == 34:
+            i += 1
+            while i < n:
+                if (i & 7) == 0 and i + 8 <= n and _special(words[i >> 3]) == 0:
+                    i += 8
+                    continue
+                c = buf[i]
+                if c == 34:
+                    break
+                i += 2 if c == 92 else 1
+        elif c == 123 or c == 91:
+            d += 1
+            if depth + d > MAX_DEPTH:
+                return -1
+        elif c == 125 or c == 93:
+            if d == 0:
+                return i
+            d -= 1
+        elif c == 10:
+            return -1
+        i += 1
+    return -1
+
+
 def walk(buf, out, free, row_line, ev, tb, tpos, count, seen):  # pragma: no cover - compiled
     """One pass over ``buf`` (whole lines), writing Arrow's copy into ``out`` (at most as long:
     it may be ``buf`` itself): free-form objects (``free[k]`` = 1) and the texts' strings
@@ -259,9 +293,10 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count, seen):  # pragma: no cov
             where = TOP  # an example's key, a judgment's or a message's
             if depth == 3:
                 where = IN_JUDGMENT if box == JUDGMENTS else IN_MESSAGE
-            if depth == 1 or (depth == 3 and box >= 0):
-                for k in range(len(LENS)):
-                    if LENS[k] == ln and where[k] == 1:
+            if (depth == 1 or (depth == 3 and box >= 0)) and ln < len(BY_LEN) - 1:
+                for q in range(BY_LEN[ln], BY_LEN[ln + 1]):  # the names of its length
+                    k = ORDER[q]
+                    if where[k] == 1:
                         same = True
                         for j in range(ln):
                             if buf[start + 1 + j] != KEYS[k, j]:
@@ -350,6 +385,15 @@ def walk(buf, out, free, row_line, ev, tb, tpos, count, seen):  # pragma: no cov
             if box >= 0 and depth == 3 and c == 123:
                 item = count[box]
                 count[box] += 1
+            if k >= 0 and free[k] == 1 and c == 123 and (ev[1, value_event] == 1 or
+                                                         k == EXTRA):
+                # a free-form object, written as "" at its end: only its end is sought
+                out[w] = c  # (Arrow validates its text apart; the close is taken below)
+                w += 1
+                i = _free_end(buf, words, i + 1, n, depth)
+                if i < 0:
+                    return 1, rows, nev, line, w
+                continue
         elif c == 125 or c == 93:
             if depth == 0 or stack[depth] + 2 != c:
                 return 1, rows, nev, line, w
