@@ -181,7 +181,7 @@ def _free_end(buf, words, i, n, depth):  # pragma: no cover - compiled
     d = 0
     while i < n:
         c = buf[i]
-        if c == 34:
+        if c == 34:  # (the walk's string loop, written out: as a call, 3-5% slower)
             i += 1
             while i < n:
                 if (i & 7) == 0 and i + 8 <= n and _special(words[i >> 3]) == 0:
