@@ -13,6 +13,7 @@ from conftest import LLMC_TINY, MT_JUDGMENTS, MT_QUESTIONS, SHARED, run_cli, sam
 from test_fast_path import examples_of, opened_in_one_read
 
 from comparator.formats import load
+from comparator.schema.digest import file_sha256
 from comparator.store import cache, jsonscan
 from comparator.store.cache import open_store
 
@@ -80,7 +81,8 @@ def test_the_scan_thread_hands_over_every_element_and_stops_with_its_reader(tmp_
     path.write_text(json.dumps(doc, indent=1))
     scan = jsonscan.ArrayScan(path, "examples")
     got = [e for part in jsonscan.arrays(scan, 3) for e in json.loads(part)]
-    assert got == doc["examples"] and scan.sha256  # all, in order, the whole file hashed
+    assert got == doc["examples"]  # all, in order
+    assert scan.sha256 == file_sha256(path)  # the whole file hashed
     scan = jsonscan.ArrayScan(path, "examples")
     parts = jsonscan.arrays(scan, 1)
     assert json.loads(next(parts)) == doc["examples"][:1]
