@@ -14,7 +14,7 @@ from test_fast_path import examples_of, opened_in_one_read
 
 from comparator.formats import load
 from comparator.schema.digest import file_sha256
-from comparator.store import cache, jsonscan
+from comparator.store import cache, jsonscan, llmc
 from comparator.store.cache import open_store
 
 SOURCES = [LLMC_TINY, MT_JUDGMENTS, SHARED / "alpaca_eval" /
@@ -79,16 +79,98 @@ def test_the_scan_thread_hands_over_every_element_and_stops_with_its_reader(tmp_
     doc = json.loads(LLMC_TINY.read_text())
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(doc, indent=1))
-    scan = jsonscan.ArrayScan(path, "examples")
-    got = [e for part in jsonscan.arrays(scan, 3) for e in json.loads(part)]
-    assert got == doc["examples"]  # all, in order
+    scan = jsonscan.ArrayScan(path, "examples", llmc.TEXTS)
+    got = [e for part in jsonscan.parts(scan) for e in _whole(part)]
+    assert got == doc["examples"]  # all, in order, their texts decoded apart
     assert scan.sha256 == file_sha256(path)  # the whole file hashed
-    scan = jsonscan.ArrayScan(path, "examples")
-    parts = jsonscan.arrays(scan, 1)
-    assert json.loads(next(parts)) == doc["examples"][:1]
+    monkeypatch.setattr(jsonscan, "ROOM", 1)  # a part per element
+    scan = jsonscan.ArrayScan(path, "examples", llmc.TEXTS)
+    parts = jsonscan.parts(scan)
+    assert _whole(next(parts)) == doc["examples"][:1]
     parts.close()  # the reader stops after one: so does the thread, before the end
     assert scan.sha256 is None
     assert not [t for t in threading.enumerate() if t.name == "array-scan"]
     path.write_text(json.dumps(doc)[:-2])  # cut short: the thread's error, in the caller
     with pytest.raises(ValueError, match="no complete 'examples' array"):
-        list(jsonscan.arrays(jsonscan.ArrayScan(path, "examples"), 2))
+        list(jsonscan.parts(jsonscan.ArrayScan(path, "examples", llmc.TEXTS)))
+
+
+def _whole(part: jsonscan.Part) -> list[dict]:
+    """The part's elements with their texts put back."""
+    docs = json.loads(bytes(part.skeleton))
+    for name, col in zip(llmc.TEXTS, part.texts):
+        for d, t in zip(docs, col.to_pylist()):
+            assert d[name] == ""  # what the parser read instead
+            d[name] = t
+    return docs
+
+
+def _read_by_the_importer(path):
+    """``open_store(path)`` declined the stream: it holds what ``load`` holds, or fails with
+    ``load``'s message to the letter."""
+    try:
+        plain = load(path)
+    except Exception:  # noqa: BLE001 - then the store fails to the letter as load() does
+        same_error(path, open_store)
+        return
+    loaded = open_store(path)
+    assert loaded.reader != "llm-comparator stream"
+    assert examples_of(loaded) == examples_of(plain)
+
+
+@pytest.mark.parametrize("tail", ['"examples": [E3]', '"examples": []', '"examples": 5'])
+def test_a_second_examples_key_wins_as_in_the_importer(tmp_path, tail):
+    """JSON parsers keep a repeated key's last value: the stream must not read the first."""
+    doc = json.loads(LLMC_TINY.read_text())
+    ex = doc.pop("examples")
+    body = json.dumps(doc)[:-1]
+    path = tmp_path / "twice.json"
+    path.write_text(f'{body}, "examples": [{json.dumps(ex[0])}, {json.dumps(ex[1])}], '
+                    + tail.replace("E3", json.dumps(ex[2])) + "}")
+    _read_by_the_importer(path)
+
+
+def test_a_key_that_only_ends_with_the_name_is_not_the_array(tmp_path):
+    doc = json.loads(LLMC_TINY.read_text())
+    ex = doc.pop("examples")
+    path = tmp_path / "decoy.json"
+    path.write_text(json.dumps(doc)[:-1] + ', "not \\"examples": [' + json.dumps(ex[0]) +
+                    '], "examples": [' + ", ".join(map(json.dumps, ex[1:])) + "]}")
+    loaded = open_store(path)
+    assert loaded.reader == "llm-comparator stream"
+    assert examples_of(loaded) == examples_of(load(path))
+    assert len(loaded.comparison.examples) == len(ex) - 1
+
+
+@pytest.mark.parametrize("change", [
+    '"input_text": "first", "input_text": "second"',  # the key twice: a parser keeps the last
+    '"input_\\u0074ext": "escaped key"',  # the name written with an escape
+    '"input_text": 12',  # not a string
+    '"input_text": {"nested": "object"}',
+    '"output_text_a": "bad escape \\q"',
+    '"output_text_b": "control \x01 char"',
+])
+@pytest.mark.parametrize("block", [16, 1 << 20])
+def test_a_text_the_scan_cannot_decode_reads_as_the_importer(tmp_path, monkeypatch, change,
+                                                             block):
+    """The scan decodes an example's three texts itself: whatever it cannot take sends the
+    file to the importer, which keeps the same values or names the same problem."""
+    monkeypatch.setattr(jsonscan, "BLOCK", block)
+    doc = json.loads(LLMC_TINY.read_text())
+    items = [json.dumps(e) for e in doc.pop("examples")[:4]]
+    key = change.split('"')[1].replace("\\u0074", "t")
+    e = json.loads(items[2])
+    e.pop(key)
+    items[2] = json.dumps(e)[:-1] + ", " + change + "}"
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc)[:-1] + ', "examples": [' + ", ".join(items) + "]}")
+    _read_by_the_importer(path)
+
+
+def test_a_text_that_is_not_utf8_is_named_as_the_importer_names_it(tmp_path):
+    doc = json.loads(LLMC_TINY.read_text())
+    path = tmp_path / "latin1.json"
+    raw = json.dumps(doc, ensure_ascii=False).encode()
+    at = raw.index(b'"output_text_a": "') + len(b'"output_text_a": "')
+    path.write_bytes(raw[:at] + b"caf\xe9 " + raw[at:])
+    same_error(path, open_store)

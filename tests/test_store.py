@@ -225,11 +225,11 @@ def _tricky_llmc() -> dict:
 def test_a_huge_llm_comparator_file_is_read_a_block_at_a_time(tmp_path, monkeypatch, indent):
     import json
 
-    from comparator.store import cache, jsonscan, llmc
+    from comparator.store import cache, jsonscan
 
     path = tmp_path / "tricky.json"
     path.write_text(json.dumps(_tricky_llmc(), indent=indent, ensure_ascii=indent is None))
-    monkeypatch.setattr(llmc, "BATCH", 5)  # streamed in 5-example batches
+    monkeypatch.setattr(jsonscan, "ROOM", 5)  # streamed in parts of 5 examples at most
     monkeypatch.setattr(cache, "load", lambda *a, **k: pytest.fail("not streamed"))
     for block in (7, 64, 4096):  # blocks that cut strings, escapes and brackets anywhere
         monkeypatch.setattr(jsonscan, "BLOCK", block)

@@ -5,12 +5,12 @@ judgments, every other key kept in ``extra`` for a lossless export), for files w
 value has the plain type the format documents: texts are strings, scores finite numbers within
 ±1.5 (or null), labels and rationales strings, ``is_flipped`` booleans, tags strings, custom
 fields an object. Anything else returns None and the file is read by the importer, which names
-the record and field of the problem.
+the record and field of the problem. The three texts of each example are decoded by the scan
+(``comparator.store.jsonscan``) straight into Arrow buffers; orjson parses the rest.
 """
 
 from __future__ import annotations
 
-import math
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from comparator.schema.files import open_binary
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.records import SCHEMA_VERSION
 from comparator.store import schema
-from comparator.store.jsonscan import ArrayScan, arrays
+from comparator.store.jsonscan import ArrayScan, Part, parts
 from comparator.store.native import no_gc
 from comparator.store.writer import BatchWriter
 
@@ -34,19 +34,28 @@ class _NotPlain(Exception):
     """A value this path does not take: read the file the slow way."""
 
 
-def _score(v: Any) -> float | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or \
-            not SCORE_MIN <= v <= SCORE_MAX:
+def _only(values: list[Any], *kinds: type) -> None:
+    """Every value is of one of ``kinds`` (exactly: a bool is not an int here)."""
+    if not set(map(type, values)) <= set(kinds):
         raise _NotPlain
-    return float(v)
 
 
-def _opt(v: Any, kind: type) -> Any:
-    if v is not None and type(v) is not kind:
+def _scores(values: list[Any]) -> pa.Array:
+    """Scores as float64 (null for None): finite numbers within the scale, else _NotPlain."""
+    _only(values, int, float, type(None))
+    arr = pa.array(values, pa.float64())
+    v = arr.to_numpy(zero_copy_only=False)  # null -> NaN, which JSON cannot write
+    if not (np.isnan(v) | ((v >= SCORE_MIN) & (v <= SCORE_MAX))).all():
         raise _NotPlain
-    return v
+    return arr
+
+
+def _ends(lists: list[list[Any] | None]) -> np.ndarray:
+    """Where each list's items end in their concatenation (None: no items), from 0."""
+    ends = np.zeros(len(lists) + 1, np.int32)
+    np.cumsum(np.fromiter((len(x) if x else 0 for x in lists), np.int32, len(lists)),
+              out=ends[1:])
+    return ends
 
 
 def _head(doc: Any) -> dict[str, Any]:
@@ -60,68 +69,70 @@ def _head(doc: Any) -> dict[str, Any]:
                                                      if k != "examples"}}}}
 
 
-class _Cols:
-    """One batch's columns as flat lists (a judgment's fields each in a list of their own,
-    ``j_end`` where each example's judgments end), built without a dict per example."""
-
-    def __init__(self) -> None:
-        self.prompt: list[str] = []
-        self.a: list[str] = []
-        self.b: list[str] = []
-        self.tags: list[str] = []
-        self.tags_end: list[int] = [0]
-        self.score: list[float | None] = []
-        self.j_score: list[float | None] = []
-        self.j_label: list[str | None] = []
-        self.j_flipped: list[bool | None] = []
-        self.j_rationale: list[str | None] = []
-        self.j_status: list[str | None] = []
-        self.j_extra: list[str] = []
-        self.j_end: list[int] = [0]
-        self.metadata: list[str] = []
-        self.extra: list[str] = []
-
-
 class Batches:
-    """LLM Comparator examples (their raw JSON) -> record batches of the store's layout; ids
+    """LLM Comparator examples (the scan's parts) -> record batches of the store's layout; ids
     unique over the whole file. The free-form columns are JSON text, as the native reader
     writes them (``metadata`` from ``custom_fields``, ``extra`` with the key order)."""
 
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
 
-    def batch(self, array: bytes) -> pa.RecordBatch:
-        """The batch of the examples in ``array`` (a JSON array's text)."""
-        c = _Cols()
-        for e in orjson.loads(array):
-            _example(e, c)
+    def batch(self, part: Part) -> pa.RecordBatch:
+        """The batch of the examples in ``part`` (their texts decoded apart by the scan, the
+        rest parsed here), a column at a time."""
+        docs = orjson.loads(part.skeleton)
+        _only(docs, dict)
+        if len(docs) != len(part.found) or (part.found != _ALL_TEXTS).any():
+            raise _NotPlain  # a text missing, not a string, or its key written with escapes
+        prompts = part.texts[0].to_pylist()
+        tags, customs, rated = ([e.get(k) for e in docs] for k in (
+            "tags", "custom_fields", "individual_rater_scores"))
+        _only(tags, list, type(None))
+        _only(customs, dict, type(None))
+        _only(rated, list, type(None))
+        flat_tags = [t for x in tags if x for t in x]
+        _only(flat_tags, str)
+        ratings = [r for x in rated if x for r in x]
+        _only(ratings, dict)
         ids = []
-        for i in map(text_id, c.prompt):
+        for i in map(text_id, prompts):
             k = self.seen.get(i, 0) + 1
             self.seen[i] = k
             ids.append(i if k == 1 else f"{i}~{k}")  # as comparator.formats.common.dedupe_ids
-        j_end = pa.array(c.j_end, pa.int32())
-        has = np.diff(np.asarray(c.j_end)) > 0  # judgment_extra: null without ratings
-        judgment = pa.StructArray.from_arrays(_filled(_JUDGMENT, len(c.j_score), {
-            "score": pa.array(c.j_score, pa.float64()), "label": pa.array(c.j_label, pa.string()),
-            "flipped": pa.array(c.j_flipped, pa.bool_()),
-            "rationale": schema.text_array(c.j_rationale),
-            "status": pa.array(c.j_status, pa.string())}), fields=list(schema.JUDGMENT))
+        j_end = _ends(rated)
+        kept = [_kept(r, RATING_KEYS, _RATING_HEADS) for r in ratings]
         built = {
-            "id": pa.array(ids, pa.string()), "prompt": schema.text_array(c.prompt),
-            "response_a": schema.text_array(c.a), "response_b": schema.text_array(c.b),
-            "tags": pa.ListArray.from_arrays(pa.array(c.tags_end, pa.int32()),
-                                             pa.array(c.tags, pa.string()),
+            "id": pa.array(ids, pa.string()), "prompt": part.texts[0],
+            "response_a": part.texts[1], "response_b": part.texts[2],
+            "tags": pa.ListArray.from_arrays(pa.array(_ends(tags)),
+                                             pa.array(flat_tags, pa.string()),
                                              type=schema.TYPES["tags"]),
-            "reported_score": pa.array(c.score, pa.float64()),
-            "judgments": pa.ListArray.from_arrays(j_end, judgment, type=schema.TYPES[
-                "judgments"]),
+            "reported_score": _scores([e.get("score") for e in docs]),
+            "judgments": pa.ListArray.from_arrays(pa.array(j_end), _judgments(ratings),
+                                                  type=schema.TYPES["judgments"]),
             "judgment_extra": pa.ListArray.from_arrays(
-                j_end, schema.text_array(c.j_extra), type=pa.list_(schema.S),
-                mask=pa.array(~has)),
-            "metadata": schema.text_array(c.metadata), "extra": schema.text_array(c.extra)}
+                pa.array(j_end), schema.text_array(kept),
+                type=pa.list_(schema.S), mask=pa.array(np.diff(j_end) == 0)),  # null: none
+            "metadata": schema.text_array([schema.to_json(c) if c else _EMPTY for c in customs]),
+            "extra": schema.text_array([_kept(e, EXAMPLE_KEYS, _EXAMPLE_HEADS) for e in docs])}
         return pa.RecordBatch.from_arrays(_filled(_LAYOUT, len(ids), built),
                                           names=[k for k, _ in _LAYOUT])
+
+
+def _judgments(ratings: list[dict[str, Any]]) -> pa.StructArray:
+    """The ratings as the store's judgment structs (an unscored one: status "unscored")."""
+    labels, flipped, why = ([r.get(k) for r in ratings] for k in (
+        "rating_label", "is_flipped", "rationale"))
+    _only(labels, str, type(None))
+    _only(flipped, bool, type(None))
+    _only(why, str, type(None))
+    score = _scores([r.get("score") for r in ratings])
+    status = pa.array(np.where(score.is_null().to_numpy(zero_copy_only=False), "unscored",
+                               None).tolist(), pa.string())
+    return pa.StructArray.from_arrays(_filled(_JUDGMENT, len(ratings), {
+        "score": score, "label": pa.array(labels, pa.string()),
+        "flipped": pa.array(flipped, pa.bool_()), "rationale": schema.text_array(why),
+        "status": status}), fields=list(schema.JUDGMENT))
 
 
 def _filled(fields: list[tuple[str, pa.DataType]], n: int, built: dict[str, pa.Array]
@@ -130,71 +141,32 @@ def _filled(fields: list[tuple[str, pa.DataType]], n: int, built: dict[str, pa.A
     return [built[k] if k in built else pa.nulls(n, t) for k, t in fields]
 
 
-def _example(e: Any, c: _Cols) -> None:
-    if type(e) is not dict:
-        raise _NotPlain
-    texts = e["input_text"], e["output_text_a"], e["output_text_b"]
-    if type(texts[0]) is not str or type(texts[1]) is not str or type(texts[2]) is not str:
-        raise _NotPlain
-    tags = e.get("tags")
-    if tags is not None:
-        if type(tags) is not list or any(type(t) is not str for t in tags):
-            raise _NotPlain
-        c.tags += tags
-    custom = e.get("custom_fields")
-    if custom is not None and type(custom) is not dict:
-        raise _NotPlain
-    ratings = e.get("individual_rater_scores")
-    if ratings is not None:
-        if type(ratings) is not list:
-            raise _NotPlain
-        for r in ratings:
-            _rating(r, c)
-    c.prompt.append(texts[0])
-    c.a.append(texts[1])
-    c.b.append(texts[2])
-    c.tags_end.append(len(c.tags))
-    c.score.append(_score(e.get("score")))
-    c.j_end.append(len(c.j_score))
-    c.metadata.append(_EMPTY if not custom else schema.to_json(custom))
-    keys = tuple(e)
-    extra = _EXTRA.get(keys)  # the usual example: only its key order
-    if extra is None:
-        rest = {k: v for k, v in e.items() if k not in EXAMPLE_KEYS}
-        extra = schema.to_json({NS: {"keys": list(keys), **rest}})
-        if not rest and len(_EXTRA) < 64:
-            _EXTRA[keys] = extra
-    c.extra.append(extra)
-
-
-def _rating(r: Any, c: _Cols) -> None:
-    if type(r) is not dict:
-        raise _NotPlain
-    score = _score(r.get("score"))
-    c.j_score.append(score)
-    c.j_status.append("unscored" if score is None else None)
-    c.j_label.append(_opt(r.get("rating_label"), str))
-    c.j_flipped.append(_opt(r.get("is_flipped"), bool))
-    c.j_rationale.append(_opt(r.get("rationale"), str))
-    keys = tuple(r)
-    plain = _PLAIN.get(keys)  # the usual rating: only its key order and empty objects
-    if plain is not None and all(r[x] == {} for x in plain[1]):
-        c.j_extra.append(plain[0])
-        return
-    rest = {x: v for x, v in r.items() if x not in RATING_KEYS}
-    c.j_extra.append(schema.to_json({NS: {"keys": list(r), **rest}}))
-    if len(_PLAIN) < 64 and all(v == {} for v in rest.values()):
-        _PLAIN[keys] = (c.j_extra[-1], tuple(rest))
+def _kept(d: dict[str, Any], known: Any, heads: dict[tuple[str, ...], Any]) -> str:
+    """The ``extra`` of an example or a rating as the importer writes it (``{NS: {"keys":
+    [its key order], **its keys not in known}}``), from a template per key order in
+    ``heads``: the text up to its other keys, and each of those keys' text."""
+    keys = tuple(d)
+    head = heads.get(keys)
+    if head is None:
+        rest = [k for k in keys if k not in known]
+        if "keys" in rest or len(heads) >= 64:  # (the importer's "keys" is then the value's)
+            return schema.to_json({NS: {"keys": list(keys), **{k: d[k] for k in rest}}})
+        text = schema.to_json({NS: {"keys": list(keys)}})
+        head = heads[keys] = (text[:-2], text, tuple((k, f",{schema.to_json(k)}:") for k in rest))
+    start, whole, rest = head
+    if not rest:
+        return whole
+    return start + "".join([q + schema.to_json(d[k]) for k, q in rest]) + "}}"
 
 
 _LAYOUT = [*schema.FIXED, *((k, schema.S) for k in schema.FREE)]
 _JUDGMENT = [(f.name, f.type) for f in schema.JUDGMENT]
 _EMPTY = "{}"
-# example extras seen before: key order -> JSON text
-_EXTRA: dict[tuple[str, ...], str] = {}
-BATCH = 20_000
-# rating extras seen before: key order -> (JSON text, the keys whose value was {})
-_PLAIN: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
+TEXTS = ("input_text", "output_text_a", "output_text_b")  # decoded by the scan
+_ALL_TEXTS = (1 << len(TEXTS)) - 1
+# the extras' templates (``_kept``) of the key orders seen before
+_EXAMPLE_HEADS: dict[tuple[str, ...], Any] = {}
+_RATING_HEADS: dict[tuple[str, ...], Any] = {}
 ERRORS = (_NotPlain, KeyError, TypeError, AttributeError, ValueError, pa.ArrowInvalid,
           pa.ArrowTypeError)
 
@@ -223,19 +195,22 @@ def stream_llmc(path: Path, out: Path) -> dict[str, Any] | None:
 
 def _stream(path: Path, out: Path) -> dict[str, Any] | None:
     """Write the examples of a (possibly huge) LLM Comparator file to the IPC file ``out``,
-    a batch at a time (a couple of batches in memory: a thread reads and scans the next one,
-    a thread writes the last one, while one is parsed); the header, or None (not provably
-    plain, or not this format)."""
-    scan = ArrayScan(path, "examples")
+    a part at a time (a block's examples; a couple in memory: a thread reads, scans and
+    decodes the next one, a thread writes the last one, while one is parsed); the header, or
+    None (not provably plain, or not this format)."""
+    scan = ArrayScan(path, "examples", TEXTS)
     conv = Batches()
     writer = BatchWriter(out)
     try:
-        with closing(arrays(scan, BATCH)) as parts:  # an early stop stops its thread
-            for array in parts:
-                writer.put(conv.batch(array))
+        with closing(parts(scan)) as scanned:  # an early stop stops its thread
+            for part in scanned:
+                writer.put(conv.batch(part))
         if not writer.close():
             return None
-        return {**_head(orjson.loads(scan.rest)), "sha256": scan.sha256}  # of the bytes read
+        doc = orjson.loads(scan.rest)
+        if type(doc) is not dict or doc.get("examples") != []:  # a later "examples" key wins
+            return None
+        return {**_head(doc), "sha256": scan.sha256}  # of the bytes read
     except (*ERRORS, orjson.JSONDecodeError):
         return None
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import Any, TypeVar
 
 import numpy as np
@@ -58,17 +59,22 @@ def text_array(values: list[str | None], errors: str = "strict") -> pa.Array:
     than ``pa.array`` on 100k long texts. Strings from JSON hold no lone surrogates; with
     ``errors="strict"`` one that does is built by ``pa.array`` (which refuses it), with
     ``"replace"`` it becomes "?"."""
+    nulls = values.count(None)
     try:
-        enc = [b"" if v is None else v.encode("utf-8", errors) for v in values]
+        if nulls:
+            enc = [b"" if v is None else v.encode("utf-8", errors) for v in values]
+        else:
+            enc = list(map(str.encode, values, repeat("utf-8"), repeat(errors)))
     except UnicodeEncodeError:
         return pa.array(values, S)
     offsets = np.zeros(len(enc) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, enc), np.int64, len(enc)), out=offsets[1:])
-    valid = np.fromiter((v is not None for v in values), bool, len(values))
-    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    bitmap = None
+    if nulls:
+        valid = np.fromiter((v is not None for v in values), bool, len(values))
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.LargeStringArray.from_buffers(len(enc), pa.py_buffer(offsets),
-                                            pa.py_buffer(b"".join(enc)), bitmap,
-                                            int((~valid).sum()))
+                                            pa.py_buffer(b"".join(enc)), bitmap, nulls)
 
 
 def exact(t: pa.DataType) -> bool:

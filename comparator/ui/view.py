@@ -13,7 +13,7 @@ from comparator.analysis.filters import Filters
 from comparator.analysis.stats import OUTCOMES
 from comparator.formats import LoadOptions
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
-from comparator.store import blockscan
+from comparator.store import jsonscan
 from comparator.ui import auth
 from comparator.ui.conditions import extra_slices, read_slice_params, set_extra_slices, slice_param
 from comparator.ui.state import (
@@ -66,8 +66,9 @@ def _freeze_once() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _warm_readers() -> bool:
-    """Once per server: the native reader's compiled scan, loaded in the background."""
-    blockscan.warm()
+    """Once per server: the native and LLM Comparator readers' compiled passes, loaded in the
+    background."""
+    jsonscan.warm()
     return True
 
 
