@@ -94,8 +94,8 @@ class Block:
 
 def _kernel():
     """The compiled pass (numba is imported, and the pass compiled or loaded from its cache,
-    on the first block a process scans, or by ``warm``). Where numba cannot run, every block
-    is NotPlain: the line reader reads the file, slower but the same."""
+    on the first block a process scans, or by ``jsonscan.warm``). Where numba cannot run,
+    every block is NotPlain: the line reader reads the file, slower but the same."""
     global _WALK, _GATHER, _WRAP
     with _LOCK:
         if _WALK is None:
@@ -108,19 +108,6 @@ def _kernel():
     if _WALK is False:
         raise NotPlain
     return _WALK
-
-
-def warm() -> None:
-    """Compile or load the pass in a background thread (the dashboard calls it at start, so
-    that the first Open does not wait for it)."""
-    threading.Thread(target=lambda: _quiet(_kernel), name="blockscan-warm", daemon=True).start()
-
-
-def _quiet(fn) -> None:
-    try:
-        fn()
-    except NotPlain:
-        pass
 
 
 _WALK: Any = None
