@@ -207,7 +207,7 @@ class Part:
     text written ``""``; ``texts`` those texts, a column per name; ``found`` which names each
     element had (bits, in the order of the names)."""
 
-    skeleton: memoryview
+    skeleton: bytes
     texts: list[pa.Array]
     found: np.ndarray
 
@@ -229,6 +229,8 @@ class ArrayScan:
             self.names[s, :self.lens[s]] = np.frombuffer(t.encode(), np.uint8)
         self.rest: bytes | None = None
         self.sha256: str | None = None
+        self._out: np.ndarray | None = None  # the passes' output, copied out after each
+        self._tb: np.ndarray | None = None
 
     def __iter__(self) -> Iterator[Part]:
         find, elements = _kernels()
@@ -280,8 +282,10 @@ class ArrayScan:
         """One pass of ``_elements`` from ``i``: (what happened, where it stopped, the gap
         state, the part of the elements it went through, if any)."""
         room = len(buf) - i + 8
-        out = np.empty(room, np.uint8)
-        tb = np.empty((len(self.lens), room), np.uint8)
+        if self._out is None or len(self._out) < room:  # reused: glibc kept the pages of
+            self._out = np.empty(room, np.uint8)  # fresh blocks of varied sizes (+0.2x RSS)
+            self._tb = np.empty((len(self.lens), room), np.uint8)
+        out, tb = self._out, self._tb
         tpos = np.zeros(len(self.lens), np.int64)
         ends = np.empty((len(self.lens) + 1, min(ROOM, room)), np.int64)
         found = np.empty(min(ROOM, room), np.int64)
@@ -297,10 +301,10 @@ class ArrayScan:
             offsets = np.zeros(k + 1, np.int64)
             offsets[1:] = ends[s + 1, :k]
             col = pa.LargeStringArray.from_buffers(k, pa.py_buffer(offsets),
-                                                   pa.py_buffer(tb[s, :offsets[-1]]))
+                                                   pa.py_buffer(tb[s, :offsets[-1]].tobytes()))
             col.validate(full=True)  # UTF-8 (raises ArrowInvalid, a ValueError)
             texts.append(col)
-        return res, i, gap, Part(memoryview(out[:o + 1]), texts, found[:k].copy())
+        return res, i, gap, Part(out[:o + 1].tobytes(), texts, found[:k].copy())
 
 
 def parts(scan: ArrayScan) -> Iterator[Part]:
