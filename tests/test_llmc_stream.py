@@ -145,6 +145,8 @@ def test_a_key_that_only_ends_with_the_name_is_not_the_array(tmp_path):
 @pytest.mark.parametrize("change", [
     '"input_text": "first", "input_text": "second"',  # the key twice: a parser keeps the last
     '"input_\\u0074ext": "escaped key"',  # the name written with an escape
+    '"input_text": "seen", "input_\\u0074ext": "kept"',  # then again, with an escape
+    '"input_text": "seen", "input_\\u0074ext": 0',
     '"input_text": 12',  # not a string
     '"input_text": {"nested": "object"}',
     '"output_text_a": "bad escape \\q"',

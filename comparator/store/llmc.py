@@ -84,6 +84,8 @@ class Batches:
         _only(docs, dict)
         if len(docs) != len(part.found) or (part.found != _ALL_TEXTS).any():
             raise _NotPlain  # a text missing, not a string, or its key written with escapes
+        if any([e[k] for e in docs].count("") != len(docs) for k in TEXTS):
+            raise _NotPlain  # the key again, written with escapes: the parser keeps that one
         prompts = part.texts[0].to_pylist()
         tags, customs, rated = ([e.get(k) for e in docs] for k in (
             "tags", "custom_fields", "individual_rater_scores"))
