@@ -36,22 +36,13 @@ ROOM = 1 << 16  # elements a part holds at most
 # ROOM elements / an array opened at depth 2 (``_find``) or the array closed (``_elements``) /
 # malformed
 DONE, FULL, AT, BAD = 0, 1, 2, 3
-_ONES, _HIGH = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
-_QUOTES, _SLASHES = np.uint64(0x2222222222222222), np.uint64(0x5C5C5C5C5C5C5C5C)
-
-
-def _plain(v):  # pragma: no cover - compiled
-    """Whether none of the word's 8 bytes is a quote or a backslash (no zero byte in v ^ c)."""
-    x, y = v ^ _QUOTES, v ^ _SLASHES
-    return ((x - _ONES) & ~x & _HIGH) | ((y - _ONES) & ~y & _HIGH) == 0
-
-
 def _string_end(buf, words, i):  # pragma: no cover - compiled
     """The index of the quote that closes the string opened at ``i``, or -1 (not in buf).
-    A word with no quote and no backslash is passed at once."""
+    A word with no quote, backslash or control character is passed at once (the native
+    reader's test, ``blockwalk._special``)."""
     n, whole, j = len(buf), len(words) * 8, i + 1
     while j < n:
-        if j & 7 == 0 and j < whole and _plain(words[j >> 3]):
+        if j & 7 == 0 and j < whole and bw._special(words[j >> 3]) == 0:
             j += 8
             continue
         c = buf[j]
@@ -68,7 +59,7 @@ def _find(buf, words, i, st):  # pragma: no cover - compiled (nogil)
     depth, in_str, esc = st[0], st[1], st[2]
     n, whole, res = len(buf), len(words) * 8, DONE
     while i < n:
-        if in_str and not esc and i & 7 == 0 and i < whole and _plain(words[i >> 3]):
+        if in_str and not esc and i & 7 == 0 and i < whole and bw._special(words[i >> 3]) == 0:
             i += 8
             continue
         c = buf[i]
@@ -102,7 +93,7 @@ def _elements(buf, words, i, gap, names, lens, out, tb, tpos, ends, found
     the end, 2 an element), each whole element copied to ``out`` (after "[" and a comma
     between two) with the string values of its keys ``names`` decoded into their row of
     ``tb`` (``tpos``: where each row is filled to) and written ``""``; per element, where
-    ``out`` and each row of ``tb`` end (``ends``) and which names it had (``found``, bits).
+    each row of ``tb`` ends (``ends``) and which names it had (``found``, bits).
     Returns (what happened, the index it stopped at, elements, gap, end in out). An element
     not whole in ``buf`` is left for the next block: DONE at its start."""
     n, k, o = len(buf), 0, 1
@@ -120,9 +111,8 @@ def _elements(buf, words, i, gap, names, lens, out, tb, tpos, ends, found
             if k > 0:
                 out[o] = 44
             o = o2
-            ends[0, k] = o
             for s in range(len(lens)):
-                ends[s + 1, k] = tpos[s]
+                ends[s, k] = tpos[s]
             found[k] = bits
             k += 1
             gap = 1
@@ -287,7 +277,7 @@ class ArrayScan:
             self._tb = np.empty((len(self.lens), room), np.uint8)
         out, tb = self._out, self._tb
         tpos = np.zeros(len(self.lens), np.int64)
-        ends = np.empty((len(self.lens) + 1, min(ROOM, room)), np.int64)
+        ends = np.empty((len(self.lens), min(ROOM, room)), np.int64)
         found = np.empty(min(ROOM, room), np.int64)
         res, i, k, gap, o = run(buf, words, i, gap, self.names, self.lens, out, tb, tpos, ends,
                                 found)
@@ -299,7 +289,7 @@ class ArrayScan:
         texts = []
         for s in range(len(self.lens)):
             offsets = np.zeros(k + 1, np.int64)
-            offsets[1:] = ends[s + 1, :k]
+            offsets[1:] = ends[s, :k]
             col = pa.LargeStringArray.from_buffers(k, pa.py_buffer(offsets),
                                                    pa.py_buffer(tb[s, :offsets[-1]].tobytes()))
             col.validate(full=True)  # UTF-8 (raises ArrowInvalid, a ValueError)
@@ -346,8 +336,8 @@ def parts(scan: ArrayScan) -> Iterator[Part]:
 
 def _kernels() -> Any:
     """``_find`` and ``_elements`` compiled (or loaded from numba's cache) on first use, after
-    the native reader's pass (whose string decoder they call); where numba cannot compile them,
-    ValueError: the file is then read by the plain parser."""
+    the native reader's pass (whose word test and string decoder they call); where numba
+    cannot compile them, ValueError: the file is then read by the plain parser."""
     global _RUN
     with _LOCK:
         if _RUN is None:
@@ -356,8 +346,7 @@ def _kernels() -> Any:
                 import numba
 
                 jit = numba.njit(cache=True, nogil=True)
-                global _plain, _string_end, _element
-                _plain = jit(_plain)
+                global _string_end, _element
                 _string_end = jit(_string_end)
                 _element = jit(_element)
                 _RUN = jit(_find), jit(_elements)
