@@ -256,3 +256,31 @@ def test_the_cache_keeps_to_its_size_limit(tmp_path, home, monkeypatch):
     left = sorted((home / "store").glob("*.arrow"))
     assert len(left) == 1  # the newest; the older ones went first
     assert open_store(src).comparison.model_a == "version 2"
+
+
+def _peak_rss() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(x.split()[1]) << 10 for x in f if x.startswith("VmHWM:"))
+
+
+def test_the_checksum_of_an_entry_does_not_take_its_pages_into_the_process(tmp_path):
+    """The checksum reads the entry through its descriptor: hashing a 160 MB body (numbers:
+    every byte hashed) raises the process's peak by the read's buffer, not by the body (a
+    first open hashes the entry it has just written)."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+    import xxhash
+
+    from comparator.store.verify import KIND, file_checksum
+
+    body = tmp_path / "numbers.arrow"
+    with ipc.new_file(str(body), pa.schema([("v", pa.int64())])) as w:
+        w.write_table(pa.table({"v": np.arange(20_000_000, dtype=np.int64)}))
+    size = body.stat().st_size
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # the peak starts again from what the process holds now
+    before = _peak_rss()
+    got = file_checksum(body)
+    assert _peak_rss() - before < size / 4
+    # no long texts: every byte of the file is hashed, then its size
+    assert got == f"{KIND}:{xxhash.xxh3_128(body.read_bytes() + b'%d' % size).hexdigest()}"

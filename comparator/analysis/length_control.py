@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pyarrow.compute as pc
 
 from comparator.analysis.filters import slice_mask
 from comparator.analysis.stats import derive, outcomes, slice_values
@@ -40,8 +39,7 @@ GROUP_ABOVE, BINS = 5000, 2000  # bootstrap on (length bin, outcome) groups abov
 def lengths(comp: Comparison) -> tuple[np.ndarray, np.ndarray]:
     """Characters of response A and B per example (cached under ``("lengths",)``)."""
     st = store_for(comp)
-    return st.memo(("lengths",), lambda: tuple(
-        np.asarray(pc.utf8_length(st.texts(f"response_{s}")).to_numpy(), float) for s in "ab"))
+    return st.memo(("lengths",), lambda: tuple(np.asarray(st.chars(s), float) for s in "ab"))
 
 
 def _difficulty(comp: Comparison) -> np.ndarray | None:

@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from comparator.schema.records import Example, response_text
 
 T = TypeVar("T")
-STORE_VERSION = 1
+STORE_VERSION = 2  # 2: the response lengths (CHARS)
 S = pa.large_string()
 JUDGMENT = pa.struct([
     ("score", pa.float64()), ("label", pa.string()), ("flipped", pa.bool_()),
@@ -44,9 +45,22 @@ FIXED = [
 ]
 FREE = ("metadata", "extra")  # struct or JSON text
 TEXTS = ("response_a", "response_b", "reference")
-EMPTY = pa.schema([*FIXED, *((k, S) for k in FREE)])  # a comparison without examples
+# each response's length in characters, counted once as the table is built (``with_chars``):
+# the statistics' length control reads these, not the texts (most of a table's pages)
+CHARS = [("response_a_chars", pa.int64()), ("response_b_chars", pa.int64())]
+EMPTY = pa.schema([*FIXED, *((k, S) for k in FREE), *CHARS])  # a comparison without examples
 TYPES = dict(FIXED)
 HEAD_KEYS = ("schema_version", "model_a", "model_b", "source_format", "metadata")
+
+
+def with_chars(data: Any) -> Any:
+    """A table or batch of the layout with ``CHARS`` appended: the characters (code points)
+    of ``response_a`` and ``response_b``, 0 for none. Every table the store writes or builds
+    passes here last (``table``, ``comparator.store.writer``)."""
+    for name, type_ in CHARS:
+        count = pc.utf8_length(data.column(name.removesuffix("_chars")))
+        data = data.append_column(pa.field(name, type_), pc.fill_null(count, 0))
+    return data
 
 
 def header(comp: Any) -> dict[str, Any]:
@@ -224,7 +238,7 @@ def table(examples: list[Example], chunk: int = 32_768) -> pa.Table:
         return pa.Table.from_batches([batcher.batch(examples[i:i + chunk])
                                       for i in range(0, len(examples), chunk)])
 
-    return typed_else_json(run)
+    return with_chars(typed_else_json(run))
 
 
 def _clean(v: Any) -> Any:

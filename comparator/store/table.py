@@ -140,6 +140,14 @@ class Store:
         size = pc.list_value_length(col) if name == "tags" else pc.utf8_length(col)
         return bool(pc.max(size).as_py() or 0)
 
+    def chars(self, side: str) -> np.ndarray:
+        """The characters of each example's response ``side`` ("a" or "b"): the column the
+        table was built with (``schema.CHARS``), else counted in the texts."""
+        name = f"response_{side}_chars"
+        if self._table is not None and name in self._table.column_names:
+            return self._table.column(name).to_numpy()
+        return pc.utf8_length(self.texts(f"response_{side}")).to_numpy()
+
     def texts(self, name: str) -> pa.ChunkedArray:
         """A text column with nulls as "" (``prompt`` is the prompt text, user turns joined,
         for multi-turn examples)."""

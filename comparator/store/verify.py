@@ -16,7 +16,8 @@ maps the body and checks, in this order:
 3. Arrow's full structural validation of the table with its texts viewed as bytes (offsets
    increasing and inside their buffers, child lengths: what makes reading it memory-safe even
    when the header was rewritten to match; the UTF-8 check of every text is what it skips);
-4. ranges: scores finite and within [-1.5, 1.5], ids present.
+4. ranges: scores finite and within [-1.5, 1.5], ids present, response lengths present and
+   not negative.
 
 ``Doubt`` says which failed; the caller builds the entry again from the source file.
 ``sweep`` removes the temporary files of builds that were killed half-way.
@@ -29,6 +30,8 @@ import mmap
 import os
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +59,18 @@ class Doubt(Exception):
 def map_file(path: Path) -> pa.Buffer:
     """The file's bytes, memory-mapped read-only (opened as every read is: a regular file, the
     read rules checked; a named pipe never blocks)."""
+    with _mapped(path) as (buf, _):
+        return buf
+
+
+@contextmanager
+def _mapped(path: Path) -> Iterator[tuple[pa.Buffer, int]]:
+    """``map_file``'s mapping and the descriptor it was mapped from (open until the end)."""
     fd = open_regular(path)
     try:
         size = os.fstat(fd).st_size
-        if not size:
-            return pa.py_buffer(b"")
-        return pa.py_buffer(mmap.mmap(fd, size, access=mmap.ACCESS_READ))
+        yield (pa.py_buffer(mmap.mmap(fd, size, access=mmap.ACCESS_READ)) if size
+               else pa.py_buffer(b"")), fd
     finally:
         os.close(fd)
 
@@ -94,9 +103,11 @@ def _texts(t: pa.DataType, bufs: list, i: int, out: list[pa.Buffer]) -> int:
     return i + 2  # a fixed-width value: validity, values
 
 
-def checksum(buf: pa.Buffer, table: pa.Table) -> str:
+def checksum(buf: pa.Buffer, table: pa.Table, fd: int) -> str:
     """The checksum described above, of the IPC file ``buf`` read as ``table`` (zero-copy: its
-    buffers lie inside ``buf``)."""
+    buffers lie inside ``buf``), mapped from ``fd``. The bytes are read through ``fd``, not
+    the mapping: pages touched in a mapping count as the process's memory until it is
+    closed (on a first open, the hash of the entry just written had cost up to its size)."""
     payloads: list[pa.Buffer] = []
     for col in table.columns:
         for chunk in col.chunks:
@@ -106,23 +117,32 @@ def checksum(buf: pa.Buffer, table: pa.Table) -> str:
     base, end = buf.address, buf.address + buf.size
     spans = sorted((b.address - base, b.size) for b in payloads if b.size > 2 * _EDGE
                    and base <= b.address and b.address + b.size <= end)
-    view = memoryview(buf)
     h = xxhash.xxh3_128()
+    chunk = memoryview(bytearray(1 << 22))
+
+    def update(pos: int, stop: int) -> None:  # the file's bytes pos..stop
+        while pos < stop:
+            got = os.preadv(fd, [chunk[:min(len(chunk), stop - pos)]], pos)
+            if got <= 0:
+                raise Doubt("the file is shorter than its mapping")
+            h.update(chunk[:got])
+            pos += got
+
     pos = 0
     for start, size in spans:  # hash what lies between payloads, and each payload's ends
         if start < pos:
             continue
-        h.update(view[pos:start + _EDGE])
+        update(pos, start + _EDGE)
         pos = start + size - _EDGE
-    h.update(view[pos:])
+    update(pos, buf.size)
     h.update(b"%d" % buf.size)
     return f"{KIND}:{h.hexdigest()}"
 
 
 def file_checksum(path: Path) -> str:
     """``checksum`` of an IPC file on disk (the cache writes it in the entry's header)."""
-    buf = map_file(path)
-    return checksum(buf, _open(buf))
+    with _mapped(path) as (buf, fd):
+        return checksum(buf, _open(buf), fd)
 
 
 def _free_ok(t: pa.DataType) -> bool:
@@ -157,9 +177,9 @@ def check(table: pa.Table) -> None:
     """Schema, structure and ranges (2-4 above); Doubt names the first problem."""
     names = table.schema.names
     fixed = [n for n, _ in schema.FIXED]
-    if names != [*fixed, *schema.FREE]:
+    if names != [*fixed, *schema.FREE, *(n for n, _ in schema.CHARS)]:
         raise Doubt(f"columns {names} are not the store's")
-    for name, type_ in schema.FIXED:
+    for name, type_ in [*schema.FIXED, *schema.CHARS]:
         if table.schema.field(name).type != type_:
             raise Doubt(f"column {name} is {table.schema.field(name).type}, not {type_}")
     for name in schema.FREE:
@@ -179,6 +199,10 @@ def check(table: pa.Table) -> None:
     for chunk in table.column("judgments").chunks:
         if not _in_range(pc.struct_field(chunk.flatten(), "score")):
             raise Doubt("a judgment's score outside [-1.5, 1.5]")
+    for name, _ in schema.CHARS:
+        col = table.column(name)
+        if col.null_count or (len(col) and pc.min(col).as_py() < 0):
+            raise Doubt(f"a response length in {name} that is missing or negative")
 
 
 def entry(arrow: Path, meta: Path) -> tuple[pa.Table, dict[str, Any]] | None:
@@ -201,10 +225,10 @@ def verified(path: Path, expected: str | None) -> pa.Table:
     ``check``; else Doubt."""
     if not expected or not expected.startswith(KIND + ":"):
         raise Doubt("no checksum of the kind this version writes")
-    buf = map_file(path)
-    table = _open(buf)
-    if checksum(buf, table) != expected:
-        raise Doubt("the checksum differs: the file changed since it was written")
+    with _mapped(path) as (buf, fd):
+        table = _open(buf)
+        if checksum(buf, table, fd) != expected:
+            raise Doubt("the checksum differs: the file changed since it was written")
     check(table)
     return table
 

@@ -9,12 +9,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from comparator.store import schema
+
 
 class BatchWriter:
-    """Record batches to an IPC file from a thread (Arrow's writer releases the GIL), so the
-    next batch is parsed meanwhile; the file's schema is the first batch's. ``close()`` waits
-    and says whether any batch was written; an error in the thread is raised in the caller's.
-    """
+    """Record batches of the layout to an IPC file from a thread (Arrow's writer and its
+    kernels release the GIL), so the next batch is parsed meanwhile; each gets its response
+    lengths there (``schema.with_chars``); the file's schema is the first batch's.
+    ``close()`` waits and says whether any batch was written; an error in the thread is
+    raised in the caller's."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
@@ -28,6 +31,7 @@ class BatchWriter:
         writer = None
         try:
             while (batch := self.queue.get()) is not None:
+                batch = schema.with_chars(batch)
                 if writer is None:
                     writer = ipc.new_file(str(self.out), batch.schema)
                 writer.write_batch(batch)
