@@ -137,7 +137,8 @@ class Store:
         col = self.column(name)
         if name == "reference" and self.column("reference_turns").null_count < self.n:
             return True
-        size = pc.list_value_length(col) if name == "tags" else pc.utf8_length(col)
+        # a text's size in bytes: its offsets alone (its characters would read every byte)
+        size = pc.list_value_length(col) if name == "tags" else pc.binary_length(col)
         return bool(pc.max(size).as_py() or 0)
 
     def chars(self, side: str) -> np.ndarray:
