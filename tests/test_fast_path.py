@@ -17,8 +17,9 @@ from conftest import ALL_JUDGED, ROOT, SHARED, run_cli, same_error, without_null
 from comparator.formats import load
 from comparator.schema.digest import file_sha256
 from comparator.schema.errors import InputError
-from comparator.store import cache, native
+from comparator.store import cache, native, schema
 from comparator.store.cache import open_store
+from comparator.store.table import store_for
 
 AH = ROOT / "tests" / "data" / "arena_hard"
 AH_JUDGED = "data/arena-hard-v0.1/model_judgment/gpt-4-1106-preview/gpt-4-0613.jsonl"
@@ -57,6 +58,17 @@ def examples_of(loaded):
     return [without_nulls(ex) for ex in loaded.comparison.examples]
 
 
+def same_columns(loaded, plain):
+    """Every column of the store's table as the importer's examples make it: also those the
+    examples are not rebuilt from (a multi-turn response's joined text, which search and the
+    metrics read, and its length)."""
+    fast, want = store_for(loaded.comparison).table, store_for(plain.comparison).table
+    assert fast.column_names == want.column_names
+    for name in fast.column_names:  # free-form objects: a struct or JSON text, the same dicts
+        if name not in schema.FREE:
+            assert fast.column(name).equals(want.column(name)), name
+
+
 def opened_in_one_read(out, reader, monkeypatch, caplog):
     """``open_store(out)`` of a file not opened before, with no separate hash allowed: read by
     ``reader`` (recorded and logged), the bytes parsed being the bytes hashed."""
@@ -75,7 +87,9 @@ def test_every_convert_output_is_read_by_arrow_alone_in_one_read(path, tmp_path,
                                                                    caplog):
     out = _converted(path, tmp_path)
     loaded = opened_in_one_read(out, "arrow", monkeypatch, caplog)
-    assert examples_of(loaded) == examples_of(load(out))
+    plain = load(out)
+    assert examples_of(loaded) == examples_of(plain)
+    same_columns(loaded, plain)
     again = open_store(out)  # a cache hit: hashed, then mapped
     assert again.cached and again.reader == "arrow"
     assert examples_of(again) == examples_of(loaded)

@@ -112,6 +112,14 @@ def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | 
     """The parsed block in the store's layout; None when a column has another type."""
     n = table.num_rows
     have = set(table.schema.names)
+    turns: dict[str, pa.ListArray] = {}  # each list of turns with its decoded strings, once
+
+    def turns_of(alias: str) -> pa.ListArray:
+        if alias not in turns:
+            turns[alias] = _turns(_column(table, alias) if alias in have else None,
+                                  blk.texts[alias], n)
+        return turns[alias]
+
     arrays = []
     for field in target:
         name, type_ = field.name, field.type
@@ -136,8 +144,7 @@ def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | 
                 pa.nulls(n, pa.list_(JUDGMENT_READ))
             col = _judgment_extra(js, blk)
         elif name.endswith("_turns"):
-            alias = TURN_KEYS[name.removesuffix("_turns")]
-            col = _turns(_column(table, alias) if alias in have else None, blk.texts[alias], n)
+            col = turns_of(TURN_KEYS[name.removesuffix("_turns")])
         elif name in schema.FREE and name in blk.free:
             col = _texts(n, blk.free[name])
         elif name in blk.texts:
@@ -146,9 +153,9 @@ def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | 
             col = _column(table, name)
         else:
             col = pa.nulls(n, type_)
-        if name in schema.TEXTS and TURN_KEYS[name] in have:
-            turns = _column(table, TURN_KEYS[name])
-            col = pc.if_else(pc.is_null(col), pc.binary_join(turns, TURN_SEP), col)
+        if name in schema.TEXTS and TURN_KEYS[name] in have:  # joined from the decoded turns
+            col = pc.if_else(pc.is_null(col), pc.binary_join(turns_of(TURN_KEYS[name]),
+                                                             TURN_SEP), col)
         if col.type != type_:
             return None
         arrays.append(col)

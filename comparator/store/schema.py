@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from comparator.schema.records import Example, response_text
 
 T = TypeVar("T")
-STORE_VERSION = 2  # 2: the response lengths (CHARS)
+STORE_VERSION = 3  # 2: the response lengths (CHARS); 3: multi-turn texts joined from decoded turns
 S = pa.large_string()
 JUDGMENT = pa.struct([
     ("score", pa.float64()), ("label", pa.string()), ("flipped", pa.bool_()),
