@@ -64,9 +64,14 @@ def same_columns(loaded, plain):
     metrics read, and its length)."""
     fast, want = store_for(loaded.comparison).table, store_for(plain.comparison).table
     assert fast.column_names == want.column_names
-    for name in fast.column_names:  # free-form objects: a struct or JSON text, the same dicts
-        if name not in schema.FREE:
+    for name in fast.column_names:  # free-form objects: a struct or JSON text as written or
+        if name not in (*schema.FREE, "judgment_extra"):  # made, the same dicts (the examples)
             assert fast.column(name).equals(want.column(name)), name
+
+
+def same_as_importer(loaded, plain):
+    assert examples_of(loaded) == examples_of(plain)
+    same_columns(loaded, plain)
 
 
 def opened_in_one_read(out, reader, monkeypatch, caplog):
@@ -185,7 +190,7 @@ def test_a_block_arrow_cannot_prove_valid_is_read_by_lines_and_the_rest_by_arrow
     loaded = open_store(path)
     blocks = int(loaded.reader.split(" of ")[1].split()[0])
     assert loaded.reader == f"arrow, 1 of {blocks} blocks by lines" and blocks >= 5
-    assert examples_of(loaded) == examples_of(load(path))
+    same_as_importer(loaded, load(path))
 
 
 def test_fields_only_some_blocks_have_and_escaped_keys_read_as_the_importer(tmp_path,
@@ -205,7 +210,7 @@ def test_fields_only_some_blocks_have_and_escaped_keys_read_as_the_importer(tmp_
     loaded = open_store(path)
     assert loaded.reader == "arrow"
     got = examples_of(loaded)
-    assert got == examples_of(load(path))
+    same_as_importer(loaded, load(path))
     assert got[-1]["tags"][0] == "late" and got[-1]["judgments"][0]["rater"] == "r"
     assert "tags" not in got[0] and "rater" not in got[0]["judgments"][0]
     middle = len(lines) // 2
@@ -220,7 +225,7 @@ def test_fields_only_some_blocks_have_and_escaped_keys_read_as_the_importer(tmp_
         loaded = open_store(path)
         assert loaded.reader.startswith("arrow, 1 of "), loaded.reader
         got = examples_of(loaded)
-        assert got == examples_of(load(path))
+        same_as_importer(loaded, load(path))
         assert got[middle - 1]["tags"] == ["escaped"]
         assert got[middle - 1]["judgments"][0]["rater"] == "escaped"
 
@@ -236,7 +241,7 @@ def test_metadata_a_later_block_does_not_fit_starts_again_as_text(tmp_path, monk
     got = native.read_native_arrow(path, tmp_path / "out.arrow")
     assert got is not None and got[1].passes == 2 and got[1].reader == "arrow"
     loaded = open_store(path)
-    assert examples_of(loaded) == examples_of(load(path))
+    same_as_importer(loaded, load(path))
     assert loaded.comparison.examples[-5]["metadata"] == {"turn": "two"}
 
 
@@ -261,7 +266,7 @@ def test_texts_that_look_like_keys_and_escapes_stay_as_written(tmp_path):
     path = _write(tmp_path, lines)
     loaded = open_store(path)
     assert loaded.reader == "arrow"
-    assert examples_of(loaded) == examples_of(load(path))
+    same_as_importer(loaded, load(path))
 
 
 @pytest.mark.parametrize("extra,reader", [
@@ -293,7 +298,7 @@ def test_a_free_form_object_is_stepped_over_and_checked_as_the_importer_checks_i
             continue
         loaded = open_store(path)
         assert loaded.reader == reader
-        assert examples_of(loaded) == examples_of(load(path))
+        same_as_importer(loaded, load(path))
 
 
 def test_a_turn_or_a_message_arrow_would_misread_is_named_by_the_line_reader(tmp_path):
@@ -321,7 +326,7 @@ def test_without_the_compiled_scan_the_lines_read_the_same(tmp_path, monkeypatch
     path = _write(tmp_path, _lines(tmp_path, copies=1))
     loaded = open_store(path)
     assert loaded.reader == "lines"
-    assert examples_of(loaded) == examples_of(load(path))
+    same_as_importer(loaded, load(path))
 
 
 def test_damaged_bytes_anywhere_read_as_the_importer_reads_them(tmp_path):
@@ -369,7 +374,7 @@ def test_whitespace_between_tokens_crlf_and_blank_lines_read_as_the_importer(tmp
                      b"\n".join(spaced[20:]) + b"\n \n")
     loaded = open_store(path)
     assert loaded.reader == "arrow"
-    assert examples_of(loaded) == examples_of(load(path))
+    same_as_importer(loaded, load(path))
 
 
 def test_the_same_file_unchanged_is_not_hashed_again_and_any_change_is(tmp_path, monkeypatch):
@@ -402,7 +407,7 @@ def test_the_same_file_unchanged_is_not_hashed_again_and_any_change_is(tmp_path,
     assert path.stat().st_size == stat.st_size
     changed = open_store(path)
     assert hashed == [path] and changed.sha256 == file_sha256(path) != first.sha256
-    assert examples_of(changed) == examples_of(load(path))
+    same_as_importer(changed, load(path))
     copy = tmp_path / "copy.jsonl"  # the same bytes elsewhere: hashed, then a cache hit
     shutil.copy2(path, copy)
     hashed.clear()

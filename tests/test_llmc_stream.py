@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from conftest import LLMC_TINY, MT_JUDGMENTS, MT_QUESTIONS, SHARED, run_cli, same_error
-from test_fast_path import examples_of, opened_in_one_read, same_columns
+from test_fast_path import examples_of, opened_in_one_read, same_as_importer, same_columns
 
 from comparator.formats import load
 from comparator.schema.digest import file_sha256
@@ -139,7 +139,7 @@ def test_a_key_that_only_ends_with_the_name_is_not_the_array(tmp_path):
                     '], "examples": [' + ", ".join(map(json.dumps, ex[1:])) + "]}")
     loaded = open_store(path)
     assert loaded.reader == "llm-comparator stream"
-    assert examples_of(loaded) == examples_of(load(path))
+    same_as_importer(loaded, load(path))
     assert len(loaded.comparison.examples) == len(ex) - 1
 
 
