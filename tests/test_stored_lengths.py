@@ -114,3 +114,27 @@ def test_a_cache_body_without_counts_or_with_a_negative_one_is_in_doubt():
     values[0] = -1
     with pytest.raises(verify.Doubt, match="response_b_chars"):
         verify.check(table.set_column(i, "response_b_chars", pa.array(values)))
+
+
+def test_a_multi_turn_response_is_stored_once_and_read_joined(tmp_path):
+    """MT-Bench single grades (two turns each, FastChat's layout) converted and read by Arrow's
+    reader: each response's turns are stored, its text is not stored again beside them, and
+    search, metrics and lengths read the turns joined as ``response_text`` joins them."""
+    src = tmp_path / "gpt-4_single.jsonl"
+    src.write_bytes(b"".join(p.read_bytes() for p in sorted(
+        (SHARED / "mt_bench_single").glob("*.jsonl"))))
+    out = tmp_path / "converted.jsonl"
+    assert run_cli("convert", src, "-o", out).returncode == 0
+    loaded, plain = open_store(out), load(out).comparison
+    assert loaded.reader == "arrow"
+    st = store_for(loaded.comparison)
+    for side in "ab":
+        given = [ex[f"response_{side}"] for ex in plain.examples]
+        turns = [isinstance(v, list) for v in given]  # the second turn's grades: both turns
+        assert 0 < sum(turns) < len(turns)
+        stored = st.table.column(f"response_{side}").to_pylist()
+        assert [v is None for v in stored] == turns  # the turns alone, not their text again
+        want = [response_text(v) for v in given]
+        assert st.texts(f"response_{side}").to_pylist() == want
+        assert st.chars(side).tolist() == [len(t) for t in want]
+        assert all("\n\n---\n\n" in t for t, multi in zip(want, turns) if multi)

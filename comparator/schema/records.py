@@ -185,10 +185,13 @@ def prompt_text(ex: Example) -> str:
     return "\n\n".join(m["content"] for m in ex.get("messages") or [] if m["role"] == "user")
 
 
+TURN_SEP = "\n\n---\n\n"  # between the turns of a multi-turn response shown as one text
+
+
 def response_text(value: Text | None) -> str:
     """A response as one string (turns separated by a rule, for multi-turn)."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    return "\n\n---\n\n".join(value)
+    return TURN_SEP.join(value)

@@ -15,7 +15,6 @@ from comparator.store.blockscan import TURN_KEYS, Block, Cuts, NotPlain
 from comparator.store.blockwalk import JUDGMENT_TEXTS
 
 JUDGMENT_READ = pa.struct([*schema.JUDGMENT, ("extra", schema.S)])  # extra: blanked text
-TURN_SEP = pa.scalar("\n\n---\n\n", schema.S)  # as records.response_text
 
 
 def _column(table: pa.Table, name: str) -> pa.Array:
@@ -112,14 +111,6 @@ def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | 
     """The parsed block in the store's layout; None when a column has another type."""
     n = table.num_rows
     have = set(table.schema.names)
-    turns: dict[str, pa.ListArray] = {}  # each list of turns with its decoded strings, once
-
-    def turns_of(alias: str) -> pa.ListArray:
-        if alias not in turns:
-            turns[alias] = _turns(_column(table, alias) if alias in have else None,
-                                  blk.texts[alias], n)
-        return turns[alias]
-
     arrays = []
     for field in target:
         name, type_ = field.name, field.type
@@ -144,7 +135,8 @@ def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | 
                 pa.nulls(n, pa.list_(JUDGMENT_READ))
             col = _judgment_extra(js, blk)
         elif name.endswith("_turns"):
-            col = turns_of(TURN_KEYS[name.removesuffix("_turns")])
+            alias = TURN_KEYS[name.removesuffix("_turns")]
+            col = _turns(_column(table, alias) if alias in have else None, blk.texts[alias], n)
         elif name in schema.FREE and name in blk.free:
             col = _texts(n, blk.free[name])
         elif name in blk.texts:
@@ -153,9 +145,6 @@ def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | 
             col = _column(table, name)
         else:
             col = pa.nulls(n, type_)
-        if name in schema.TEXTS and TURN_KEYS[name] in have:  # joined from the decoded turns
-            col = pc.if_else(pc.is_null(col), pc.binary_join(turns_of(TURN_KEYS[name]),
-                                                             TURN_SEP), col)
         if col.type != type_:
             return None
         arrays.append(col)
@@ -164,6 +153,10 @@ def conform(table: pa.Table, blk: Block, target: pa.Schema) -> pa.RecordBatch | 
 
 def _flat(col: pa.Array, field: str) -> pa.Array:
     return pc.struct_field(col.flatten(), field)
+
+
+def _any(mask: pa.Array) -> bool:
+    return bool(pc.any(mask).as_py()) if len(mask) else False
 
 
 def _all(mask: pa.Array) -> bool:
@@ -182,8 +175,10 @@ def _in_range(scores: pa.Array) -> bool:
 def valid(rb: pa.RecordBatch) -> bool:
     """The pydantic rules the reader's types do not already enforce."""
     col = rb.column
-    if any(col(n).null_count for n in ("id", "response_a", "response_b")):
-        return False
+    if col("id").null_count or any(_any(pc.and_(pc.is_null(col(n)),
+                                                pc.is_null(col(n + "_turns"))))
+                                   for n in ("response_a", "response_b")):
+        return False  # an example without an id or a response (a text or its turns)
     for name in ("judgments", "messages", "reasons", "response_a_turns", "response_b_turns",
                  "reference_turns", "tags"):
         if col(name).flatten().null_count:

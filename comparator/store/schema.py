@@ -1,10 +1,12 @@
 """The columnar layout of a comparison: one Arrow row per example, judgments and reasons nested.
 
 Texts are ``large_string`` (a million long responses pass 2 GiB). A multi-turn response keeps
-its turns in ``response_a_turns`` and its joined text (``response_text``) in ``response_a`` so
-search and metrics read one column. ``metadata`` and ``extra`` are free-form: a struct when
-Arrow can type them across the file, else JSON text (either reads back as the same dict, less
-keys whose value was null). The same table is our Parquet export and the on-disk cache.
+its turns in ``response_a_turns`` and ``response_a`` is then null: the text is stored once, and
+``Store.texts`` joins the turns (``response_text``) for search and metrics, as it joins a
+multi-turn prompt's user turns from ``messages``. ``metadata`` and ``extra`` are free-form: a
+struct when Arrow can type them across the file, else JSON text (either reads back as the same
+dict, less keys whose value was null). The same table is our Parquet export and the on-disk
+cache.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from comparator.schema.records import Example, response_text
+from comparator.schema.records import TURN_SEP, Example
 
 T = TypeVar("T")
-STORE_VERSION = 3  # 2: the response lengths (CHARS); 3: multi-turn texts joined from decoded turns
+STORE_VERSION = 3  # 2: the response lengths (CHARS); 3: a multi-turn response's text not
+# stored joined beside its turns (Arrow's reader had joined the blanks it parsed instead)
 S = pa.large_string()
 JUDGMENT = pa.struct([
     ("score", pa.float64()), ("label", pa.string()), ("flipped", pa.bool_()),
@@ -55,12 +58,33 @@ HEAD_KEYS = ("schema_version", "model_a", "model_b", "source_format", "metadata"
 
 def with_chars(data: Any) -> Any:
     """A table or batch of the layout with ``CHARS`` appended: the characters (code points)
-    of ``response_a`` and ``response_b``, 0 for none. Every table the store writes or builds
-    passes here last (``table``, ``comparator.store.writer``)."""
+    of ``response_a`` and ``response_b`` (of a multi-turn one's turns joined by ``TURN_SEP``),
+    0 for none. Every table the store writes or builds passes here last (``table``,
+    ``comparator.store.writer``)."""
     for name, type_ in CHARS:
-        count = pc.utf8_length(data.column(name.removesuffix("_chars")))
-        data = data.append_column(pa.field(name, type_), pc.fill_null(count, 0))
+        text = name.removesuffix("_chars")
+        texts, turns = data.column(text), data.column(text + "_turns")
+        count = pa.array(np.concatenate([np.zeros(0, np.int64), *(
+            _chars(t, u) for t, u in zip(_chunks(texts), _chunks(turns)))]), type_)
+        data = data.append_column(pa.field(name, type_), count)
     return data
+
+
+def _chunks(col: Any) -> list[pa.Array]:
+    return col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+
+
+def _chars(texts: pa.Array, turns: pa.ListArray) -> np.ndarray:
+    """Each row's characters: its text's, else its turns' and the separators between them."""
+    out = pc.fill_null(pc.utf8_length(texts), 0).to_numpy().astype(np.int64)
+    if turns.null_count == len(turns):
+        return out
+    lengths = pc.fill_null(pc.utf8_length(pc.list_flatten(turns)), 0).to_numpy()
+    parent = pc.list_parent_indices(turns).to_numpy()
+    joined = np.bincount(parent, weights=lengths, minlength=len(turns)).astype(np.int64)
+    n = pc.fill_null(pc.list_value_length(turns), 0).to_numpy()
+    joined += len(TURN_SEP) * np.maximum(n - 1, 0)
+    return np.where(pc.is_null(texts).to_numpy(zero_copy_only=False), joined, out)
 
 
 def header(comp: Any) -> dict[str, Any]:
@@ -172,7 +196,7 @@ class Batcher:
                 if name in TEXTS:
                     turns = v if isinstance(v, list) else None
                     cols[name + "_turns"].append(turns)
-                    v = response_text(v) if turns is not None else v
+                    v = None if turns is not None else v
                 elif name == "judgments":
                     cols["judgment_extra"].append(_extras(v))
                 cols[name].append(v)
@@ -220,8 +244,7 @@ def column(examples: Sequence[Example], name: str) -> pa.Array:
         src = name.removesuffix("_turns")
         values = [v if isinstance(v := ex.get(src), list) else None for ex in examples]
     elif name in TEXTS:
-        values = [response_text(v) if isinstance(v := ex.get(name), list) else v
-                  for ex in examples]
+        values = [None if isinstance(v := ex.get(name), list) else v for ex in examples]
     else:
         values = [ex.get(name) for ex in examples]
     type_ = TYPES[name]

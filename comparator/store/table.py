@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from comparator.schema.records import Comparison, Example
+from comparator.schema.records import TURN_SEP, Comparison, Example
 from comparator.store import schema
 
 STORE_KEY = "store"  # comp._cache[STORE_KEY] = (examples, Store) of a comparison of dicts
@@ -151,9 +151,14 @@ class Store:
 
     def texts(self, name: str) -> pa.ChunkedArray:
         """A text column with nulls as "" (``prompt`` is the prompt text, user turns joined,
-        for multi-turn examples)."""
+        for multi-turn examples; a response or reference of several turns is its turns joined,
+        as ``response_text`` joins them)."""
         def build() -> pa.ChunkedArray:
             col = self.column(name)
+            if name in schema.TEXTS and col.null_count:
+                turns = self.column(name + "_turns")
+                if turns.null_count < len(turns):
+                    col = pc.coalesce(col, pc.binary_join(turns, pa.scalar(TURN_SEP, schema.S)))
             if name == "prompt" and col.null_count:
                 msgs = self.column("messages")
                 joined = [None if m is None else "\n\n".join(
