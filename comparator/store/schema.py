@@ -63,15 +63,12 @@ def with_chars(data: Any) -> Any:
     ``comparator.store.writer``)."""
     for name, type_ in CHARS:
         text = name.removesuffix("_chars")
-        texts, turns = data.column(text), data.column(text + "_turns")
-        count = pa.array(np.concatenate([np.zeros(0, np.int64), *(
-            _chars(t, u) for t, u in zip(_chunks(texts), _chunks(turns)))]), type_)
-        data = data.append_column(pa.field(name, type_), count)
+        pair = data.select([text, text + "_turns"])  # as batches: their chunks line up
+        count = np.concatenate([np.zeros(0, np.int64), *(
+            _chars(b.column(0), b.column(1))
+            for b in (pair.to_batches() if isinstance(pair, pa.Table) else [pair]))])
+        data = data.append_column(pa.field(name, type_), pa.array(count, type_))
     return data
-
-
-def _chunks(col: Any) -> list[pa.Array]:
-    return col.chunks if isinstance(col, pa.ChunkedArray) else [col]
 
 
 def _chars(texts: pa.Array, turns: pa.ListArray) -> np.ndarray:
