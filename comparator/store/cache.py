@@ -354,8 +354,7 @@ def _open_parquet(path: Path) -> Loaded:
     missing = [n for n, _ in schema.FIXED if n not in table.column_names]
     if missing:
         raise InputError(path, f"Parquet file lacks columns {', '.join(missing)}")
-    # the file's response lengths are not trusted: the store counts them when they are read
-    table = table.drop_columns([n for n, _ in schema.CHARS if n in table.column_names])
+    table = schema.without_chars(table)  # not trusted: the store counts them when read
     return _loaded(table.replace_schema_metadata(None), {**info, "format": "parquet"}, path,
                    hashlib.sha256(memoryview(buf)).hexdigest())
 
@@ -364,7 +363,7 @@ def write_parquet(loaded: Loaded, path: str | Path) -> None:
     """The comparison as one Parquet file (our store's layout; the header in its metadata)."""
     comp = loaded.comparison
     table = store_for(comp).table
-    table = table.drop_columns([n for n, _ in schema.CHARS if n in table.column_names])
+    table = schema.without_chars(table)
     table = table.replace_schema_metadata({PARQUET_META: orjson.dumps(schema.header(comp))})
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")

@@ -71,6 +71,11 @@ def with_chars(data: Any) -> Any:
     return data
 
 
+def without_chars(table: pa.Table) -> pa.Table:
+    """``table`` without ``CHARS`` (a Parquet file's: written by the store or by anyone)."""
+    return table.drop_columns([n for n, _ in CHARS if n in table.column_names])
+
+
 def _chars(texts: pa.Array, turns: pa.ListArray) -> np.ndarray:
     """Each row's characters: its text's, else its turns' and the separators between them."""
     out = pc.fill_null(pc.utf8_length(texts), 0).to_numpy().astype(np.int64)
