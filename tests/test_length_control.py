@@ -118,5 +118,10 @@ def test_grouped_bootstrap_for_large_files_matches_the_per_example_one(monkeypat
     monkeypatch.setattr(lcm, "GROUP_ABOVE", 10**9)
     exact = lc_win_rate(big, rounds=400)
     assert grouped["win_rate_a_lc"] == exact["win_rate_a_lc"]
+    # the fit runs on the distinct rows weighted by their count: 8 copies of each example fit
+    # as the examples once do (the same likelihood, times 8), statsmodels on the raw file
+    want, beta = _glm(VERBOSE)
+    assert grouped["win_rate_a_lc"] == pytest.approx(want, abs=1e-5)
+    assert grouped["lc_length_coef"] == pytest.approx(beta[1], abs=1e-4)
     for g, e in zip(grouped["win_rate_a_lc_ci95"], exact["win_rate_a_lc_ci95"]):
         assert abs(g - e) < 0.01

@@ -6,6 +6,7 @@ is not an object is named as the importer names it, never skipped."""
 from __future__ import annotations
 
 import json
+import random
 import threading
 
 import pytest
@@ -13,9 +14,11 @@ from conftest import LLMC_TINY, MT_JUDGMENTS, MT_QUESTIONS, SHARED, run_cli, sam
 from test_fast_path import examples_of, opened_in_one_read, same_as_importer
 
 from comparator.formats import load
+from comparator.formats.common import dedupe_ids, text_id
 from comparator.schema.digest import file_sha256
 from comparator.store import cache, jsonscan, llmc
 from comparator.store.cache import open_store
+from comparator.store.ids import Renumber
 
 SOURCES = [LLMC_TINY, MT_JUDGMENTS, SHARED / "alpaca_eval" /
            "claude-2.1_vs_gpt4_1106_preview.cot_gpt4_turbo_fn.annotations.json"]
@@ -45,6 +48,41 @@ def test_a_converted_document_is_streamed_and_hashed_in_one_read(src, tmp_path, 
     copy.write_bytes(out.read_bytes())
     monkeypatch.setattr(cache, "stream_llmc", lambda *a: pytest.fail("parsed again"))
     assert open_store(copy).cached
+
+
+
+@pytest.mark.parametrize("block", [4096, 1 << 20])
+def test_repeated_prompts_across_blocks_get_the_importers_ids(tmp_path, monkeypatch, caplog,
+                                                               block):
+    """A prompt met again, in the same block or a later one, is suffixed ``~2``, ``~3``… in
+    file order, as the importer's ``dedupe_ids`` does (the stream keeps the ids seen as
+    integers, not strings)."""
+    doc = json.loads(LLMC_TINY.read_text())
+    ex = doc["examples"]
+    doc["examples"] = ex + ex[::-1] + ex[:3] + [ex[0]] * 4  # each prompt 2 to 7 times
+    out = tmp_path / "repeats.json"
+    out.write_text(json.dumps(doc))
+    monkeypatch.setattr(jsonscan, "BLOCK", block)
+    loaded = opened_in_one_read(out, "llm-comparator stream", monkeypatch, caplog)
+    plain = load(out)
+    same_as_importer(loaded, plain)
+    ids = [e["id"] for e in examples_of(loaded)]
+    assert len(set(ids)) == len(ids) and ids[len(ex)] == ids[len(ex) - 1] + "~2"
+    assert ids[-1] == ids[0] + "~7"
+
+
+def test_renumber_is_dedupe_ids_batch_by_batch():
+    """The stream's ``Renumber`` over batches of any size is ``dedupe_ids`` over the whole."""
+    rng = random.Random(0)
+    for _ in range(200):
+        pool = [text_id(str(rng.random())) for _ in range(rng.randint(1, 40))]
+        ids = [rng.choice(pool) for _ in range(rng.randint(0, 200))]
+        renumber, out, i = Renumber(), [], 0
+        while i < len(ids):
+            size = rng.randint(1, 30)
+            out += renumber(ids[i:i + size])
+            i += size
+        assert out == dedupe_ids(ids)
 
 
 def _body(items: list[str], bad: str, where: int) -> str:

@@ -135,7 +135,7 @@ def _json_distinct(st: Store) -> tuple[np.ndarray, list[dict | None]]:
         col = st.column("metadata")
         distinct = pc.unique(col).drop_null()
         index = pc.fill_null(pc.index_in(col, value_set=distinct), -1)
-        return (np.asarray(index.to_numpy(zero_copy_only=False), np.int64),
+        return (np.asarray(index.to_numpy(zero_copy_only=False), np.int32),
                 [orjson.loads(m) for m in distinct.to_pylist()])
     return st.memo("metadata_distinct", build)
 

@@ -32,8 +32,9 @@ def judgment_arrays(comp: Comparison, judges: frozenset[str] | None) -> Judgment
     def build() -> JudgmentArrays:
         j = st.judgments()
         keep = selected(st, judges)
-        score = np.where(j["ok"], j["score"], np.nan)
-        return JudgmentArrays(np.asarray(j["parent"], dtype=np.int64)[keep], score[keep],
-                              j["flipped"].astype(np.int8)[keep])
+        score = j["score"] if j["ok"].all() else np.where(j["ok"], j["score"], np.nan)
+        arrays = (np.asarray(j["parent"], dtype=np.int64), score,
+                  j["flipped"].astype(np.int8, copy=False))
+        return JudgmentArrays(*(arrays if keep.all() else (a[keep] for a in arrays)))
 
     return st.memo(("judgment_arrays", judges), build)

@@ -9,7 +9,9 @@ judge would say if both responses were as long". Its 95% interval is a percentil
 over examples (Poisson(1) weights, seeded), all rounds solved at once by a batched Newton
 warm-started at the full-data fit; above 5,000 examples (without difficulty) the resampling is
 a multinomial draw over (2,000 length-quantile bins x outcome) groups at their mean length term
-(the point estimate is always the exact fit).
+(the point estimate is always the exact fit). Every fit runs on the distinct rows (length
+term, difficulty, outcome), each weighted by how many examples share it: the same likelihood,
+in memory that does not grow with repeats (a million examples of a few hundred lengths).
 
 Not AlpacaEval's figure exactly: AlpacaEval fits one GLM per model against its baseline with
 a per-model difficulty coefficient learned across the whole leaderboard and its own
@@ -84,6 +86,29 @@ def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray | None = 
     return beta
 
 
+def _distinct(cols: list[np.ndarray], y: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of (``cols``, ``y``): their design (intercept first), outcome and
+    count."""
+    order = np.lexsort((y, *cols[::-1]))
+    keyed = [c[order] for c in (*cols, y)]
+    del order
+    first = np.zeros(len(y), bool)
+    first[:1] = True
+    for c in keyed:
+        first[1:] |= c[1:] != c[:-1]
+    at = np.flatnonzero(first)
+    cnt = np.diff(np.append(at, len(y))).astype(float)
+    return np.stack([np.ones(len(at)), *(c[at] for c in keyed[:-1])], 1), keyed[-1][at], cnt
+
+
+def _at_zero(x: np.ndarray) -> np.ndarray:
+    """The design with the length term set to 0."""
+    x0 = x.copy()
+    x0[:, 1] = 0.0
+    return x0
+
+
 def _lc_rate(beta: np.ndarray, x0: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Predicted win rate with the length term at 0, averaged over the (weighted) examples."""
     p = 1 / (1 + np.exp(-(beta @ x0.T)))
@@ -106,36 +131,33 @@ def lc_win_rate(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
     if keep.sum() < MIN_N or not sd > 0:
         return empty
     y = y_all[keep]
-    cols = [np.ones(keep.sum()), np.tanh(diff[keep] / sd)]
+    cols = [np.tanh(diff[keep] / sd)]
     difficulty = _difficulty(comp)
     if difficulty is not None:
         cols.append(difficulty[keep])
-    x = np.stack(cols, 1)
-    x0 = x.copy()
-    x0[:, 1] = 0.0
     n = len(y)
-    one = np.ones((1, n))
-    beta0 = _fit(x, y, one)
-    rate = float(_lc_rate(beta0, x0, one)[0])
+    gx, gy, cnt = _distinct(cols, y)
+    beta0 = _fit(gx, gy, cnt[None])
+    rate = float(_lc_rate(beta0, _at_zero(gx), cnt[None])[0])
     ci = None
     if rounds:
         rng = np.random.default_rng(seed)
-        if n > GROUP_ABOVE and x.shape[1] == 2:
+        if n > GROUP_ABOVE and len(cols) == 1:
             # large n: resample the counts of (length bin, outcome) groups (a multinomial draw
             # of n examples), each group at its mean tanh: O(groups) per round, not O(n)
-            edges = np.unique(np.quantile(x[:, 1], np.linspace(0, 1, BINS + 1)))
-            cell = np.clip(np.searchsorted(edges, x[:, 1], side="right") - 1, 0, None) * 3 + (
-                2 * y).astype(np.int64)
-            uniq, inv, cnt = np.unique(cell, return_inverse=True, return_counts=True)
-            gx = np.stack([np.ones(len(uniq)), np.bincount(inv, x[:, 1]) / cnt], 1)
-            gy = np.bincount(inv, y) / cnt
-            gx0 = gx.copy()
-            gx0[:, 1] = 0.0
-            w = rng.multinomial(n, cnt / n, size=rounds).astype(float)
-            rates = [_lc_rate(_fit(gx, gy, w, beta0[0]), gx0, w)]
+            edges = np.unique(np.quantile(cols[0], np.linspace(0, 1, BINS + 1)))
+            cell = np.clip(np.searchsorted(edges, gx[:, 1], side="right") - 1, 0, None) * 3 + (
+                2 * gy).astype(np.int64)
+            _, inv = np.unique(cell, return_inverse=True)
+            total = np.bincount(inv, cnt)
+            bx = np.stack([np.ones(len(total)), np.bincount(inv, cnt * gx[:, 1]) / total], 1)
+            by = np.bincount(inv, cnt * gy) / total
+            w = rng.multinomial(n, total / n, size=rounds).astype(float)
+            rates = [_lc_rate(_fit(bx, by, w, beta0[0]), _at_zero(bx), w)]
         else:
             # Poisson(1) weights: the usual fast stand-in for resampling the examples
-            rates = []
+            x = np.stack([np.ones(n), *cols], 1)
+            x0, rates = _at_zero(x), []
             for start in range(0, rounds, 50):  # chunks keep memory at 50 x n
                 w = rng.poisson(1.0, (min(50, rounds - start), n)).astype(float)
                 rates.append(_lc_rate(_fit(x, y, w, beta0[0]), x0, w))

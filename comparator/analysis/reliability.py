@@ -29,6 +29,8 @@ def _judgments(comp: Comparison, judges) -> tuple[np.ndarray, np.ndarray, np.nda
     judges, in file order."""
     ja = judgment_arrays(comp, default_judges(comp) if judges == "auto" else judges)
     ok = ~np.isnan(ja.score)
+    if ok.all():  # (no copies of a million judgments)
+        return ja.example, ja.score, ja.flipped
     return ja.example[ok], ja.score[ok], ja.flipped[ok]
 
 
@@ -59,14 +61,14 @@ def self_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOL
     same verdict (A / tie / B, in the file's orientation): repeats and both orders together.
     Per example: sum over verdicts of C(n_v, 2) / C(n, 2)."""
     ex_i, score, _ = _judgments(comp, judges)
-    n_ex = len(comp.examples)
-    per = np.bincount(ex_i * 3 + outcomes(score, tie_threshold), minlength=3 * n_ex
-                      ).reshape(n_ex, 3).astype(float)
+    many = np.bincount(ex_i, minlength=len(comp.examples)) >= 2
+    take = many[ex_i]  # the judgments of those examples, each example renumbered 0, 1, ...
+    m = int(many.sum())
+    per = np.bincount((np.cumsum(many) - 1)[ex_i[take]] * 3 + outcomes(score[take],
+                      tie_threshold), minlength=3 * m).reshape(m, 3).astype(float)
     k = per.sum(1)
-    many = k >= 2
-    same = (per[many] * (per[many] - 1) / 2).sum(1)
-    shares = same / (k[many] * (k[many] - 1) / 2)
-    return {"rate": float(shares.mean()) if len(shares) else None, "n": int(many.sum())}
+    shares = (per * (per - 1) / 2).sum(1) / (k * (k - 1) / 2)
+    return {"rate": float(shares.mean()) if m else None, "n": m}
 
 
 def tie_rate(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,

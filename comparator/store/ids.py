@@ -40,3 +40,41 @@ class Ids:
         raise InputError(self.path, f"duplicate id {excerpt(ids[int(again)].as_py())} (first on "
                          f"line {int(lines[first[codes[again]]])})",
                          line=int(lines[again]), field="id")
+
+
+class Renumber:
+    """``comparator.formats.common.dedupe_ids`` over a stream of batches of text ids (12 hex
+    digits, ``text_id``): a repeat is suffixed ``~2``, ``~3``… in file order. The ids seen are
+    kept as 48-bit integers in sorted runs (8 bytes an id; a dict of the strings took ~110),
+    and only a repeat goes through Python."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []  # sorted, sizes decreasing (merged like a counter)
+        self.times: dict[int, int] = {}  # the ids seen more than once: how many times
+
+    def __call__(self, ids: list[str]) -> list[str]:
+        joined = "".join(ids)
+        if len(joined) != 12 * len(ids):
+            raise ValueError("not 12-digit text ids")
+        wide = np.zeros((len(ids), 8), np.uint8)
+        wide[:, 2:] = np.frombuffer(bytes.fromhex(joined), np.uint8).reshape(-1, 6)
+        keys = wide.view(">u8")[:, 0].astype(np.int64)
+        new, inverse, count = np.unique(keys, return_inverse=True, return_counts=True)
+        known = np.zeros(len(new), bool)
+        for run in self.runs:  # (sorted needles: each search starts where the last ended)
+            known |= run[np.minimum(np.searchsorted(run, new), len(run) - 1)] == new
+        before = known[inverse]
+        again = np.flatnonzero(before | (count[inverse] > 1))
+        if len(again):
+            ids = list(ids)
+            for j in again.tolist():
+                key = int(keys[j])
+                k = self.times[key] = self.times.get(key, int(before[j])) + 1
+                if k > 1:
+                    ids[j] = f"{ids[j]}~{k}"
+        if not known.all():
+            self.runs.append(new[~known])
+        while len(self.runs) > 1 and len(self.runs[-2]) <= len(self.runs[-1]):
+            last = self.runs.pop()
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
+        return ids

@@ -25,6 +25,7 @@ from comparator.schema.files import open_binary
 from comparator.schema.labels import SCORE_MAX, SCORE_MIN
 from comparator.schema.records import SCHEMA_VERSION
 from comparator.store import schema
+from comparator.store.ids import Renumber
 from comparator.store.jsonscan import ArrayScan, Part, parts
 from comparator.store.native import no_gc
 from comparator.store.writer import BatchWriter
@@ -75,7 +76,7 @@ class Batches:
     writes them (``metadata`` from ``custom_fields``, ``extra`` with the key order)."""
 
     def __init__(self) -> None:
-        self.seen: dict[str, int] = {}
+        self.renumber = Renumber()
 
     def batch(self, part: Part) -> pa.RecordBatch:
         """The batch of the examples in ``part`` (their texts decoded apart by the scan, the
@@ -96,11 +97,7 @@ class Batches:
         _only(flat_tags, str)
         ratings = [r for x in rated if x for r in x]
         _only(ratings, dict)
-        ids = []
-        for i in map(text_id, prompts):
-            k = self.seen.get(i, 0) + 1
-            self.seen[i] = k
-            ids.append(i if k == 1 else f"{i}~{k}")  # as comparator.formats.common.dedupe_ids
+        ids = self.renumber(list(map(text_id, prompts)))
         j_end = _ends(rated)
         kept = [_kept(r, RATING_KEYS, _RATING_HEADS) for r in ratings]
         built = {

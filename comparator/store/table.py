@@ -137,6 +137,8 @@ class Store:
         col = self.column(name)
         if name == "reference" and self.column("reference_turns").null_count < self.n:
             return True
+        if col.null_count == len(col):
+            return False  # (the count is in the file's metadata: no buffer read)
         # a text's size in bytes: its offsets alone (its characters would read every byte)
         size = pc.list_value_length(col) if name == "tags" else pc.binary_length(col)
         return bool(pc.max(size).as_py() or 0)
