@@ -26,8 +26,12 @@ def _texts(n: int, cuts: Cuts) -> pa.Array:
     """A ``large_string`` column of n rows: the cut-out texts at their rows (increasing),
     else null."""
     rows = cuts.at
-    if len(rows) and (rows[0] < 0 or rows[-1] >= n or (np.diff(rows) <= 0).any()):
+    if len(rows) and (rows[0] < 0 or rows[-1] >= n or (rows[1:] <= rows[:-1]).any()):
         raise NotPlain  # two values for one row (a repeated key), or one outside the rows
+    if len(rows) == n:  # every row has one (rows 0 .. n-1): the cut's offsets as they are
+        offsets = cuts.offsets.astype(np.int64, copy=False)
+        return pa.LargeStringArray.from_buffers(n, pa.py_buffer(
+            offsets - offsets[0] if offsets[0] else offsets), pa.py_buffer(cuts.data))
     lengths = np.zeros(n, np.int64)
     lengths[rows] = np.diff(cuts.offsets)
     offsets = np.zeros(n + 1, np.int64)

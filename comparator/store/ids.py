@@ -31,7 +31,7 @@ class Ids:
         if not self.ids:
             return
         ids = pa.chunked_array(self.ids, self.ids[0].type)
-        if pc.count_distinct(ids).as_py() == len(ids):
+        if len(pc.unique(ids)) == len(ids):  # (twice as fast as count_distinct)
             return
         codes = np.asarray(ids.combine_chunks().dictionary_encode().indices)
         _, first = np.unique(codes, return_index=True)
