@@ -89,10 +89,11 @@ def arena_hard_score(comp: Comparison, seed: int = 0) -> dict[str, Any] | None:
         out.update(_score(*_battles(comp, None, drop, swapped), level, seed))
     else:
         out.update(score=None, ci=None, battles=None)  # one score per category and baseline
-    cats = np.array(store_for(comp).column("category").fill_null("").to_pylist())
-    out["by_category"] = {str(c): _score(*_battles(comp, cats == c, drop, swapped), level,
-                                             seed)
-                          for c in dict.fromkeys(cats.tolist()) if c}
+    # the categories coded by Arrow, in the order first seen (not a million Python strings)
+    cats = store_for(comp).column("category").fill_null("").combine_chunks().dictionary_encode()
+    code = cats.indices.to_numpy(zero_copy_only=False)
+    out["by_category"] = {str(c): _score(*_battles(comp, code == k, drop, swapped), level, seed)
+                          for k, c in enumerate(cats.dictionary.to_pylist()) if c}
     return out
 
 
