@@ -67,9 +67,10 @@ def fleiss_kappa(rows: np.ndarray) -> float:
     """Fleiss' kappa of a table of counts (one row per example, one column per category, the
     same number of raters on every row), as statsmodels' ``fleiss_kappa(method="fleiss")``, in
     closed form (importing statsmodels costs a second); NaN when chance agreement is 1."""
-    t = np.asarray(rows, dtype=float)
-    m = t[0].sum()  # raters per example
+    t = np.asarray(rows)
+    m = float(t[0].sum())  # raters per example
     share = t.sum(0) / t.sum()  # of each category, over every rating
-    observed = (((t * t).sum(1) - m) / (m * (m - 1))).mean()
+    # the mean over examples of (sum of squared counts - m) / (m (m - 1)): one sum of squares
+    observed = (float(np.einsum("ij,ij->", t, t)) / len(t) - m) / (m * (m - 1))
     chance = float((share * share).sum())
     return float((observed - chance) / (1.0 - chance)) if chance != 1.0 else math.nan
