@@ -1,7 +1,8 @@
 """Unique example ids, checked on columns: the native reader keeps each block's ids (an Arrow
 array) and their lines, and checks them all at once at the end of the file (Arrow's hash
 table), where the importer checks them too (``comparator.formats.native``: once every line is
-a valid example), naming the first duplicate in file order as it does."""
+a valid example), naming the first duplicate in file order as it does. ``Renumber``: the LLM
+Comparator stream's ids (from the prompt) made unique as its importer makes them."""
 
 from __future__ import annotations
 
