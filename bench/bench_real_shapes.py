@@ -137,6 +137,8 @@ def _child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, st
 
 OPEN = """
 import sys, json, time, resource, threading
+from comparator.store.memory import share_one_arena
+share_one_arena()  # as the command line starts (before this script's own thread)
 anon = [0]
 def sample():  # the peak of anonymous memory: what the process allocated, not mapped files
     while True:

@@ -13,12 +13,16 @@ import pytest
 from conftest import LLMC_TINY, MT_JUDGMENTS, MT_QUESTIONS, SHARED, run_cli, same_error
 from test_fast_path import examples_of, opened_in_one_read, same_as_importer
 
+from comparator.analysis import columnar
+from comparator.analysis.length_control import lc_win_rate
+from comparator.analysis.result import stats_result
 from comparator.formats import load
 from comparator.formats.common import dedupe_ids, text_id
 from comparator.schema.digest import file_sha256
 from comparator.store import cache, jsonscan, llmc
 from comparator.store.cache import open_store
 from comparator.store.ids import Renumber
+from comparator.store.table import Store, store_for
 
 SOURCES = [LLMC_TINY, MT_JUDGMENTS, SHARED / "alpaca_eval" /
            "claude-2.1_vs_gpt4_1106_preview.cot_gpt4_turbo_fn.annotations.json"]
@@ -69,6 +73,39 @@ def test_repeated_prompts_across_blocks_get_the_importers_ids(tmp_path, monkeypa
     ids = [e["id"] for e in examples_of(loaded)]
     assert len(set(ids)) == len(ids) and ids[len(ex)] == ids[len(ex) - 1] + "~2"
     assert ids[-1] == ids[0] + "~7"
+
+
+@pytest.mark.parametrize("difficulty", [False, True])
+def test_the_stream_records_every_metadata_key_and_the_statistics_trust_it(
+        tmp_path, monkeypatch, difficulty):
+    """The keys of every example's ``custom_fields``, first seen first, are kept with the
+    cache entry (a cache hit has them too): the fields offered are the whole file's, and the
+    statistics know that no example has ``instruction_difficulty`` without reading the
+    metadata column. With the key, the length control uses it, as on the importer's read."""
+    doc = json.loads(LLMC_TINY.read_text())
+    doc["examples"] = [{**e, "input_text": f"{e['input_text']} [{i}]", "custom_fields": {
+        **e["custom_fields"], **({"instruction_difficulty": i % 7 / 2} if difficulty else {})}}
+        for i, e in enumerate(doc["examples"] * 8)]
+    doc["examples"][-1]["custom_fields"]["only_in_the_last"] = True
+    out = tmp_path / "keys.json"
+    out.write_text(json.dumps(doc))
+    monkeypatch.setattr(jsonscan, "BLOCK", 4096)  # several batches
+    loaded, plain = open_store(out), load(out)
+    assert loaded.reader == "llm-comparator stream"
+    st = store_for(loaded.comparison)
+    read = columnar.metadata_keys(Store(st.table))  # the column itself, parsed
+    assert st.metadata_keys == read == columnar.metadata_keys(store_for(plain.comparison))
+    assert read[-1] == "only_in_the_last" and ("instruction_difficulty" in read) == difficulty
+    hit = open_store(out)
+    assert hit.cached and store_for(hit.comparison).metadata_keys == read
+    lc = lc_win_rate(plain.comparison, rounds=20)
+    assert lc["win_rate_a_lc"] is not None
+    if not difficulty:
+        monkeypatch.setattr(columnar, "_json_distinct",
+                            lambda st: pytest.fail("read the metadata column"))
+    assert lc_win_rate(loaded.comparison, rounds=20) == pytest.approx(lc, rel=1e-12)
+    assert stats_result(loaded, [], 0.25, "wilson", None).win_rate_a_lc == pytest.approx(
+        stats_result(plain, [], 0.25, "wilson", None).win_rate_a_lc, rel=1e-12)
 
 
 def test_renumber_is_dedupe_ids_batch_by_batch():

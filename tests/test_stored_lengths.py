@@ -78,7 +78,7 @@ def test_the_statistics_read_the_counts_not_the_texts(monkeypatch):
     plain = load(ALPACA_COT).comparison
     want = lc_win_rate(plain, rounds=50)
     comp = open_store(ALPACA_COT).comparison
-    assert store_for(comp).peek(("lengths",)) is None
+    assert store_for(comp).peek(("length_difference",)) is None
 
     def no_texts(self, name):
         raise AssertionError(f"read the texts of {name}")

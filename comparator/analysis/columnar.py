@@ -60,21 +60,30 @@ def derive_arrays(st: Store, judges: frozenset[str] | None) -> tuple[np.ndarray,
     sel = selected(st, judges)
     ok = sel & j["ok"]
     par, score = j["parent"], j["score"]
-    n_ok = np.bincount(par[ok], minlength=n).astype(np.int32)
+    n_ok = np.bincount(_kept(par, ok), minlength=n).astype(np.int32)
     n_bad = np.bincount(par[sel & ~j["ok"]], minlength=n).astype(np.int32)
 
     def mean(keep: np.ndarray) -> np.ndarray:
-        cnt = np.bincount(par[keep], minlength=n)
-        tot = np.bincount(par[keep], weights=score[keep], minlength=n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+        p = _kept(par, keep)
+        tot = np.bincount(p, weights=_kept(score, keep), minlength=n).astype(float, copy=False)
+        cnt = np.bincount(p, minlength=n)
+        del p
+        np.divide(tot, cnt, out=tot, where=cnt > 0)
+        tot[cnt == 0] = np.nan
+        return tot
 
     out = mean(ok)
-    if judges is None:
+    if judges is None and not (has := st.has_judgments()).all():
         rep = np.asarray(st.column("reported_score").to_numpy(), float)
-        use = ~st.has_judgments() & ~np.isnan(rep)
+        use = ~has & ~np.isnan(rep)
         out[use] = rep[use]
     return (out, mean(ok & (j["flipped"] == 0)), mean(ok & (j["flipped"] == 1)), n_ok, n_bad)
+
+
+def _kept(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``values[keep]``; ``values`` itself, not a copy, when every one is kept (the common
+    case: a million judgments)."""
+    return values if keep.all() else values[keep]
 
 
 def _pairs(n: int, parent: np.ndarray, values: list[Any]) -> tuple[np.ndarray, ...]:
@@ -119,6 +128,8 @@ def metadata_values(st: Store, name: str) -> list[Any] | None:
         if col.type.get_field_index(name) < 0:
             return None
         return pc.struct_field(col, name).to_pylist()
+    if st.metadata_keys is not None and name not in st.metadata_keys:
+        return None  # (known without reading the column)
     index, rows = _json_distinct(st)
     vals = np.empty(len(rows) + 1, object)  # the last: an example without metadata
     vals[:-1] = [None if m is None else m.get(name) for m in rows]
@@ -144,6 +155,8 @@ def metadata_keys(st: Store, limit: int | None = None) -> list[str]:
     col = st.column("metadata")
     if pa.types.is_struct(col.type):
         return [col.type.field(i).name for i in range(col.type.num_fields)]
+    if st.metadata_keys is not None:
+        return list(st.metadata_keys)
     rows = (orjson.loads(m) if m else None for m in col.slice(0, limit).to_pylist()) if limit \
         else _json_distinct(st)[1]  # a head only (the sidebar's fields): not the whole file
     keys: dict[str, None] = {}

@@ -38,10 +38,11 @@ MIN_N = 10
 GROUP_ABOVE, BINS = 5000, 2000  # bootstrap on (length bin, outcome) groups above this n
 
 
-def lengths(comp: Comparison) -> tuple[np.ndarray, np.ndarray]:
-    """Characters of response A and B per example (cached under ``("lengths",)``)."""
+def length_difference(comp: Comparison) -> np.ndarray:
+    """Characters of response A minus those of response B per example, as floats (cached
+    under ``("length_difference",)``)."""
     st = store_for(comp)
-    return st.memo(("lengths",), lambda: tuple(np.asarray(st.chars(s), float) for s in "ab"))
+    return st.memo(("length_difference",), st.chars_difference)
 
 
 def _difficulty(comp: Comparison) -> np.ndarray | None:
@@ -87,9 +88,9 @@ def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray | None = 
 
 
 def _distinct(cols: list[np.ndarray], y: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The distinct rows of (``cols``, ``y``): their design (intercept first), outcome and
-    count."""
+    count; and the first column sorted (its quantiles without another sort)."""
     order = np.lexsort((y, *cols[::-1]))
     keyed = [c[order] for c in (*cols, y)]
     del order
@@ -99,7 +100,8 @@ def _distinct(cols: list[np.ndarray], y: np.ndarray
         first[1:] |= c[1:] != c[:-1]
     at = np.flatnonzero(first)
     cnt = np.diff(np.append(at, len(y))).astype(float)
-    return np.stack([np.ones(len(at)), *(c[at] for c in keyed[:-1])], 1), keyed[-1][at], cnt
+    return (np.stack([np.ones(len(at)), *(c[at] for c in keyed[:-1])], 1), keyed[-1][at], cnt,
+            keyed[0])
 
 
 def _at_zero(x: np.ndarray) -> np.ndarray:
@@ -121,22 +123,24 @@ def lc_win_rate(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
     """``win_rate_a_lc``, its bootstrap ``win_rate_a_lc_ci95``, and the fitted length slope
     (``lc_length_coef``: > 0 = the judge favours the longer response)."""
     empty = {"win_rate_a_lc": None, "win_rate_a_lc_ci95": None, "lc_length_coef": None}
-    y_all = np.array([1.0, 0.5, 0.0, np.nan])[outcomes(derive(comp, judges).score,
-                                                      tie_threshold)]
-    la, lb = lengths(comp)
-    scored = ~np.isnan(y_all)
-    diff = la - lb
-    sd = diff[scored].std() if scored.any() else 0.0
+    code = outcomes(derive(comp, judges).score, tie_threshold)
+    diff = length_difference(comp)
+    scored = code != 3
+    everyone = bool(scored.all())
+    sd = diff.std() if everyone else diff[scored].std() if scored.any() else 0.0
     keep = scored if mask is None else scored & mask
     if keep.sum() < MIN_N or not sd > 0:
         return empty
-    y = y_all[keep]
-    cols = [np.tanh(diff[keep] / sd)]
+    half = 2 - code[keep]  # the outcome for A in halves (B 0, tie 1, A 2): one byte each
+    del code, scored
+    term = diff / sd if everyone and mask is None else np.divide(diff[keep], sd)
+    cols = [np.tanh(term, out=term)]
     difficulty = _difficulty(comp)
     if difficulty is not None:
         cols.append(difficulty[keep])
-    n = len(y)
-    gx, gy, cnt = _distinct(cols, y)
+    n = len(half)
+    gx, gy, cnt, ordered = _distinct(cols, half)
+    gy = gy / 2
     beta0 = _fit(gx, gy, cnt[None])
     rate = float(_lc_rate(beta0, _at_zero(gx), cnt[None])[0])
     ci = None
@@ -145,7 +149,10 @@ def lc_win_rate(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
         if n > GROUP_ABOVE and len(cols) == 1:
             # large n: resample the counts of (length bin, outcome) groups (a multinomial draw
             # of n examples), each group at its mean tanh: O(groups) per round, not O(n)
-            edges = np.unique(np.quantile(cols[0], np.linspace(0, 1, BINS + 1)))
+            del cols, term, half
+            edges = np.unique(np.quantile(ordered, np.linspace(0, 1, BINS + 1),
+                                          overwrite_input=True))
+            del ordered
             cell = np.clip(np.searchsorted(edges, gx[:, 1], side="right") - 1, 0, None) * 3 + (
                 2 * gy).astype(np.int64)
             _, inv = np.unique(cell, return_inverse=True)
@@ -156,7 +163,7 @@ def lc_win_rate(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
             rates = [_lc_rate(_fit(bx, by, w, beta0[0]), _at_zero(bx), w)]
         else:
             # Poisson(1) weights: the usual fast stand-in for resampling the examples
-            x = np.stack([np.ones(n), *cols], 1)
+            x, y = np.stack([np.ones(n), *cols], 1), half / 2
             x0, rates = _at_zero(x), []
             for start in range(0, rounds, 50):  # chunks keep memory at 50 x n
                 w = rng.poisson(1.0, (min(50, rounds - start), n)).astype(float)

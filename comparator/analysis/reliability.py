@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from comparator.analysis.judgments import judgment_arrays
-from comparator.analysis.length_control import lengths
+from comparator.analysis.length_control import length_difference
 from comparator.analysis.stats import default_judges, derive, outcomes, wilson
 from comparator.schema.labels import DEFAULT_TIE_THRESHOLD
 from comparator.schema.records import Comparison
@@ -50,9 +50,9 @@ def length_preference(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRES
     """Of the examples with a winner and responses of different length (characters), the share
     won by the longer response (0.5 = no length bias); plus the mean length ratio."""
     oc = outcomes(derive(comp, judges).score, tie_threshold)
-    la, lb = lengths(comp)
-    m = ((oc == 0) | (oc == 2)) & (la != lb)
-    return _rate(int(((la[m] > lb[m]) == (oc[m] == 0)).sum()), int(m.sum()))
+    diff = length_difference(comp)
+    m = ((oc == 0) | (oc == 2)) & (diff != 0)
+    return _rate(int(((diff[m] > 0) == (oc[m] == 0)).sum()), int(m.sum()))
 
 
 def self_agreement(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,

@@ -124,10 +124,20 @@ def summarize(a: int, t: int, b: int, unscored: int, scores: np.ndarray | None =
         out["mean_score"], out["mean_score_ci95"] = t_interval(scores)
         out.update(soft_win_rate(out["mean_score"], out["mean_score_ci95"]))
         # continuous: any score off the 7-level grid (e.g. AlpacaEval's weighted annotators)
-        out["scores_continuous"] = bool(np.any(np.abs(scores * 2 - np.round(scores * 2)) > 1e-9))
+        out["scores_continuous"] = _off_grid(scores)
     out["significant"] = bool(ci is not None and (ci[0] > 0.5 or ci[1] < 0.5))
     out["small_n"] = n_scored < SMALL_N
     return out
+
+
+def _off_grid(scores: np.ndarray, block: int = 1 << 16) -> bool:
+    """Whether any score is off the grid of halves, a block at a time (no copies of a
+    million scores)."""
+    for start in range(0, len(scores), block):
+        x = scores[start:start + block] * 2
+        if (np.abs(x - np.round(x)) > 1e-9).any():
+            return True
+    return False
 
 
 def position_consistency(d: Derived, tie_threshold: float = DEFAULT_TIE_THRESHOLD

@@ -21,6 +21,7 @@ from comparator.cli.terminal import OutputClosed, quiet_closed_output, safe_outp
 from comparator.schema.errors import InputError, escaped
 from comparator.schema.redact import redact
 from comparator.schema.settings import settings
+from comparator.store.memory import share_one_arena
 
 # name -> (module of comparator.cli, its click command), in the order --help lists them
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -100,6 +101,7 @@ class Commands(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
+        share_one_arena()  # before any thread: what a read frees can go back (store.memory)
         with safe_output():  # names from files never reach the terminal raw
             try:
                 code = super().main(args, prog_name, complete_var, standalone_mode=False,

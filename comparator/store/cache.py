@@ -41,6 +41,7 @@ from comparator.schema.files import open_regular, recording
 from comparator.schema.settings import data_dir, settings
 from comparator.store import schema
 from comparator.store.llmc import looks_like_document, stream_llmc
+from comparator.store.memory import give_back_freed
 from comparator.store.native import read_native_arrow
 from comparator.store.seen import Seen, look, remember
 from comparator.store.table import Store, comparison, store_for
@@ -182,6 +183,7 @@ def _read_once(path: Path, fmt: str | None, options: LoadOptions | None, seen: S
         return None
     finally:
         tmp.unlink(missing_ok=True)
+        give_back_freed()
 
 
 Streamed = tuple[dict[str, Any], str, str]  # header, SHA-256 of the bytes parsed, reader
@@ -268,7 +270,10 @@ def _save(table: pa.Table, arrow: Path, meta: Path, info: dict[str, Any]) -> Non
 
 def _loaded(table: pa.Table, info: dict[str, Any], path: Path, sha: str,
             cached: bool = False) -> Loaded:
-    comp = comparison(Store(table), {k: info[k] for k in schema.HEAD_KEYS})
+    keys = info.get("metadata_keys")  # recorded by a reader that saw them (a list of names)
+    if not (type(keys) is list and all(type(k) is str for k in keys)):
+        keys = None
+    comp = comparison(Store(table, metadata_keys=keys), {k: info[k] for k in schema.HEAD_KEYS})
     comp.metadata = dict(comp.metadata)
     warnings = list(info.get("warnings", []))
     if not table.num_rows and "no examples" not in warnings:

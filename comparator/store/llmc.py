@@ -77,6 +77,7 @@ class Batches:
 
     def __init__(self) -> None:
         self.renumber = Renumber()
+        self.metadata_keys: dict[str, None] = {}  # of every custom_fields, first seen first
 
     def batch(self, part: Part) -> pa.RecordBatch:
         """The batch of the examples in ``part`` (their texts decoded apart by the scan, the
@@ -92,6 +93,10 @@ class Batches:
             "tags", "custom_fields", "individual_rater_scores"))
         _only(tags, list, type(None))
         _only(customs, dict, type(None))
+        keys = self.metadata_keys
+        for c in customs:
+            if c and not c.keys() <= keys.keys():
+                keys.update(dict.fromkeys(c))
         _only(rated, list, type(None))
         flat_tags = [t for x in tags if x for t in x]
         _only(flat_tags, str)
@@ -209,7 +214,8 @@ def _stream(path: Path, out: Path) -> dict[str, Any] | None:
         doc = orjson.loads(scan.rest)
         if type(doc) is not dict or doc.get("examples") != []:  # a later "examples" key wins
             return None
-        return {**_head(doc), "sha256": scan.sha256}  # of the bytes read
+        return {**_head(doc), "sha256": scan.sha256,  # of the bytes read
+                "metadata_keys": list(conv.metadata_keys)}
     except (*ERRORS, orjson.JSONDecodeError):
         return None
     finally:

@@ -12,7 +12,8 @@ first element names the result, followed by every parameter it depends on):
   fields)``, ``("texts", col)``, ``("column", col)``: columns of the table (this module);
 - ``("derived", judges)``: the per-example scores (``analysis.stats.derive``);
 - ``("slice", field, spec)``, ``("search", query, regex)``, ``("closeness", cluster)``,
-  ``("judgment_arrays", ...)``, ``("lengths",)``, ``("difficulty",)``, ``("metrics", ...)``...:
+  ``("judgment_arrays", ...)``, ``("length_difference",)``, ``("difficulty",)``,
+  ``("metrics", ...)``...:
   the analysis (the module that builds each documents its key); a user metric's key holds its
   pattern, so redefining one needs no clearing.
 
@@ -42,9 +43,13 @@ class Store:
     """The columns of a comparison: an Arrow ``table``, or example dicts (``examples``) whose
     columns are built on first read."""
 
-    def __init__(self, table: pa.Table | None, examples: Sequence[Example] | None = None
-                 ) -> None:
+    def __init__(self, table: pa.Table | None, examples: Sequence[Example] | None = None,
+                 metadata_keys: Sequence[str] | None = None) -> None:
         self._table = table
+        # every key of the examples' metadata, as the reader that wrote the table saw them
+        # (the analysis then need not read a metadata column kept as JSON text to know them);
+        # None: not known without reading it
+        self.metadata_keys = list(metadata_keys) if metadata_keys is not None else None
         self._examples = examples
         self.n = table.num_rows if table is not None else len(examples or ())
         self._memo: dict[Any, Any] = {}
@@ -110,14 +115,17 @@ class Store:
         -1 none), judge key ("unknown" when unnamed), rater."""
         def build() -> dict[str, Any]:
             raw = self.nested("judgments", ("score", "status", "flipped", "judge", "rater"))
-            score = raw["score"].to_numpy(zero_copy_only=False).astype(float)
+            # the file's own numbers where it has no nulls (a view of the mapped file)
+            score = np.asarray(raw["score"].to_numpy(zero_copy_only=False), float)
             status = raw["status"]
             ok = (pc.fill_null(pc.equal(status, "ok"), True).to_numpy(zero_copy_only=False)
                   & ~np.isnan(score))
             flipped = np.asarray(pc.fill_null(pc.cast(raw["flipped"], pa.int8()), -1)
                                  .to_numpy(zero_copy_only=False))
-            judge = pc.if_else(pc.fill_null(pc.equal(raw["judge"], ""), True), "unknown",
-                               raw["judge"])
+            judge = raw["judge"]
+            unnamed = pc.fill_null(pc.equal(judge, ""), True)
+            if pc.any(unnamed).as_py():  # (else the column as it is, not a copy)
+                judge = pc.if_else(unnamed, "unknown", judge)
             return {"parent": raw["parent"], "score": score, "ok": ok, "flipped": flipped,
                     "judge": judge, "rater": raw["rater"]}
         return self.memo("judgments", build)
@@ -128,9 +136,11 @@ class Store:
 
     def has_judgments(self) -> np.ndarray:
         """Per example: whether its judgments list is non-empty."""
-        return self.memo("has_judgments", lambda: np.asarray(pc.fill_null(pc.greater(
-            pc.list_value_length(self.column("judgments")), 0), False).to_numpy(
-            zero_copy_only=False)))
+        def build() -> np.ndarray:
+            has = np.zeros(self.n, bool)
+            has[self.flat("judgments")[0]] = True  # the example of each judgment
+            return has
+        return self.memo("has_judgments", build)
 
     def any_value(self, name: str) -> bool:
         """Whether any example has a non-empty ``category`` / ``tags`` / ``reference``."""
@@ -150,6 +160,20 @@ class Store:
         if self._table is not None and name in self._table.column_names:
             return self._table.column(name).to_numpy()
         return pc.utf8_length(self.texts(f"response_{side}")).to_numpy()
+
+    def chars_difference(self) -> np.ndarray:
+        """``chars("a") - chars("b")`` as floats, from the stored columns a record batch at a
+        time (no whole copy of either)."""
+        names = [f"response_{side}_chars" for side in "ab"]
+        if self._table is None or not set(names) <= set(self._table.column_names):
+            return np.subtract(self.chars("a"), self.chars("b"), dtype=float)
+        out = np.empty(self.n)
+        at = 0
+        for batch in self._table.select(names).to_batches():
+            a, b = (col.to_numpy() for col in batch.columns)
+            np.subtract(a, b, out=out[at:at + len(a)], dtype=float)
+            at += len(a)
+        return out
 
     def texts(self, name: str) -> pa.ChunkedArray:
         """A text column with nulls as "" (``prompt`` is the prompt text, user turns joined,
