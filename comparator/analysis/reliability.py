@@ -39,10 +39,9 @@ def first_position_preference(comp: Comparison, tie_threshold: float = DEFAULT_T
     """Of the judgments that picked a side and know the order shown, the share that picked the
     response shown first (0.5 = no position bias)."""
     _, score, flip = _judgments(comp, judges)
-    known = flip >= 0
-    shown = np.where(flip[known] == 1, -score[known], score[known])
-    decided = np.abs(shown) > tie_threshold
-    return _rate(int((shown[decided] > 0).sum()), int(decided.sum()))
+    a, b = score > tie_threshold, score < -tie_threshold  # the side picked, as the file shows
+    first = np.count_nonzero(a & (flip == 0)) + np.count_nonzero(b & (flip == 1))
+    return _rate(int(first), int(np.count_nonzero((a | b) & (flip >= 0))))
 
 
 def length_preference(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,

@@ -161,7 +161,7 @@ def summary(comp: Comparison, tie_threshold: float = DEFAULT_TIE_THRESHOLD,
     score = d.score if mask is None else d.score[mask]
     counts = np.bincount(outcomes(score, tie_threshold), minlength=4)
     out = summarize(int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]),
-                    score[~np.isnan(score)], ci_method)
+                    score[~np.isnan(score)] if counts[3] else score, ci_method)
     pc, pc_n = position_consistency(d, tie_threshold) if mask is None else (None, 0)
     out.update(position_consistency=pc, position_consistency_n=pc_n)
     return out
